@@ -1,0 +1,68 @@
+// `elevatectl status [USER]`: enrollment, lockout and active grants.
+#include "cli/output.h"
+#include "cli/verbs.h"
+
+#include <iostream>
+
+namespace elevate::cli {
+
+namespace {
+
+int run(const Context& ctx, const ParsedArgs& args) {
+    wire::BufferWriter request;
+    const bool for_other = !args.positionals().empty();
+    if (for_other) request->put_str(wire::Tag::User, args.positionals()[0]);
+
+    int code = kExitOk;
+    auto reply = call_daemon(ctx, wire::Op::Status, request.take(), &code);
+    if (!reply) return code;
+    auto grants = grants_from(ctx, *reply, &code);
+    if (!grants) return code;
+
+    bool enrolled = false;
+    (void)reply->fields.get_bool(wire::Tag::Enrolled, &enrolled);
+    uint64_t locked = 0;
+    const int64_t now = now_seconds();
+    const bool is_locked = reply->fields.get_u64(wire::Tag::LockedUntil, &locked) && static_cast<int64_t>(locked) > now;
+
+    if (ctx.json) {
+        nlohmann::json j = {{"enrolled", enrolled}, {"locked_until", nullptr}, {"grants", grants_to_json(*grants)}};
+        if (for_other) j["user"] = args.positionals()[0];
+        if (is_locked) j["locked_until"] = static_cast<int64_t>(locked);
+        print_json(std::cout, j);
+        return kExitOk;
+    }
+
+    if (for_other) std::cout << "User:      " << printable(args.positionals()[0]) << '\n';
+    std::cout << "Enrolled:  " << (enrolled ? "yes" : "no") << '\n';
+    std::cout << "Locked:    " << (is_locked ? "until " + format_time(static_cast<int64_t>(locked), now) : "no")
+              << '\n';
+    std::cout << '\n';
+    if (grants->empty()) {
+        std::cout << "No active grants.\n";
+        return kExitOk;
+    }
+    Table table({"ID", "ROLE", "ENDS", "REASON"});
+    for (const auto& g : *grants) table.add_row({short_id(g.id), g.role, format_time(g.end, now), g.reason});
+    table.render(std::cout);
+    return kExitOk;
+}
+
+}  // namespace
+
+const Verb& status_verb() {
+    static const Verb verb{
+        "status",
+        "show your enrollment, lockout and active grants",
+        "Usage: elevatectl status [USER]\n"
+        "\n"
+        "Shows whether USER (default: you) is enrolled for a second factor, whether\n"
+        "they are locked out after failed codes, and their active grants.\n"
+        "Naming another user needs root or the admin group.\n",
+        ArgSpec{{{"help", 'h', ValueKind::None}}, {"USER"}, 0, false},
+        run,
+    };
+    return verb;
+}
+
+}  // namespace elevate::cli

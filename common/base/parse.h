@@ -1,0 +1,25 @@
+// Checked parsing of numbers and durations: the one place where untrusted
+// text becomes an integer. Every caller (config, CLI, PAM options) uses these.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace elevate::base {
+
+// Whole-string decimal parse; no sign, no whitespace, no overflow.
+std::optional<uint64_t> parse_u64(std::string_view text);
+
+// Bounded variant: value must lie in [min, max].
+std::optional<uint64_t> parse_u64_in(std::string_view text, uint64_t min, uint64_t max);
+
+// Duration in seconds from text like "45m", "2h", "1h30m", "90s", "1d", or a
+// bare number of seconds. Zero and overflow (> 10 years) are rejected.
+std::optional<int64_t> parse_duration(std::string_view text);
+
+// Inverse of parse_duration for humans: 2700 -> "45m", 5400 -> "1h30m".
+std::string format_duration(int64_t seconds);
+
+}  // namespace elevate::base

@@ -1,0 +1,664 @@
+// Loads elevate.conf and its drop-ins into a Config (docs/CONFIG.md).
+//
+// Every value is checked as it is read, so an error names the file and line
+// that set it even when a later drop-in overrides other keys; the checks that
+// compare roles with each other and with /etc/group run once all files are
+// merged. Unknown keys are errors: a typo must never silently fall back to a
+// default, because defaults here decide who may become privileged.
+//
+// toml++ is included here and nowhere else (it is slow to compile).
+#include "common/config/config.h"
+
+#include "common/base/parse.h"
+#include "common/base/unique_fd.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <toml++/toml.h>
+
+#include <algorithm>
+#include <array>
+#include <cstdio>
+#include <iterator>
+#include <memory>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace elevate::config {
+namespace {
+
+using Status = base::Result<void>;
+
+constexpr size_t kMaxConfigBytes = 1 << 20;
+constexpr size_t kMaxGroupFileBytes = 64 << 20;
+constexpr const char* kSystemGroupFile = "/etc/group";
+constexpr int64_t kUnlimited = INT64_MAX;
+
+// ---------------------------------------------------------------- messages
+
+// Where a value was set: the file and the line toml++ recorded for it.
+struct Origin {
+    std::string file;
+    uint32_t line = 0;
+};
+
+Origin origin_of(const std::string& file, const toml::source_region& source) {
+    return Origin{file, source.begin.line};
+}
+
+std::string where(const Origin& origin) {
+    return origin.file + ":" + std::to_string(origin.line);
+}
+
+// Echoes config text in a message with anything unprintable escaped, so a
+// value cannot smuggle terminal escapes into a log line.
+std::string quoted(std::string_view text) {
+    std::string out = "'";
+    for (unsigned char c : text) {
+        if (c < 0x20 || c == 0x7f) {
+            char buf[5];
+            std::snprintf(buf, sizeof buf, "\\x%02x", c);
+            out += buf;
+        } else {
+            out += static_cast<char>(c);
+        }
+    }
+    return out + "'";
+}
+
+base::Error key_error(const Origin& origin, std::string_view key, std::string_view what) {
+    return base::make_error(where(origin) + ": key '" + std::string(key) + "': " + std::string(what));
+}
+
+size_t edit_distance(std::string_view a, std::string_view b) {
+    std::vector<size_t> row(b.size() + 1);
+    for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+    for (size_t i = 1; i <= a.size(); ++i) {
+        size_t diagonal = row[0];
+        row[0] = i;
+        for (size_t j = 1; j <= b.size(); ++j) {
+            size_t above = row[j];
+            row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+            diagonal = above;
+        }
+    }
+    return row[b.size()];
+}
+
+template <typename Names>
+std::string did_you_mean(std::string_view key, const Names& known) {
+    std::string_view best;
+    size_t best_distance = 3;  // further than this is not a typo
+    for (std::string_view name : known) {
+        size_t d = edit_distance(key, name);
+        if (d < best_distance) {
+            best = name;
+            best_distance = d;
+        }
+    }
+    return best.empty() ? "" : " (did you mean '" + std::string(best) + "'?)";
+}
+
+template <typename Names>
+base::Error unknown_key(const Origin& origin, std::string_view kind, std::string_view dotted, std::string_view key,
+                        const Names& known) {
+    return base::make_error(where(origin) + ": unknown " + std::string(kind) + " " + quoted(dotted) +
+                            did_you_mean(key, known));
+}
+
+// ------------------------------------------------------------ value readers
+
+// A value being read: its file, its dotted key ("role.gid") and its node.
+struct Field {
+    const std::string& file;
+    std::string_view key;
+    const toml::node& node;
+
+    base::Error error(std::string_view what) const { return key_error(origin_of(file, node.source()), key, what); }
+};
+
+bool has_control_chars(std::string_view text) {
+    return std::any_of(text.begin(), text.end(), [](unsigned char c) { return c < 0x20 || c == 0x7f; });
+}
+
+Status read_bool(const Field& f, bool& out) {
+    const auto* value = f.node.as_boolean();
+    if (!value) return f.error("must be a boolean (true or false)");
+    out = value->get();
+    return {};
+}
+
+// Control characters are refused in every string: values end up in paths,
+// logs and otpauth URIs, where they only ever mean trouble.
+Status read_string(const Field& f, std::string& out, bool allow_empty = false) {
+    const auto* value = f.node.as_string();
+    if (!value) return f.error("must be a string");
+    const std::string& text = value->get();
+    if (text.empty() && !allow_empty) return f.error("must not be empty");
+    if (has_control_chars(text)) return f.error("must not contain control characters");
+    out = text;
+    return {};
+}
+
+Status read_path(const Field& f, std::string& out, bool allow_empty = false) {
+    std::string text;
+    if (auto st = read_string(f, text, allow_empty); !st) return st;
+    if (!text.empty() && text.front() != '/') return f.error(quoted(text) + " must be an absolute path");
+    out = std::move(text);
+    return {};
+}
+
+template <typename Int>
+Status read_int(const Field& f, Int& out, int64_t min, int64_t max) {
+    const auto* value = f.node.as_integer();
+    if (!value) return f.error("must be an integer");
+    int64_t n = value->get();
+    if (n < min || n > max) {
+        return f.error("must be between " + std::to_string(min) + " and " + std::to_string(max) + " (got " +
+                       std::to_string(n) + ")");
+    }
+    out = static_cast<Int>(n);
+    return {};
+}
+
+// Durations are strings ("45m") so that the unit is always visible; a bare
+// integer is refused rather than guessed to be seconds or milliseconds.
+Status read_duration(const Field& f, int64_t& out, int64_t min = 1, int64_t max = kUnlimited) {
+    const auto* value = f.node.as_string();
+    if (!value) return f.error("must be a duration string such as \"30s\" or \"1h\"");
+    auto seconds = base::parse_duration(value->get());
+    if (!seconds) return f.error(quoted(value->get()) + " is not a duration (examples: 45m, 2h, 1h30m)");
+    if (*seconds < min || *seconds > max) {
+        return f.error("must be between " + base::format_duration(min) + " and " + base::format_duration(max) +
+                       " (got " + base::format_duration(*seconds) + ")");
+    }
+    out = *seconds;
+    return {};
+}
+
+// Enumerations are spelt by the same name functions the rest of the code
+// prints with, so the file format and messages cannot drift apart.
+template <typename E, size_t N>
+Status read_choice(const Field& f, E& out, const std::array<E, N>& choices, const char* (*name)(E)) {
+    if (const auto* value = f.node.as_string()) {
+        for (E choice : choices) {
+            if (value->get() == name(choice)) {
+                out = choice;
+                return {};
+            }
+        }
+    }
+    std::string allowed;
+    for (size_t i = 0; i < N; ++i) {
+        if (i > 0) allowed += i + 1 == N ? " or " : ", ";
+        allowed += std::string("\"") + name(choices[i]) + "\"";
+    }
+    return f.error("must be " + allowed);
+}
+
+// Role and group names are what NSS serves and sudoers refers to as %group:
+// kept to a charset that is safe in every file format that carries them.
+bool valid_role_name(std::string_view name) {
+    if (name.empty() || name.size() > 32 || name[0] < 'a' || name[0] > 'z') return false;
+    return std::all_of(name.begin(), name.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+    });
+}
+
+Status read_role_name(const Field& f, std::string& out) {
+    std::string text;
+    if (auto st = read_string(f, text); !st) return st;
+    if (!valid_role_name(text)) {
+        return f.error(quoted(text) +
+                       " is not a valid name (1-32 of a-z, 0-9, '_' and '-', starting with a letter)");
+    }
+    out = std::move(text);
+    return {};
+}
+
+// Account names belong to the system, so only what can never be part of one
+// is refused: ':' ',' and whitespace would corrupt a group entry.
+bool valid_account_name(std::string_view name) {
+    return !name.empty() && name.size() <= 256 && std::none_of(name.begin(), name.end(), [](unsigned char c) {
+        return c <= ' ' || c == 0x7f || c == ':' || c == ',';
+    });
+}
+
+Status read_name_list(const Field& f, std::vector<std::string>& out) {
+    const auto* array = f.node.as_array();
+    if (!array) return f.error("must be an array of strings");
+    std::vector<std::string> names;
+    for (const toml::node& item : *array) {
+        Field element{f.file, f.key, item};
+        const auto* value = item.as_string();
+        if (!value) return element.error("must be an array of strings");
+        if (value->get().empty()) return element.error("must not contain empty strings");
+        if (!valid_account_name(value->get())) {
+            return element.error(quoted(value->get()) + " is not a valid name (no whitespace, ':' or ',')");
+        }
+        names.push_back(value->get());
+    }
+    out = std::move(names);
+    return {};
+}
+
+Status read_gid(const Field& f, gid_t& out) {
+    gid_t gid = 0;
+    if (auto st = read_int(f, gid, 1000, 4294967294); !st) return st;
+    // 65534 is nogroup/nfsnobody: files squashed over NFS carry it.
+    if (gid == 65534) return f.error("65534 is reserved (nogroup)");
+    out = gid;
+    return {};
+}
+
+// ------------------------------------------------------------- key tables
+
+template <typename T>
+struct KeySpec {
+    std::string_view name;
+    Status (*read)(const Field&, T&);
+};
+
+constexpr std::array kAlgorithms = {TotpAlgorithm::Sha1, TotpAlgorithm::Sha256, TotpAlgorithm::Sha512};
+constexpr std::array kFactors = {Factor::Totp, Factor::Push, Factor::Any};
+constexpr std::array kOnExpiry = {OnExpiry::Keep, OnExpiry::Terminate};
+
+// The per-connection deadline bounds how long one slow client holds a slot.
+constexpr int64_t kMinClientTimeoutMs = 100;
+constexpr int64_t kMaxClientTimeoutMs = 60'000;
+
+const KeySpec<DaemonConfig> kDaemonKeys[] = {
+    {"socket", [](const Field& f, DaemonConfig& d) { return read_path(f, d.socket_path); }},
+    {"state_dir", [](const Field& f, DaemonConfig& d) { return read_path(f, d.state_dir); }},
+    {"admin_group",
+     [](const Field& f, DaemonConfig& d) -> Status {
+         std::string name;
+         if (auto st = read_string(f, name); !st) return st;
+         if (!valid_account_name(name)) return f.error(quoted(name) + " is not a valid group name");
+         d.admin_group = std::move(name);
+         return {};
+     }},
+    {"audit_file", [](const Field& f, DaemonConfig& d) { return read_path(f, d.audit_file, /*allow_empty=*/true); }},
+    {"audit_journal", [](const Field& f, DaemonConfig& d) { return read_bool(f, d.audit_journal); }},
+    {"snapshot", [](const Field& f, DaemonConfig& d) { return read_path(f, d.snapshot_path); }},
+    {"client_timeout",
+     [](const Field& f, DaemonConfig& d) -> Status {
+         int64_t seconds = 0;
+         if (auto st = read_duration(f, seconds, 1, kMaxClientTimeoutMs / 1000); !st) return st;
+         d.client_timeout_ms = seconds * 1000;
+         return {};
+     }},
+    {"client_timeout_ms",
+     [](const Field& f, DaemonConfig& d) {
+         return read_int(f, d.client_timeout_ms, kMinClientTimeoutMs, kMaxClientTimeoutMs);
+     }},
+    {"max_clients", [](const Field& f, DaemonConfig& d) { return read_int(f, d.max_clients, 1, 65536); }},
+};
+
+const KeySpec<TotpConfig> kTotpKeys[] = {
+    {"digits", [](const Field& f, TotpConfig& t) { return read_int(f, t.digits, 6, 8); }},
+    {"period", [](const Field& f, TotpConfig& t) { return read_duration(f, t.period, 15, 300); }},
+    {"drift_steps", [](const Field& f, TotpConfig& t) { return read_int(f, t.drift_steps, 0, 10); }},
+    {"algorithm", [](const Field& f, TotpConfig& t) { return read_choice(f, t.algorithm, kAlgorithms, algorithm_name); }},
+    {"issuer", [](const Field& f, TotpConfig& t) { return read_string(f, t.issuer); }},
+};
+
+const KeySpec<LockoutConfig> kLockoutKeys[] = {
+    {"max_failures", [](const Field& f, LockoutConfig& l) { return read_int(f, l.max_failures, 1, 100); }},
+    {"window", [](const Field& f, LockoutConfig& l) { return read_duration(f, l.window); }},
+    {"duration", [](const Field& f, LockoutConfig& l) { return read_duration(f, l.duration); }},
+};
+
+const KeySpec<Role> kRoleKeys[] = {
+    {"name", [](const Field& f, Role& r) { return read_role_name(f, r.name); }},
+    {"group", [](const Field& f, Role& r) { return read_role_name(f, r.group); }},
+    {"gid", [](const Field& f, Role& r) { return read_gid(f, r.gid); }},
+    {"eligible_users", [](const Field& f, Role& r) { return read_name_list(f, r.eligible_users); }},
+    {"eligible_groups", [](const Field& f, Role& r) { return read_name_list(f, r.eligible_groups); }},
+    {"default_duration", [](const Field& f, Role& r) { return read_duration(f, r.default_duration); }},
+    {"max_duration", [](const Field& f, Role& r) { return read_duration(f, r.max_duration); }},
+    {"factor", [](const Field& f, Role& r) { return read_choice(f, r.factor, kFactors, factor_name); }},
+    {"require_reason", [](const Field& f, Role& r) { return read_bool(f, r.require_reason); }},
+    {"on_expiry", [](const Field& f, Role& r) { return read_choice(f, r.on_expiry, kOnExpiry, on_expiry_name); }},
+};
+
+constexpr std::array<std::string_view, 4> kSections = {"daemon", "totp", "lockout", "role"};
+
+// Applies every key of `table` to `out`; keys not in `specs` are errors.
+template <typename T, size_t N>
+Status read_keys(const std::string& file, std::string_view section, const toml::table& table,
+                 const KeySpec<T> (&specs)[N], T& out) {
+    for (auto&& [key, node] : table) {
+        const std::string dotted = std::string(section) + "." + std::string(key.str());
+        auto spec = std::find_if(std::begin(specs), std::end(specs),
+                                 [&](const KeySpec<T>& s) { return s.name == key.str(); });
+        if (spec == std::end(specs)) {
+            std::vector<std::string_view> known;
+            for (const auto& s : specs) known.push_back(s.name);
+            return unknown_key(origin_of(file, key.source()), "key", dotted, key.str(), known);
+        }
+        if (auto st = spec->read(Field{file, dotted, node}, out); !st) return st;
+    }
+    return {};
+}
+
+template <typename T, size_t N>
+Status read_section(const std::string& file, std::string_view section, const toml::node& node,
+                    const KeySpec<T> (&specs)[N], T& out) {
+    const auto* table = node.as_table();
+    if (!table) {
+        return key_error(origin_of(file, node.source()), section,
+                         "must be a table ([" + std::string(section) + "])");
+    }
+    return read_keys(file, section, *table, specs, out);
+}
+
+// Both spellings set the same value; within one file that is a contradiction.
+Status check_one_timeout(const std::string& file, const toml::node& daemon) {
+    const toml::table& table = *daemon.as_table();
+    const toml::node* ms = table.get("client_timeout_ms");
+    if (table.contains("client_timeout") && ms) {
+        return key_error(origin_of(file, ms->source()), "daemon.client_timeout_ms",
+                         "set either client_timeout or client_timeout_ms, not both");
+    }
+    return {};
+}
+
+// ------------------------------------------------------------------- roles
+
+// One [[role]] as read from one file, with the origins that the checks
+// across roles (after merging) point their messages at.
+struct RoleEntry {
+    Role role;
+    Origin header;     // the [[role]] line
+    Origin name_at;
+    Origin gid_at;
+    Origin group_at;   // the group key, or the name key when group defaulted
+};
+
+Status check_durations(const std::string& file, const toml::table& table, const Role& role) {
+    if (role.max_duration >= role.default_duration) return {};
+    const toml::node* max = table.get("max_duration");
+    const toml::node* def = table.get("default_duration");
+    if (max) {
+        std::string what = "must be >= default_duration (" + base::format_duration(role.default_duration);
+        what += def ? ")" : ", the default)";
+        return key_error(origin_of(file, max->source()), "role.max_duration", what);
+    }
+    return key_error(origin_of(file, def->source()), "role.default_duration",
+                     "must be <= max_duration (" + base::format_duration(role.max_duration) + ", the default)");
+}
+
+base::Result<RoleEntry> read_role(const std::string& file, const toml::node& node) {
+    const auto* table = node.as_table();
+    if (!table) return key_error(origin_of(file, node.source()), "role", "must be a table ([[role]])");
+
+    RoleEntry entry;
+    entry.header = origin_of(file, table->source());
+    if (auto st = read_keys(file, "role", *table, kRoleKeys, entry.role); !st) return std::move(st).error();
+
+    const toml::node* name = table->get("name");
+    if (!name) return key_error(entry.header, "role.name", "is required");
+    const std::string who = "role '" + entry.role.name + "'";
+    const toml::node* gid = table->get("gid");
+    if (!gid) return key_error(entry.header, "role.gid", "is required (" + who + ")");
+    const toml::node* group = table->get("group");
+    if (!group) entry.role.group = entry.role.name;
+
+    entry.name_at = origin_of(file, name->source());
+    entry.gid_at = origin_of(file, gid->source());
+    entry.group_at = origin_of(file, (group ? group : name)->source());
+
+    if (auto st = check_durations(file, *table, entry.role); !st) return std::move(st).error();
+    // A role nobody may activate is almost certainly a mistake in the list's key.
+    if (entry.role.eligible_users.empty() && entry.role.eligible_groups.empty()) {
+        const toml::node* users = table->get("eligible_users");
+        Origin at = users ? origin_of(file, users->source()) : entry.header;
+        return key_error(at, "role.eligible_users", who + " has no eligible_users or eligible_groups");
+    }
+    return entry;
+}
+
+Status read_roles(const std::string& file, const toml::node& node, std::vector<RoleEntry>& out) {
+    const auto* array = node.as_array();
+    if (!array) {
+        return key_error(origin_of(file, node.source()), "role",
+                         "must be an array of tables (write [[role]], not [role])");
+    }
+    for (const toml::node& item : *array) {
+        auto entry = read_role(file, item);
+        if (!entry) return std::move(entry).error();
+        for (const RoleEntry& seen : out) {
+            if (seen.role.name == entry->role.name) {
+                return key_error(entry->name_at, "role.name",
+                                 "duplicate role '" + seen.role.name + "' (first defined at line " +
+                                     std::to_string(seen.header.line) + ")");
+            }
+        }
+        out.push_back(std::move(entry).value());
+    }
+    return {};
+}
+
+// A later file naming an existing role replaces it whole: merging fields of
+// one role across files would make it hard to see who may elevate.
+void merge_roles(std::vector<RoleEntry>& merged, std::vector<RoleEntry> from_file) {
+    for (RoleEntry& entry : from_file) {
+        auto same = std::find_if(merged.begin(), merged.end(),
+                                 [&](const RoleEntry& r) { return r.role.name == entry.role.name; });
+        if (same != merged.end()) {
+            *same = std::move(entry);
+        } else {
+            merged.push_back(std::move(entry));
+        }
+    }
+}
+
+// NSS would serve two groups under one gid or one name, and which one a
+// program sees would depend on nsswitch.conf order.
+Status check_roles_distinct(const std::vector<RoleEntry>& roles) {
+    for (size_t i = 0; i < roles.size(); ++i) {
+        const Role& a = roles[i].role;
+        for (size_t j = 0; j < i; ++j) {
+            const Role& b = roles[j].role;
+            if (a.gid == b.gid) {
+                return key_error(roles[i].gid_at, "role.gid",
+                                 "gid " + std::to_string(a.gid) + " is already used by role '" + b.name + "' (" +
+                                     where(roles[j].gid_at) + ")");
+            }
+            if (a.group == b.group) {
+                return key_error(roles[i].group_at, "role.group",
+                                 "group '" + a.group + "' is already used by role '" + b.name + "' (" +
+                                     where(roles[j].group_at) + ")");
+            }
+        }
+    }
+    return {};
+}
+
+// ------------------------------------------------------------ system files
+
+base::Result<std::string> read_file(const std::string& path, size_t limit) {
+    // O_NONBLOCK so a FIFO put in place of the file cannot hang the daemon.
+    base::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY));
+    if (!fd.ok()) return base::errno_error("cannot read " + path);
+    struct stat st {};
+    if (::fstat(fd.get(), &st) != 0) return base::errno_error("cannot read " + path);
+    if (S_ISDIR(st.st_mode)) return base::errno_error("cannot read " + path, EISDIR);
+    if (!S_ISREG(st.st_mode)) return base::make_error("cannot read " + path + ": not a regular file");
+
+    std::string text;
+    char buf[16384];
+    for (;;) {
+        ssize_t n = ::read(fd.get(), buf, sizeof buf);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) return base::errno_error("cannot read " + path);
+        if (n == 0) return text;
+        if (text.size() + static_cast<size_t>(n) > limit) {
+            return base::make_error("cannot read " + path + ": larger than " + std::to_string(limit) + " bytes");
+        }
+        text.append(buf, static_cast<size_t>(n));
+    }
+}
+
+// The drop-in directory is optional, but one that exists and cannot be read
+// is an error: the skipped drop-in could be the one that removes a role.
+base::Result<std::vector<std::string>> list_drop_ins(const std::string& dir) {
+    std::unique_ptr<DIR, int (*)(DIR*)> handle(::opendir(dir.c_str()), &::closedir);
+    if (!handle) {
+        if (errno == ENOENT) return std::vector<std::string>{};
+        return base::errno_error("cannot read directory " + dir);
+    }
+    std::vector<std::string> names;
+    errno = 0;
+    while (const dirent* entry = ::readdir(handle.get())) {
+        std::string_view name = entry->d_name;
+        if (!name.starts_with('.') && name.ends_with(".conf")) names.emplace_back(name);
+    }
+    if (errno != 0) return base::errno_error("cannot read directory " + dir);
+    std::sort(names.begin(), names.end());  // std::string compares bytes: "C" order whatever the locale
+
+    std::vector<std::string> paths;
+    for (const std::string& name : names) {
+        std::string path = dir + "/" + name;
+        struct stat st {};
+        if (::stat(path.c_str(), &st) != 0) return base::errno_error("cannot read " + path);
+        if (S_ISREG(st.st_mode)) paths.push_back(std::move(path));
+    }
+    return paths;
+}
+
+struct SystemGroup {
+    std::string name;
+    gid_t gid = 0;
+};
+
+// Parsed by hand, never through getgrnam(): NSS would ask our own module as
+// well, which serves exactly the role groups being checked.
+base::Result<std::vector<SystemGroup>> read_system_groups(const std::string& path) {
+    auto text = read_file(path, kMaxGroupFileBytes);
+    if (!text) return std::move(text).error();
+    std::vector<SystemGroup> groups;
+    std::string_view rest = *text;
+    while (!rest.empty()) {
+        size_t newline = rest.find('\n');
+        std::string_view line = rest.substr(0, newline);
+        rest = newline == std::string_view::npos ? std::string_view() : rest.substr(newline + 1);
+        // name:password:gid:members; '+'/'-' lines are NIS compat entries, not groups.
+        if (line.empty() || line[0] == '#' || line[0] == '+' || line[0] == '-') continue;
+        size_t name_end = line.find(':');
+        size_t gid_begin = name_end == std::string_view::npos ? name_end : line.find(':', name_end + 1);
+        if (gid_begin == std::string_view::npos) continue;
+        std::string_view gid_text = line.substr(gid_begin + 1);
+        gid_text = gid_text.substr(0, gid_text.find(':'));
+        auto gid = base::parse_u64_in(gid_text, 0, UINT32_MAX);
+        if (!gid) continue;  // glibc skips malformed lines too
+        groups.push_back({std::string(line.substr(0, name_end)), static_cast<gid_t>(*gid)});
+    }
+    return groups;
+}
+
+Status check_system_clashes(const std::vector<RoleEntry>& roles, const std::string& group_file) {
+    if (roles.empty()) return {};
+    auto groups = read_system_groups(group_file);
+    if (!groups) return std::move(groups).error();
+    for (const RoleEntry& entry : roles) {
+        for (const SystemGroup& group : *groups) {
+            if (group.gid == entry.role.gid) {
+                return key_error(entry.gid_at, "role.gid",
+                                 "gid " + std::to_string(group.gid) + " is already used by group " +
+                                     quoted(group.name) + " in " + group_file);
+            }
+            if (group.name == entry.role.group) {
+                return key_error(entry.group_at, "role.group",
+                                 "group '" + entry.role.group + "' already exists in " + group_file);
+            }
+        }
+    }
+    return {};
+}
+
+// ----------------------------------------------------------------- loading
+
+struct Merged {
+    Config config;
+    std::vector<RoleEntry> roles;
+};
+
+base::Result<toml::table> parse_toml(const std::string& file) {
+    auto text = read_file(file, kMaxConfigBytes);
+    if (!text) return std::move(text).error();
+    try {
+        return toml::parse(*text, file);
+    } catch (const toml::parse_error& e) {
+        return base::make_error(where(origin_of(file, e.source())) + ": syntax error: " +
+                                std::string(e.description()));
+    }
+}
+
+Status read_document(const std::string& file, const toml::table& doc, Merged& merged) {
+    std::vector<RoleEntry> file_roles;
+    for (auto&& [key, node] : doc) {
+        const std::string_view name = key.str();
+        Status st;
+        if (name == "daemon") {
+            st = read_section(file, name, node, kDaemonKeys, merged.config.daemon);
+            if (st) st = check_one_timeout(file, node);
+        } else if (name == "totp") {
+            st = read_section(file, name, node, kTotpKeys, merged.config.totp);
+        } else if (name == "lockout") {
+            st = read_section(file, name, node, kLockoutKeys, merged.config.lockout);
+        } else if (name == "role") {
+            st = read_roles(file, node, file_roles);
+        } else {
+            return unknown_key(origin_of(file, key.source()), node.is_table() ? "section" : "key", name, name,
+                               kSections);
+        }
+        if (!st) return st;
+    }
+    merge_roles(merged.roles, std::move(file_roles));
+    return {};
+}
+
+Status load_file(const std::string& file, Merged& merged) {
+    auto doc = parse_toml(file);
+    if (!doc) return std::move(doc).error();
+    if (auto st = read_document(file, *doc, merged); !st) return st;
+    merged.config.files.push_back(file);
+    return {};
+}
+
+base::Result<Config> load(const std::string& path, const LoadOptions& options) {
+    Merged merged;
+    if (auto st = load_file(path, merged); !st) return std::move(st).error();
+    auto drop_ins = list_drop_ins(path + ".d");
+    if (!drop_ins) return std::move(drop_ins).error();
+    for (const std::string& file : *drop_ins) {
+        if (auto st = load_file(file, merged); !st) return std::move(st).error();
+    }
+
+    if (auto st = check_roles_distinct(merged.roles); !st) return std::move(st).error();
+    if (auto st = check_system_clashes(merged.roles, options.system_group_file.value_or(kSystemGroupFile)); !st)
+        return std::move(st).error();
+
+    for (RoleEntry& entry : merged.roles) merged.config.roles.push_back(std::move(entry.role));
+    return std::move(merged.config);
+}
+
+}  // namespace
+
+base::Result<Config> load_config(const std::string& path, const LoadOptions& options) {
+    // The one boundary for exceptions: toml++ reports syntax errors by
+    // throwing (caught per file above), and allocation can always throw.
+    try {
+        return load(path, options);
+    } catch (const std::exception& e) {
+        return base::make_error("cannot load " + path + ": " + e.what());
+    }
+}
+
+}  // namespace elevate::config

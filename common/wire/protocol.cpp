@@ -1,0 +1,85 @@
+#include "common/wire/protocol.h"
+
+namespace elevate::wire {
+
+bool op_known(uint8_t op) { return op >= uint8_t(Op::Ping) && op <= uint8_t(Op::Unenroll); }
+
+const char* op_name(Op op) {
+    switch (op) {
+        case Op::Ping: return "ping";
+        case Op::Enroll: return "enroll";
+        case Op::Verify: return "verify";
+        case Op::Activate: return "activate";
+        case Op::Status: return "status";
+        case Op::List: return "list";
+        case Op::Revoke: return "revoke";
+        case Op::Drop: return "drop";
+        case Op::Unenroll: return "unenroll";
+    }
+    return "unknown";
+}
+
+const char* status_name(Status s) {
+    switch (s) {
+        case Status::Ok: return "ok";
+        case Status::Denied: return "denied";
+        case Status::BadRequest: return "bad request";
+        case Status::UnsupportedVersion: return "unsupported protocol version";
+        case Status::TooLarge: return "request too large";
+        case Status::Forbidden: return "forbidden";
+        case Status::NotFound: return "not found";
+        case Status::Locked: return "locked";
+        case Status::Conflict: return "conflict";
+        case Status::NotEnrolled: return "not enrolled";
+        case Status::Internal: return "internal error";
+        case Status::Unavailable: return "unavailable";
+    }
+    return "unknown status";
+}
+
+bool tag_info(uint16_t tag, TagInfo* info) {
+    switch (Tag(tag)) {
+        case Tag::Status:
+        case Tag::Duration:
+        case Tag::Digits:
+        case Tag::Period:
+        case Tag::LockedUntil:
+        case Tag::Start:
+        case Tag::End:
+        case Tag::EndedAt:
+            *info = {Kind::U64, false};
+            return true;
+        case Tag::Force:
+        case Tag::Enrolled:
+            *info = {Kind::Bool, false};
+            return true;
+        case Tag::Secret:
+            *info = {Kind::Bytes, false};
+            return true;
+        case Tag::Grant:
+            *info = {Kind::Record, true};
+            return true;
+        case Tag::Message:
+        case Tag::Version:
+        case Tag::User:
+        case Tag::Service:
+        case Tag::RemoteHost:
+        case Tag::Tty:
+        case Tag::Role:
+        case Tag::Reason:
+        case Tag::Code:
+        case Tag::GrantId:
+        case Tag::Algorithm:
+        case Tag::Uri:
+        case Tag::Label:
+        case Tag::State:
+        case Tag::Factor:
+        case Tag::Source:
+        case Tag::EndedBy:
+            *info = {Kind::Str, false};
+            return true;
+    }
+    return false;
+}
+
+}  // namespace elevate::wire

@@ -1,0 +1,96 @@
+// The elevated wire protocol, version 1. Specified in docs/PROTOCOL.md; this
+// header is the single source of the numbers. It is shared by the daemon, the
+// CLI and the PAM module, so it uses no C++ runtime beyond headers.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace elevate::wire {
+
+constexpr uint8_t kMagic0 = 'E';
+constexpr uint8_t kMagic1 = 'V';
+constexpr uint8_t kVersion = 1;
+constexpr size_t kHeaderSize = 8;
+// A request frame (header + payload) never exceeds 64 KiB.
+constexpr size_t kMaxRequestFrame = 64 * 1024;
+// Replies may carry lists (admin `list`), bounded by the reader.
+constexpr size_t kMaxReplyFrame = 16 * 1024 * 1024;
+constexpr uint8_t kReplyBit = 0x80;
+
+enum class Op : uint8_t {
+    Ping = 1,
+    Enroll = 2,
+    Verify = 3,
+    Activate = 4,
+    Status = 5,
+    List = 6,
+    Revoke = 7,
+    Drop = 8,
+    Unenroll = 9,
+};
+
+bool op_known(uint8_t op);
+const char* op_name(Op op);
+
+// Every reply carries Tag::Status with one of these.
+enum class Status : uint32_t {
+    Ok = 0,
+    Denied = 1,             // authentication or policy said no
+    BadRequest = 2,         // malformed or missing field
+    UnsupportedVersion = 3,
+    TooLarge = 4,
+    Forbidden = 5,          // caller may not do this (identity/authorization)
+    NotFound = 6,
+    Locked = 7,             // too many failures; Tag::LockedUntil says until when
+    Conflict = 8,           // already exists (e.g. enrolled without force)
+    NotEnrolled = 9,
+    Internal = 10,
+    Unavailable = 11,       // daemon shutting down or overloaded
+};
+
+const char* status_name(Status s);
+
+enum class Kind : uint8_t { Str, Bytes, U64, Bool, Record };
+
+enum class Tag : uint16_t {
+    Status = 1,
+    Message = 2,
+    Version = 3,
+    User = 10,
+    Service = 11,
+    RemoteHost = 12,
+    Tty = 13,
+    Role = 20,
+    Duration = 21,
+    Reason = 22,
+    Code = 23,
+    Force = 24,
+    GrantId = 25,
+    Secret = 26,
+    Algorithm = 27,
+    Digits = 28,
+    Period = 29,
+    Uri = 30,
+    Label = 31,
+    LockedUntil = 32,
+    Enrolled = 33,
+    Grant = 40,  // Record, may repeat
+    Start = 41,
+    End = 42,
+    State = 43,
+    Factor = 44,
+    Source = 45,
+    EndedBy = 46,
+    EndedAt = 47,
+};
+
+struct TagInfo {
+    Kind kind;
+    bool repeats;
+};
+
+// Returns false for an unknown tag.
+bool tag_info(uint16_t tag, TagInfo* info);
+
+}  // namespace elevate::wire

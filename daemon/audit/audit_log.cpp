@@ -1,0 +1,64 @@
+#include "daemon/audit/audit_log.h"
+
+#include "daemon/core/log.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <syslog.h>
+#include <systemd/sd-journal.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+namespace elevate::daemon {
+
+base::Result<void> AuditLog::open_file(const std::string& path) {
+    path_ = path;
+    file_.reset();
+    if (path.empty()) return {};
+    // The directory is created 0750: the trail names users and roles.
+    auto slash = path.rfind('/');
+    if (slash != std::string::npos && slash > 0) {
+        std::string dir = path.substr(0, slash);
+        if (mkdir(dir.c_str(), 0750) < 0 && errno != EEXIST)
+            return base::errno_error("cannot create audit directory " + dir);
+    }
+    int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0) return base::errno_error("cannot open audit file " + path);
+    file_.reset(fd);
+    return {};
+}
+
+std::string AuditLog::to_json_line(const store::AuditRecord& r) {
+    nlohmann::json j = {
+        {"time", r.time},     {"event", r.event},       {"actor", r.actor},   {"user", r.user},
+        {"role", r.role},     {"grant_id", r.grant_id}, {"source", r.source}, {"result", r.result},
+        {"reason", r.reason},
+    };
+    // Replace invalid UTF-8 rather than throw: reasons come from users.
+    return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+}
+
+void AuditLog::record(const store::AuditRecord& r) {
+    if (auto s = store_.append_audit(r); !s.ok()) log_error("audit: database sink failed: " + s.error().message);
+
+    if (file_.ok()) {
+        std::string line = to_json_line(r);
+        // O_APPEND keeps concurrent writers whole; fdatasync makes it durable.
+        if (::write(file_.get(), line.data(), line.size()) != ssize_t(line.size()) || fdatasync(file_.get()) < 0)
+            log_error("audit: cannot write " + path_ + ": " + strerror(errno));
+    }
+
+    if (journal_) {
+        int priority = r.result == "ok" ? LOG_INFO : LOG_NOTICE;
+        std::string msg = "elevate " + r.event + " " + r.result + ": user=" + r.user + " role=" + r.role +
+                          " actor=" + r.actor + " source=" + r.source + (r.reason.empty() ? "" : " (" + r.reason + ")");
+        sd_journal_send("MESSAGE=%s", msg.c_str(), "PRIORITY=%i", priority, "SYSLOG_IDENTIFIER=elevated",
+                        "ELEVATE_EVENT=%s", r.event.c_str(), "ELEVATE_ACTOR=%s", r.actor.c_str(), "ELEVATE_USER=%s",
+                        r.user.c_str(), "ELEVATE_ROLE=%s", r.role.c_str(), "ELEVATE_GRANT_ID=%s", r.grant_id.c_str(),
+                        "ELEVATE_SOURCE=%s", r.source.c_str(), "ELEVATE_RESULT=%s", r.result.c_str(),
+                        "ELEVATE_REASON=%s", r.reason.c_str(), "ELEVATE_TIME=%lld", (long long)r.time, nullptr);
+    }
+}
+
+}  // namespace elevate::daemon

@@ -1,0 +1,36 @@
+// The audit trail: every decision, as a structured record with stable field
+// names, written to three sinks: the SQLite audit table (queryable, kept with
+// the grant history), an append-only JSON-lines file, and the journal
+// (ELEVATE_* fields) for the organisation's log pipeline. Never a secret or
+// a code.
+#pragma once
+
+#include "common/base/result.h"
+#include "common/base/unique_fd.h"
+#include "daemon/store/store.h"
+
+#include <string>
+
+namespace elevate::daemon {
+
+class AuditLog {
+public:
+    AuditLog(store::Store& store, bool journal) : store_(store), journal_(journal) {}
+
+    // Opens (creating 0600) the JSON-lines file; "" disables the file sink.
+    base::Result<void> open_file(const std::string& path);
+    void set_journal(bool on) { journal_ = on; }
+
+    // Writes to every sink; a failing sink is logged, the others still get it.
+    void record(const store::AuditRecord& r);
+
+    static std::string to_json_line(const store::AuditRecord& r);
+
+private:
+    store::Store& store_;
+    bool journal_;
+    std::string path_;
+    base::UniqueFd file_;
+};
+
+}  // namespace elevate::daemon

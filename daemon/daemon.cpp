@@ -1,0 +1,57 @@
+#include "daemon/daemon.h"
+
+#include "daemon/core/log.h"
+
+namespace elevate::daemon {
+
+Daemon::Daemon(config::Config config, std::string config_path, const base::Clock& clock,
+               std::unique_ptr<store::Store> store)
+    : config_(std::move(config)),
+      config_path_(std::move(config_path)),
+      clock_(clock),
+      store_(std::move(store)),
+      audit_(*store_, config_.daemon.audit_journal),
+      verifier_(*store_, clock_),
+      grants_(*store_, audit_, clock_) {}
+
+base::Result<std::unique_ptr<Daemon>> Daemon::create(config::Config config, std::string config_path,
+                                                     const base::Clock& clock) {
+    auto store = store::Store::open(config.daemon.state_dir);
+    if (!store) return std::move(store).error();
+    std::unique_ptr<Daemon> d(new Daemon(std::move(config), std::move(config_path), clock, std::move(*store)));
+    if (auto r = d->audit_.open_file(d->config_.daemon.audit_file); !r) return std::move(r).error();
+    auto loaded = d->grants_.load();
+    if (!loaded) return std::move(loaded).error();
+    log_info("loaded " + std::to_string(*loaded) + " active grant(s)");
+    return d;
+}
+
+void Daemon::reload() {
+    auto fresh = config::load_config(config_path_);
+    if (!fresh) {
+        log_error("reload failed, keeping the current configuration: " + fresh.error().message);
+        audit_.record({clock_.now(), "reload", "root", "", "", "", "SIGHUP", "error", fresh.error().message});
+        return;
+    }
+    // Paths that need a restart are kept; say so rather than half-apply.
+    const auto& old_d = config_.daemon;
+    const auto& new_d = fresh->daemon;
+    if (new_d.socket_path != old_d.socket_path || new_d.state_dir != old_d.state_dir)
+        log_warning("socket and state_dir changes take effect at the next restart");
+    fresh->daemon.socket_path = old_d.socket_path;
+    fresh->daemon.state_dir = old_d.state_dir;
+    if (new_d.audit_file != old_d.audit_file) {
+        if (auto r = audit_.open_file(new_d.audit_file); !r) log_error("audit file: " + r.error().message);
+    }
+    audit_.set_journal(new_d.audit_journal);
+    config_ = std::move(*fresh);
+    log_info("configuration reloaded (" + std::to_string(config_.roles.size()) + " role(s))");
+    audit_.record({clock_.now(), "reload", "root", "", "", "", "SIGHUP", "ok", "configuration reloaded"});
+}
+
+void Daemon::on_timer() {
+    auto next = grants_.next_expiry();
+    if (next && *next <= clock_.now()) grants_.expire_due();
+}
+
+}  // namespace elevate::daemon

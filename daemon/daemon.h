@@ -1,0 +1,51 @@
+// Daemon: owns the configuration, the store and the services, and is what
+// request handlers act on. Built once in main(); reload() swaps the
+// configuration only when the new one is valid.
+#pragma once
+
+#include "common/base/clock.h"
+#include "common/base/result.h"
+#include "common/config/config.h"
+#include "daemon/audit/audit_log.h"
+#include "daemon/auth/verifier.h"
+#include "daemon/grants/grant_service.h"
+#include "daemon/store/store.h"
+
+#include <memory>
+#include <string>
+
+namespace elevate::daemon {
+
+class Daemon {
+public:
+    // Opens the store (refusing unsafe permissions) and loads active grants.
+    static base::Result<std::unique_ptr<Daemon>> create(config::Config config, std::string config_path,
+                                                        const base::Clock& clock);
+
+    const config::Config& config() const { return config_; }
+    const base::Clock& clock() const { return clock_; }
+    store::Store& store() { return *store_; }
+    AuditLog& audit() { return audit_; }
+    auth::Verifier& verifier() { return verifier_; }
+    grants::GrantService& grants() { return grants_; }
+
+    // SIGHUP: re-read the configuration; on error keep the old one.
+    void reload();
+
+    // Periodic work: expire grants whose end time has passed.
+    void on_timer();
+
+private:
+    Daemon(config::Config config, std::string config_path, const base::Clock& clock,
+           std::unique_ptr<store::Store> store);
+
+    config::Config config_;
+    std::string config_path_;
+    const base::Clock& clock_;
+    std::unique_ptr<store::Store> store_;
+    AuditLog audit_;
+    auth::Verifier verifier_;
+    grants::GrantService grants_;
+};
+
+}  // namespace elevate::daemon

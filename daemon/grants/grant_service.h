@@ -1,0 +1,64 @@
+// Grants: creation, ending (revoke, drop, expiry) and queries. SQLite is the
+// only copy of a grant; memory holds just a min-heap of (end, id) so that
+// expiry fires on time and 100k grants cost a few MB. Every query filters by
+// end time itself, so a grant past its end is never reported active even if
+// the expiry timer has not run yet (invariant 3).
+#pragma once
+
+#include "common/base/clock.h"
+#include "common/base/result.h"
+#include "daemon/audit/audit_log.h"
+#include "daemon/store/store.h"
+
+#include <functional>
+#include <optional>
+#include <queue>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace elevate::grants {
+
+bool is_active(const store::Grant& g, int64_t now);
+
+class GrantService {
+public:
+    GrantService(store::Store& store, daemon::AuditLog& audit, const base::Clock& clock)
+        : store_(store), audit_(audit), clock_(clock) {}
+
+    // Reads every active grant's end time at start-up.
+    base::Result<size_t> load();
+
+    // Stores a new grant durably; it is acknowledged only after the commit.
+    base::Result<store::Grant> create(store::Grant g);
+
+    // Ends an active grant (revoke/drop/expire). nullopt: it was not active.
+    base::Result<std::optional<store::Grant>> end(const std::string& id, store::GrantState state,
+                                                  const std::string& by);
+
+    base::Result<std::optional<store::Grant>> find(const std::string& id);
+    base::Result<std::vector<store::Grant>> active_for_user(const std::string& user);
+    base::Result<std::optional<store::Grant>> active_for_role(const std::string& user, const std::string& role);
+    base::Result<std::vector<store::Grant>> all_active();
+
+    // Seconds-since-epoch of the next end time, if any grant is pending.
+    std::optional<int64_t> next_expiry() const;
+    // Ends every grant whose end time has passed; returns how many.
+    size_t expire_due();
+
+    // Called after any change to the set of active grants (snapshot writer).
+    void set_on_change(std::function<void()> fn) { on_change_ = std::move(fn); }
+
+private:
+    void changed() {
+        if (on_change_) on_change_();
+    }
+    using Entry = std::pair<int64_t, std::string>;  // (end, id)
+    store::Store& store_;
+    daemon::AuditLog& audit_;
+    const base::Clock& clock_;
+    std::priority_queue<Entry, std::vector<Entry>, std::greater<Entry>> expiries_;
+    std::function<void()> on_change_;
+};
+
+}  // namespace elevate::grants

@@ -1,0 +1,73 @@
+#include "daemon/core/log.h"
+#include "daemon/handlers/handlers.h"
+
+#include <time.h>
+
+namespace elevate::handlers {
+
+void put_grant(wire::FieldWriter& w, const store::Grant& g) {
+    w.begin_record(wire::Tag::Grant);
+    w.put_str(wire::Tag::GrantId, g.id);
+    w.put_str(wire::Tag::User, g.user);
+    w.put_str(wire::Tag::Role, g.role);
+    w.put_u64(wire::Tag::Start, uint64_t(g.start));
+    w.put_u64(wire::Tag::End, uint64_t(g.end));
+    w.put_str(wire::Tag::State, store::grant_state_name(g.state));
+    w.put_str(wire::Tag::Reason, g.reason);
+    w.put_str(wire::Tag::Factor, g.factor);
+    w.put_str(wire::Tag::Source, g.source);
+    if (g.state != store::GrantState::Active) {
+        w.put_u64(wire::Tag::EndedAt, uint64_t(g.ended_at));
+        w.put_str(wire::Tag::EndedBy, g.ended_by);
+    }
+    w.end_record();
+}
+
+bool get_text(const wire::FieldList& f, wire::Tag tag, size_t max, std::string* out, Answer* error) {
+    std::string_view v;
+    out->clear();
+    if (!f.get_str(tag, &v)) return true;
+    if (v.size() > max) {
+        *error = bad_request("field " + std::to_string(int(tag)) + " is longer than " + std::to_string(max) + " bytes");
+        return false;
+    }
+    for (unsigned char c : v) {
+        if (c < 0x20 || c == 0x7f) {
+            // Control characters would let a user forge lines in logs.
+            *error = bad_request("field " + std::to_string(int(tag)) + " contains control characters");
+            return false;
+        }
+    }
+    out->assign(v);
+    return true;
+}
+
+Answer bad_request(std::string message) { return {wire::Status::BadRequest, std::move(message)}; }
+
+Answer internal_error(const std::string& what, const base::Error& e) {
+    daemon::log_error(what + ": " + e.message);
+    return {wire::Status::Internal, what + " failed; see the elevated log"};
+}
+
+std::string source_of(const Call& call) {
+    std::string service, rhost, tty;
+    Answer ignored;
+    get_text(call.fields, wire::Tag::Service, 64, &service, &ignored);
+    get_text(call.fields, wire::Tag::RemoteHost, 256, &rhost, &ignored);
+    get_text(call.fields, wire::Tag::Tty, 64, &tty, &ignored);
+    std::string s = service.empty() ? "unknown" : service;
+    if (!rhost.empty()) s += " from " + rhost;
+    if (!tty.empty()) s += " on " + tty;
+    return s;
+}
+
+std::string format_time(int64_t epoch) {
+    time_t t = time_t(epoch);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    char buf[32];
+    strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S UTC", &tm);
+    return buf;
+}
+
+}  // namespace elevate::handlers

@@ -1,0 +1,37 @@
+// Request handlers, one per protocol operation (docs/PROTOCOL.md). They run
+// after dispatch has checked who may call them and resolved call.user.
+#pragma once
+
+#include "daemon/server/dispatch.h"
+#include "daemon/store/store.h"
+
+#include <string>
+#include <string_view>
+
+namespace elevate::handlers {
+
+using server::Answer;
+using server::Call;
+
+Answer ping(daemon::Daemon& d, const Call& call, wire::FieldWriter& reply);
+Answer status(daemon::Daemon& d, const Call& call, wire::FieldWriter& reply);
+Answer list(daemon::Daemon& d, const Call& call, wire::FieldWriter& reply);
+Answer enroll(daemon::Daemon& d, const Call& call, wire::FieldWriter& reply);
+Answer unenroll(daemon::Daemon& d, const Call& call, wire::FieldWriter& reply);
+Answer verify(daemon::Daemon& d, const Call& call, wire::FieldWriter& reply);
+Answer activate(daemon::Daemon& d, const Call& call, wire::FieldWriter& reply);
+Answer revoke(daemon::Daemon& d, const Call& call, wire::FieldWriter& reply);
+Answer drop(daemon::Daemon& d, const Call& call, wire::FieldWriter& reply);
+
+// Shared by the handlers.
+void put_grant(wire::FieldWriter& w, const store::Grant& g);
+// Reads an optional text field no longer than `max`; false (and *error set)
+// if it is too long. Absent fields leave *out empty.
+bool get_text(const wire::FieldList& f, wire::Tag tag, size_t max, std::string* out, Answer* error);
+Answer bad_request(std::string message);
+Answer internal_error(const std::string& what, const base::Error& e);
+// "service[ from rhost][ on tty]", for grant sources and audit.
+std::string source_of(const Call& call);
+std::string format_time(int64_t epoch);
+
+}  // namespace elevate::handlers

@@ -1,0 +1,136 @@
+// elevated: argument parsing, start-up order and the systemd handshake.
+// Everything else lives in the parts (server/, handlers/, grants/, ...).
+#include "common/config/config.h"
+#include "daemon/auth/totp.h"
+#include "daemon/core/log.h"
+#include "daemon/daemon.h"
+#include "daemon/server/listener.h"
+#include "daemon/server/server.h"
+
+#include <sys/stat.h>
+#include <systemd/sd-daemon.h>
+
+#include <cstdio>
+#include <cstring>
+#include <exception>
+#include <string>
+
+namespace {
+
+const char kUsage[] =
+    "Usage: elevated [OPTIONS]\n"
+    "\n"
+    "The elevate daemon: holds second-factor secrets and time-limited elevation\n"
+    "grants, and answers pam_elevate and elevatectl over a Unix socket.\n"
+    "\n"
+    "Options:\n"
+    "  -c, --config PATH   configuration file (default " ELEVATE_DEFAULT_CONFIG ")\n"
+    "                      drop-ins are read from PATH.d/*.conf\n"
+    "      --check-config  validate the configuration and exit\n"
+    "  -d, --debug         log debug messages\n"
+    "  -h, --help          show this help\n"
+    "  -V, --version       show the version\n"
+    "\n"
+    "Signals: SIGHUP reloads the configuration; SIGTERM stops.\n";
+
+struct Options {
+    std::string config = ELEVATE_DEFAULT_CONFIG;
+    bool check_only = false;
+    bool debug = false;
+};
+
+int usage_error(const std::string& message) {
+    std::fprintf(stderr, "elevated: %s\nTry 'elevated --help'.\n", message.c_str());
+    return 2;
+}
+
+int run(int argc, char** argv) {
+    Options opt;
+    for (int i = 1; i < argc; ++i) {
+        std::string a = argv[i];
+        if (a == "-h" || a == "--help") {
+            std::fputs(kUsage, stdout);
+            return 0;
+        } else if (a == "-V" || a == "--version") {
+            std::puts("elevated " ELEVATE_VERSION);
+            return 0;
+        } else if (a == "-c" || a == "--config") {
+            if (i + 1 >= argc) return usage_error("option '" + a + "' needs a path");
+            opt.config = argv[++i];
+        } else if (a.rfind("--config=", 0) == 0) {
+            opt.config = a.substr(9);
+        } else if (a == "--check-config") {
+            opt.check_only = true;
+        } else if (a == "-d" || a == "--debug") {
+            opt.debug = true;
+        } else {
+            return usage_error("unknown option '" + a + "'");
+        }
+    }
+    using namespace elevate;
+    daemon::set_debug(opt.debug);
+    umask(077);
+
+    auto config = config::load_config(opt.config);
+    if (!config) {
+        std::fprintf(stderr, "elevated: %s\n", config.error().message.c_str());
+        return 1;
+    }
+    if (opt.check_only) {
+        std::printf("%s: configuration OK (%zu role(s), %zu file(s) read)\n", opt.config.c_str(),
+                    config->roles.size(), config->files.size());
+        return 0;
+    }
+    if (auto r = auth::totp_init(); !r) {
+        daemon::log_error(r.error().message);
+        return 1;
+    }
+
+    static base::SystemClock clock;
+    const std::string socket_path = config->daemon.socket_path;
+    auto d = daemon::Daemon::create(std::move(*config), opt.config, clock);
+    if (!d) {
+        daemon::log_error(d.error().message);
+        return 1;
+    }
+    auto listener = server::listen_unix(socket_path);
+    if (!listener) {
+        daemon::log_error(listener.error().message);
+        return 1;
+    }
+    daemon::Daemon& daemon_ref = **d;
+    server::Server srv(daemon_ref, std::move(*listener),
+                       server::ServerHooks{[&] { daemon_ref.reload(); },
+                                           [&] { return daemon_ref.grants().next_expiry(); },
+                                           [&] { daemon_ref.on_timer(); }});
+    if (auto r = srv.init(); !r) {
+        daemon::log_error(r.error().message);
+        return 1;
+    }
+    // Grants that ended while the daemon was down are expired (and audited)
+    // before the first client is answered.
+    daemon_ref.on_timer();
+    daemon::log_info("elevated " ELEVATE_VERSION " listening on " + socket_path);
+    sd_notify(0, "READY=1\nSTATUS=serving");
+    auto r = srv.run();
+    sd_notify(0, "STOPPING=1");
+    if (!r) {
+        daemon::log_error(r.error().message);
+        return 1;
+    }
+    return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    // The one exception boundary of the daemon.
+    try {
+        return run(argc, argv);
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "elevated: fatal: %s\n", e.what());
+    } catch (...) {
+        std::fprintf(stderr, "elevated: fatal: unknown exception\n");
+    }
+    return 1;
+}

@@ -1,0 +1,83 @@
+#include "daemon/policy/identity.h"
+
+#include <grp.h>
+#include <pwd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+
+namespace elevate::policy {
+
+std::optional<std::string> user_name(uid_t uid) {
+    std::vector<char> buf(4096);
+    struct passwd pw, *result = nullptr;
+    while (getpwuid_r(uid, &pw, buf.data(), buf.size(), &result) == ERANGE && buf.size() < (1u << 20))
+        buf.resize(buf.size() * 2);
+    if (result == nullptr) return std::nullopt;
+    return std::string(pw.pw_name);
+}
+
+std::optional<gid_t> group_gid(const std::string& name) {
+    std::vector<char> buf(4096);
+    struct group gr, *result = nullptr;
+    while (getgrnam_r(name.c_str(), &gr, buf.data(), buf.size(), &result) == ERANGE && buf.size() < (1u << 24))
+        buf.resize(buf.size() * 2);
+    if (result == nullptr) return std::nullopt;
+    return gr.gr_gid;
+}
+
+std::optional<std::vector<gid_t>> user_groups(const std::string& user) {
+    std::vector<char> buf(4096);
+    struct passwd pw, *result = nullptr;
+    while (getpwnam_r(user.c_str(), &pw, buf.data(), buf.size(), &result) == ERANGE && buf.size() < (1u << 20))
+        buf.resize(buf.size() * 2);
+    if (result == nullptr) return std::nullopt;
+    std::vector<gid_t> groups(64);
+    int n = int(groups.size());
+    while (getgrouplist(user.c_str(), pw.pw_gid, groups.data(), &n) < 0) {
+        if (n <= int(groups.size()) || n > 65536) return std::nullopt;
+        groups.resize(size_t(n));
+    }
+    groups.resize(size_t(n));
+    return groups;
+}
+
+base::Result<Peer> peer_from_socket(int fd, const std::string& admin_group) {
+    struct ucred cred;
+    socklen_t len = sizeof cred;
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) return base::errno_error("SO_PEERCRED");
+    Peer peer;
+    peer.uid = cred.uid;
+    peer.gid = cred.gid;
+    peer.pid = cred.pid;
+
+    // SO_PEERGROUPS gives the groups the peer actually had when it
+    // connected: no database lookup, no trust in anything the peer says.
+    std::vector<gid_t> groups(64);
+    for (;;) {
+        socklen_t glen = socklen_t(groups.size() * sizeof(gid_t));
+        if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups.data(), &glen) == 0) {
+            groups.resize(glen / sizeof(gid_t));
+            break;
+        }
+        if (errno != ERANGE || glen / sizeof(gid_t) <= groups.size() || groups.size() >= 65536)
+            return base::errno_error("SO_PEERGROUPS");
+        groups.resize(glen / sizeof(gid_t));
+    }
+    groups.push_back(cred.gid);
+    peer.groups = std::move(groups);
+
+    auto name = user_name(cred.uid);
+    if (!name) return base::make_error("uid " + std::to_string(cred.uid) + " has no passwd entry");
+    peer.user = std::move(*name);
+
+    peer.admin = cred.uid == 0;
+    if (!peer.admin && !admin_group.empty()) {
+        if (auto gid = group_gid(admin_group))
+            peer.admin = std::find(peer.groups.begin(), peer.groups.end(), *gid) != peer.groups.end();
+    }
+    return peer;
+}
+
+}  // namespace elevate::policy

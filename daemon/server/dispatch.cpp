@@ -1,0 +1,86 @@
+#include "daemon/server/dispatch.h"
+
+#include "daemon/daemon.h"
+#include "daemon/handlers/handlers.h"
+
+namespace elevate::server {
+
+namespace {
+
+constexpr OpSpec kOps[] = {
+    {wire::Op::Ping, Access::Anyone, handlers::ping},
+    {wire::Op::Enroll, Access::Self, handlers::enroll},  // replace/import: admin, checked in the handler
+    {wire::Op::Verify, Access::Self, handlers::verify},
+    {wire::Op::Activate, Access::Self, handlers::activate},
+    {wire::Op::Status, Access::Self, handlers::status},
+    {wire::Op::List, Access::Admin, handlers::list},
+    {wire::Op::Revoke, Access::Admin, handlers::revoke},
+    {wire::Op::Drop, Access::Self, handlers::drop},
+    {wire::Op::Unenroll, Access::Admin, handlers::unenroll},
+};
+
+const OpSpec* find_op(uint8_t op) {
+    for (const auto& spec : kOps)
+        if (uint8_t(spec.op) == op) return &spec;
+    return nullptr;
+}
+
+void write_answer(wire::BufferWriter& reply, const Answer& a) {
+    reply->put_u64(wire::Tag::Status, uint64_t(a.status));
+    if (!a.message.empty()) reply->put_str(wire::Tag::Message, a.message);
+}
+
+// Decides whom the request is about. Only an admin may name another user.
+bool resolve_user(daemon::Daemon& d, const OpSpec& spec, const policy::Peer& peer, const wire::FieldList& fields,
+                  std::string* user, Answer* denial) {
+    std::string_view named;
+    const bool has_user = fields.get_str(wire::Tag::User, &named);
+    if (has_user && (named.empty() || named.size() > 256)) {
+        *denial = handlers::bad_request("user name must be 1 to 256 bytes");
+        return false;
+    }
+    *user = has_user ? std::string(named) : peer.user;
+    if (spec.access == Access::Admin && !peer.admin) {
+        *denial = {wire::Status::Forbidden, std::string("'") + wire::op_name(spec.op) +
+                                                "' requires root or membership in group " +
+                                                d.config().daemon.admin_group};
+        return false;
+    }
+    if (spec.access == Access::Self && *user != peer.user && !peer.admin) {
+        *denial = {wire::Status::Forbidden, "only an administrator can act for another user"};
+        return false;
+    }
+    return true;
+}
+
+}  // namespace
+
+void error_reply(wire::BufferWriter& reply, wire::Status status, const std::string& message) {
+    write_answer(reply, Answer{status, message});
+}
+
+void dispatch(daemon::Daemon& d, const policy::Peer& peer, uint8_t op, const wire::FieldList& fields,
+              wire::BufferWriter& reply) {
+    const OpSpec* spec = find_op(op);
+    if (spec == nullptr) {
+        error_reply(reply, wire::Status::BadRequest, "unknown operation " + std::to_string(op));
+        return;
+    }
+    std::string user;
+    Answer denial;
+    if (!resolve_user(d, *spec, peer, fields, &user, &denial)) {
+        if (denial.status == wire::Status::Forbidden) {
+            d.audit().record({d.clock().now(), wire::op_name(spec->op), peer.user, user, "", "", "socket", "denied",
+                              denial.message});
+        }
+        write_answer(reply, denial);
+        return;
+    }
+    Call call{peer, std::move(user), fields};
+    // Handlers write their fields first; status and message go last so a
+    // handler can still add fields (e.g. locked_until) to a denial.
+    Answer a = spec->handler(d, call, reply.fields());
+    write_answer(reply, a);
+}
+
+}  // namespace elevate::server

@@ -1,0 +1,305 @@
+#include "daemon/server/server.h"
+
+#include "common/wire/client.h"
+#include "common/wire/codec.h"
+#include "common/wire/transport.h"
+#include "daemon/core/log.h"
+#include "daemon/daemon.h"
+#include "daemon/server/dispatch.h"
+
+#include <signal.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+#include <unordered_map>
+#include <vector>
+
+namespace elevate::server {
+
+namespace {
+
+enum class Phase { Header, Payload, Writing };
+
+struct Connection {
+    base::UniqueFd fd;
+    int64_t deadline_ms = 0;
+    Phase phase = Phase::Header;
+    uint8_t header[wire::kHeaderSize] = {};
+    size_t have = 0;  // bytes of the current phase received
+    wire::FrameHeader frame;
+    std::vector<uint8_t> payload;
+    std::vector<uint8_t> out;
+    size_t sent = 0;
+};
+
+}  // namespace
+
+struct Server::Impl {
+    daemon::Daemon& daemon;
+    base::UniqueFd listener;
+    ServerHooks hooks;
+    base::UniqueFd epoll;
+    base::UniqueFd signals;
+    std::unordered_map<int, Connection> connections;
+    bool stopping = false;
+
+    Impl(daemon::Daemon& d, base::UniqueFd l, ServerHooks h) : daemon(d), listener(std::move(l)), hooks(std::move(h)) {}
+
+    base::Result<void> watch(int fd, uint32_t events) {
+        struct epoll_event ev = {};
+        ev.events = events;
+        ev.data.fd = fd;
+        if (epoll_ctl(epoll.get(), EPOLL_CTL_ADD, fd, &ev) < 0) return base::errno_error("epoll_ctl");
+        return {};
+    }
+
+    void close_connection(int fd) { connections.erase(fd); }  // UniqueFd closes; epoll forgets closed fds
+
+    void accept_all() {
+        for (;;) {
+            int raw = accept4(listener.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+            if (raw < 0) {
+                if (errno == EINTR) continue;
+                if (errno != EAGAIN && errno != EWOULDBLOCK)
+                    daemon::log_warning(std::string("accept: ") + strerror(errno));
+                return;
+            }
+            base::UniqueFd fd(raw);
+            const auto& cfg = daemon.config().daemon;
+            if (int(connections.size()) >= cfg.max_clients) {
+                daemon::log_warning("too many clients; refusing a connection");
+                continue;
+            }
+            Connection c;
+            c.fd = std::move(fd);
+            c.deadline_ms = wire::monotonic_ms() + cfg.client_timeout_ms;
+            struct epoll_event ev = {};
+            ev.events = EPOLLIN | EPOLLRDHUP;
+            ev.data.fd = raw;
+            if (epoll_ctl(epoll.get(), EPOLL_CTL_ADD, raw, &ev) < 0) {
+                daemon::log_warning(std::string("epoll_ctl: ") + strerror(errno));
+                continue;
+            }
+            connections.emplace(raw, std::move(c));
+        }
+    }
+
+    // Queues a reply frame and switches the connection to writing.
+    void respond(Connection& c, uint8_t op, std::vector<uint8_t> payload) {
+        c.out.resize(wire::kHeaderSize);
+        wire::encode_header(wire::FrameHeader{wire::kVersion, uint8_t(op | wire::kReplyBit), uint32_t(payload.size())},
+                            c.out.data());
+        c.out.insert(c.out.end(), payload.begin(), payload.end());
+        c.sent = 0;
+        c.phase = Phase::Writing;
+        struct epoll_event ev = {};
+        ev.events = EPOLLOUT;
+        ev.data.fd = c.fd.get();
+        epoll_ctl(epoll.get(), EPOLL_CTL_MOD, c.fd.get(), &ev);
+    }
+
+    void respond_error(Connection& c, uint8_t op, wire::Status status, const std::string& message) {
+        wire::BufferWriter w;
+        error_reply(w, status, message);
+        respond(c, op, w.take());
+    }
+
+    void handle_request(Connection& c) {
+        const uint8_t op = c.frame.op;
+        wire::FieldList fields;
+        wire::CodecError e = fields.parse(c.payload.data(), c.payload.size());
+        if (e != wire::CodecError::Ok) {
+            respond_error(c, op, wire::Status::BadRequest, std::string("malformed request: ") + wire::codec_error_text(e));
+            return;
+        }
+        auto peer = policy::peer_from_socket(c.fd.get(), daemon.config().daemon.admin_group);
+        if (!peer) {
+            daemon::log_warning("cannot identify a client: " + peer.error().message);
+            respond_error(c, op, wire::Status::Forbidden, "cannot identify the calling user");
+            return;
+        }
+        wire::BufferWriter reply;
+        dispatch(daemon, *peer, op, fields, reply);
+        respond(c, op, reply.take());
+    }
+
+    // A bad header gets an error reply (in version 1) and the connection is
+    // closed after it is written; the payload is never read.
+    void handle_header(Connection& c) {
+        wire::CodecError e = wire::decode_header(c.header, wire::kHeaderSize, wire::kMaxRequestFrame, &c.frame);
+        const uint8_t op = wire::op_known(c.frame.op) ? c.frame.op : 0;
+        switch (e) {
+            case wire::CodecError::Ok:
+                if (c.frame.op & wire::kReplyBit) {
+                    respond_error(c, 0, wire::Status::BadRequest, "malformed request: a reply frame was sent");
+                    return;
+                }
+                c.phase = Phase::Payload;
+                c.have = 0;
+                c.payload.resize(c.frame.length);
+                if (c.frame.length == 0) handle_request(c);
+                return;
+            case wire::CodecError::TooLarge:
+                respond_error(c, op, wire::Status::TooLarge,
+                              "request of " + std::to_string(c.frame.length) + " bytes exceeds the limit of " +
+                                  std::to_string(wire::kMaxRequestFrame - wire::kHeaderSize));
+                return;
+            case wire::CodecError::BadVersion:
+                respond_error(c, op, wire::Status::UnsupportedVersion,
+                              "protocol version " + std::to_string(c.frame.version) + " is not supported (elevated speaks " +
+                                  std::to_string(wire::kVersion) + ")");
+                return;
+            default:
+                respond_error(c, op, wire::Status::BadRequest,
+                              std::string("malformed request: ") + wire::codec_error_text(e));
+                return;
+        }
+    }
+
+    void on_readable(Connection& c) {
+        for (;;) {
+            uint8_t* dst;
+            size_t want;
+            if (c.phase == Phase::Header) {
+                dst = c.header + c.have;
+                want = wire::kHeaderSize - c.have;
+            } else if (c.phase == Phase::Payload) {
+                dst = c.payload.data() + c.have;
+                want = c.payload.size() - c.have;
+            } else {
+                return;
+            }
+            ssize_t n = recv(c.fd.get(), dst, want, 0);
+            if (n == 0) {
+                close_connection(c.fd.get());
+                return;
+            }
+            if (n < 0) {
+                if (errno == EINTR) continue;
+                if (errno != EAGAIN && errno != EWOULDBLOCK) close_connection(c.fd.get());
+                return;
+            }
+            c.have += size_t(n);
+            if (c.phase == Phase::Header && c.have == wire::kHeaderSize) {
+                handle_header(c);
+            } else if (c.phase == Phase::Payload && c.have == c.payload.size()) {
+                handle_request(c);
+            }
+            if (c.phase == Phase::Writing) {
+                on_writable(c);
+                return;
+            }
+        }
+    }
+
+    void on_writable(Connection& c) {
+        while (c.sent < c.out.size()) {
+            ssize_t n = send(c.fd.get(), c.out.data() + c.sent, c.out.size() - c.sent, MSG_NOSIGNAL);
+            if (n < 0) {
+                if (errno == EINTR) continue;
+                if (errno == EAGAIN || errno == EWOULDBLOCK) return;
+                break;
+            }
+            c.sent += size_t(n);
+        }
+        // One request per connection: done (or the peer went away).
+        close_connection(c.fd.get());
+    }
+
+    void expire_connections() {
+        const int64_t now = wire::monotonic_ms();
+        std::vector<int> late;
+        for (const auto& [fd, c] : connections)
+            if (c.deadline_ms <= now) late.push_back(fd);
+        for (int fd : late) {
+            daemon::log_debug("closing a client that did not finish its request in time");
+            close_connection(fd);
+        }
+    }
+
+    int next_timeout_ms() {
+        int64_t timeout = 60000;
+        const int64_t now = wire::monotonic_ms();
+        for (const auto& [fd, c] : connections) timeout = std::min(timeout, c.deadline_ms - now);
+        if (hooks.next_wall_timer) {
+            if (auto at = hooks.next_wall_timer()) {
+                struct timespec ts;
+                clock_gettime(CLOCK_REALTIME, &ts);
+                int64_t wall_ms = int64_t(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
+                timeout = std::min(timeout, *at * 1000 - wall_ms);
+            }
+        }
+        return int(std::max<int64_t>(timeout, 0));
+    }
+
+    void on_signal() {
+        struct signalfd_siginfo si;
+        while (read(signals.get(), &si, sizeof si) == ssize_t(sizeof si)) {
+            if (si.ssi_signo == SIGHUP) {
+                if (hooks.reload) hooks.reload();
+            } else {
+                daemon::log_info(std::string("received ") + strsignal(int(si.ssi_signo)) + ", shutting down");
+                stopping = true;
+            }
+        }
+    }
+};
+
+Server::Server(daemon::Daemon& d, base::UniqueFd listener, ServerHooks hooks)
+    : impl_(std::make_unique<Impl>(d, std::move(listener), std::move(hooks))) {}
+
+Server::~Server() = default;
+
+base::Result<void> Server::init() {
+    sigset_t mask;
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGHUP);
+    sigaddset(&mask, SIGTERM);
+    sigaddset(&mask, SIGINT);
+    if (sigprocmask(SIG_BLOCK, &mask, nullptr) < 0) return base::errno_error("sigprocmask");
+    impl_->signals.reset(signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC));
+    if (!impl_->signals.ok()) return base::errno_error("signalfd");
+    signal(SIGPIPE, SIG_IGN);
+
+    impl_->epoll.reset(epoll_create1(EPOLL_CLOEXEC));
+    if (!impl_->epoll.ok()) return base::errno_error("epoll_create1");
+    if (auto r = impl_->watch(impl_->listener.get(), EPOLLIN); !r) return r;
+    return impl_->watch(impl_->signals.get(), EPOLLIN);
+}
+
+base::Result<void> Server::run() {
+    auto& s = *impl_;
+    std::vector<struct epoll_event> events(256);
+    while (!s.stopping) {
+        int n = epoll_wait(s.epoll.get(), events.data(), int(events.size()), s.next_timeout_ms());
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            return base::errno_error("epoll_wait");
+        }
+        for (int i = 0; i < n; ++i) {
+            int fd = events[size_t(i)].data.fd;
+            if (fd == s.listener.get()) {
+                s.accept_all();
+            } else if (fd == s.signals.get()) {
+                s.on_signal();
+            } else if (auto it = s.connections.find(fd); it != s.connections.end()) {
+                Connection& c = it->second;
+                if (c.phase == Phase::Writing) {
+                    s.on_writable(c);
+                } else if (events[size_t(i)].events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
+                    s.on_readable(c);
+                }
+            }
+        }
+        s.expire_connections();
+        if (s.hooks.timer) s.hooks.timer();
+    }
+    return {};
+}
+
+}  // namespace elevate::server

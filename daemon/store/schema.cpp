@@ -1,0 +1,164 @@
+#include "daemon/store/schema.h"
+
+#include "daemon/store/sqlite_handle.h"
+
+#include <iterator>
+#include <string_view>
+
+namespace elevate::store::schema {
+namespace {
+
+struct Migration {
+    int version;
+    const char* sql;
+};
+
+// Append only: a migration that has shipped is never edited, a change is a new
+// entry (docs/STATE.md). Each runs in its own transaction together with the
+// user_version bump, so a crash leaves the database at a whole version.
+constexpr Migration kMigrations[] = {
+    {1, R"sql(
+CREATE TABLE factors (
+    id        INTEGER PRIMARY KEY,
+    user      TEXT    NOT NULL CHECK (length(user) > 0),
+    kind      TEXT    NOT NULL CHECK (length(kind) > 0),
+    label     TEXT    NOT NULL DEFAULT '',
+    secret    BLOB    NOT NULL,
+    algorithm TEXT    NOT NULL,
+    digits    INTEGER NOT NULL,
+    period    INTEGER NOT NULL,
+    created   INTEGER NOT NULL
+);
+CREATE INDEX factors_user_kind ON factors (user, kind);
+
+CREATE TABLE grants (
+    id       TEXT    NOT NULL PRIMARY KEY CHECK (length(id) > 0),
+    user     TEXT    NOT NULL CHECK (length(user) > 0),
+    role     TEXT    NOT NULL CHECK (length(role) > 0),
+    start    INTEGER NOT NULL,
+    "end"    INTEGER NOT NULL,
+    reason   TEXT    NOT NULL DEFAULT '',
+    factor   TEXT    NOT NULL DEFAULT '',
+    source   TEXT    NOT NULL DEFAULT '',
+    state    TEXT    NOT NULL CHECK (state IN ('active', 'expired', 'revoked', 'dropped')),
+    ended_at INTEGER NOT NULL DEFAULT 0,
+    ended_by TEXT    NOT NULL DEFAULT ''
+);
+CREATE INDEX grants_state ON grants (state);
+CREATE INDEX grants_user_start ON grants (user, start);
+
+CREATE TABLE totp_used (
+    user TEXT    NOT NULL,
+    step INTEGER NOT NULL,
+    PRIMARY KEY (user, step)
+) WITHOUT ROWID;
+
+CREATE TABLE failures (
+    user          TEXT    NOT NULL PRIMARY KEY,
+    failures      INTEGER NOT NULL,
+    first_failure INTEGER NOT NULL,
+    locked_until  INTEGER NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE audit (
+    seq      INTEGER PRIMARY KEY AUTOINCREMENT,
+    time     INTEGER NOT NULL,
+    event    TEXT    NOT NULL,
+    actor    TEXT    NOT NULL DEFAULT '',
+    user     TEXT    NOT NULL DEFAULT '',
+    role     TEXT    NOT NULL DEFAULT '',
+    grant_id TEXT    NOT NULL DEFAULT '',
+    source   TEXT    NOT NULL DEFAULT '',
+    result   TEXT    NOT NULL DEFAULT '',
+    reason   TEXT    NOT NULL DEFAULT ''
+);
+-- The audit trail is evidence: rows are never changed or removed through SQL.
+CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
+BEGIN SELECT RAISE(ABORT, 'audit rows are append-only'); END;
+CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
+BEGIN SELECT RAISE(ABORT, 'audit rows are append-only'); END;
+)sql"},
+};
+
+constexpr bool versions_are_consecutive() {
+    int expected = 1;
+    for (const auto& m : kMigrations) {
+        if (m.version != expected++) return false;
+    }
+    return true;
+}
+static_assert(versions_are_consecutive(), "migrations must be numbered 1, 2, 3, ... in order");
+
+base::Error migration_error(sqlite3* db, const std::string& db_path, int version, std::string_view what) {
+    return sqlite_error(db, "migrating " + db_path + " to schema version " + std::to_string(version) + ": " +
+                                std::string(what));
+}
+
+// Runs one migration inside BEGIN IMMEDIATE, so a second process migrating
+// the same file waits (busy_timeout) and then sees the new version.
+base::Result<void> apply(sqlite3* db, const std::string& db_path, const Migration& m) {
+    if (sqlite3_exec(db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) != SQLITE_OK)
+        return migration_error(db, db_path, m.version, "begin");
+    auto fail = [&](std::string_view what) {
+        base::Error e = migration_error(db, db_path, m.version, what);
+        sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+        return e;
+    };
+    auto current = read_version(db);
+    if (!current) {
+        sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+        return std::move(current).error();
+    }
+    if (*current < m.version) {
+        if (sqlite3_exec(db, m.sql, nullptr, nullptr, nullptr) != SQLITE_OK) return fail("schema change");
+        // PRAGMA values cannot be bound; the number comes from the table
+        // above, never from input.
+        const std::string bump = "PRAGMA user_version = " + std::to_string(m.version);
+        if (sqlite3_exec(db, bump.c_str(), nullptr, nullptr, nullptr) != SQLITE_OK) return fail("user_version");
+    }
+    if (sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK) return fail("commit");
+    return {};
+}
+
+}  // namespace
+
+int latest_version() { return static_cast<int>(std::size(kMigrations)); }
+
+base::Result<int> read_version(sqlite3* db) {
+    sqlite3_stmt* raw = nullptr;
+    if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &raw, nullptr) != SQLITE_OK)
+        return sqlite_error(db, "reading schema version");
+    SqliteStmt st(raw);
+    Query q(db, st.get());
+    auto row = q.step("reading schema version");
+    if (!row) return std::move(row).error();
+    if (!*row) return base::make_error("reading schema version: no result");
+    return static_cast<int>(q.column_int(0));
+}
+
+base::Result<int> migrate(sqlite3* db, const std::string& db_path) {
+    auto version = read_version(db);
+    if (!version) return base::make_error(db_path + ": " + version.error().message);
+    const int latest = latest_version();
+    if (*version > latest) {
+        return base::make_error(db_path + " has schema version " + std::to_string(*version) +
+                                ", newer than this elevated understands (" + std::to_string(latest) +
+                                "); run the elevated that wrote it, or restore a backup made for this version");
+    }
+    if (*version < 0) {
+        return base::make_error(db_path + " has an invalid schema version " + std::to_string(*version) +
+                                "; restore it from a backup");
+    }
+    for (const auto& m : kMigrations) {
+        if (m.version <= *version) continue;
+        auto r = apply(db, db_path, m);
+        if (!r) return std::move(r).error();
+    }
+    auto now = read_version(db);
+    if (now && *now != latest)
+        return base::make_error(db_path + ": schema version is " + std::to_string(*now) + " after migrating, expected " +
+                                std::to_string(latest));
+    return now;
+}
+
+}  // namespace elevate::store::schema

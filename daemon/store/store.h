@@ -1,0 +1,121 @@
+// Durable state of elevated: one SQLite file in the state directory.
+// The rest of the daemon sees only this narrow interface (a later issue may
+// put grants in PostgreSQL or make them signed statements).
+// Schema and migrations: docs/STATE.md.
+#pragma once
+
+#include "common/base/result.h"
+#include "common/base/secure_buffer.h"
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace elevate::store {
+
+enum class GrantState { Active, Expired, Revoked, Dropped };
+const char* grant_state_name(GrantState s);
+std::optional<GrantState> parse_grant_state(std::string_view s);
+
+struct Grant {
+    std::string id;          // globally unique (UUIDv4 text), never a row number
+    std::string user;
+    std::string role;
+    int64_t start = 0;       // epoch seconds
+    int64_t end = 0;         // epoch seconds; the grant is active while now < end
+    std::string reason;
+    std::string factor;      // "totp", "push", "admin", ...
+    std::string source;      // "elevatectl", "pam:sudo", ... plus rhost/tty where known
+    GrantState state = GrantState::Active;
+    int64_t ended_at = 0;    // when it left Active (0 while active)
+    std::string ended_by;    // who revoked/dropped it, or "expiry"
+};
+
+// One enrolled factor of a user. A user has a list of factors, each with a
+// kind; today only "totp".
+struct Factor {
+    int64_t id = 0;
+    std::string user;
+    std::string kind;          // "totp"
+    std::string label;
+    base::SecureBuffer secret; // raw seed bytes
+    std::string algorithm;     // "sha1" | "sha256" | "sha512"
+    int digits = 6;
+    int64_t period = 30;
+    int64_t created = 0;
+};
+
+struct FailureState {
+    int failures = 0;          // consecutive failures inside the window
+    int64_t first_failure = 0;
+    int64_t locked_until = 0;  // 0 when not locked
+};
+
+struct AuditRecord {
+    int64_t time = 0;
+    std::string event;         // "activate", "verify", "revoke", "expire", ...
+    std::string actor;         // who asked (from SO_PEERCRED)
+    std::string user;          // for whom
+    std::string role;
+    std::string grant_id;
+    std::string source;
+    std::string result;        // "ok" | "denied" | "error"
+    std::string reason;        // why (human text, never a secret or code)
+};
+
+class Store {
+public:
+    // Opens (creating if needed) <state_dir>/elevate.db. Refuses a state dir
+    // or db file that is not root-owned (when running as root) or is
+    // group/world accessible, with a message that says how to fix it.
+    // WAL mode, synchronous=FULL: a commit that returned is durable.
+    static base::Result<std::unique_ptr<Store>> open(const std::string& state_dir);
+    ~Store();
+    Store(const Store&) = delete;
+    Store& operator=(const Store&) = delete;
+
+    int schema_version() const;
+
+    // Grants.
+    base::Result<void> insert_grant(const Grant& g);
+    base::Result<std::optional<Grant>> get_grant(const std::string& id);
+    // State Active grants (whatever their end time); the daemon expires them.
+    base::Result<std::vector<Grant>> active_grants();
+    // All grants for a user, newest first, limited.
+    base::Result<std::vector<Grant>> grants_for_user(const std::string& user, int limit);
+    // Moves an Active grant to `state`; returns false if it was not Active.
+    base::Result<bool> end_grant(const std::string& id, GrantState state, int64_t at, const std::string& by);
+
+    // Factors.
+    base::Result<std::vector<Factor>> factors_for_user(const std::string& user);
+    // Replaces every factor of `kind` for `user` with `f` in one transaction.
+    base::Result<void> replace_factor(const Factor& f);
+    base::Result<bool> delete_factors(const std::string& user, const std::string& kind);
+
+    // TOTP replay protection: records that `step` was used by `user`.
+    // Returns false if it had already been used (the code must be refused).
+    base::Result<bool> claim_totp_step(const std::string& user, int64_t step);
+    // Forgets used steps older than `before_step` (housekeeping).
+    base::Result<void> prune_totp_steps(int64_t before_step);
+
+    // Failure counters and lockouts.
+    base::Result<FailureState> failure_state(const std::string& user);
+    base::Result<void> set_failure_state(const std::string& user, const FailureState& s);
+    base::Result<void> clear_failures(const std::string& user);
+
+    // Audit trail (append-only table).
+    base::Result<void> append_audit(const AuditRecord& r);
+    base::Result<std::vector<AuditRecord>> audit_tail(int limit);
+
+private:
+    struct Impl;
+    explicit Store(std::unique_ptr<Impl> impl);
+    std::unique_ptr<Impl> impl_;
+};
+
+// Random UUIDv4 text from OpenSSL's RAND_bytes.
+std::string new_grant_id();
+
+}  // namespace elevate::store

@@ -1,0 +1,503 @@
+#include "common/config/config.h"
+
+#include <gtest/gtest.h>
+
+#include <stdlib.h>
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <utility>
+#include <vector>
+
+using namespace elevate::config;
+
+namespace {
+
+// A role that passes every check, for tests about something else.
+constexpr const char* kDbAdmin = R"(
+[[role]]
+name = "db-admin"
+gid = 60001
+eligible_users = ["alice"]
+)";
+
+// Each test gets its own directory holding elevate.conf, elevate.conf.d/ and
+// a fake /etc/group, so the host's groups never influence a result.
+class ConfigLoad : public ::testing::Test {
+protected:
+    void SetUp() override {
+        std::string tmpl = ::testing::TempDir() + "elevate-config-XXXXXX";
+        ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
+        dir_ = tmpl;
+        main_ = dir_ + "/elevate.conf";
+        options_.system_group_file = write("group", "root:x:0:\nstaff:x:50:alice,bob\n");
+    }
+
+    void TearDown() override { std::filesystem::remove_all(dir_); }
+
+    std::string write(const std::string& name, const std::string& text) {
+        std::string path = dir_ + "/" + name;
+        std::filesystem::create_directories(std::filesystem::path(path).parent_path());
+        std::ofstream(path) << text;
+        return path;
+    }
+    std::string write_main(const std::string& text) { return write("elevate.conf", text); }
+    std::string write_drop_in(const std::string& name, const std::string& text) {
+        return write("elevate.conf.d/" + name, text);
+    }
+
+    elevate::base::Result<Config> load() { return load_config(main_, options_); }
+
+    Config load_ok() {
+        auto config = load();
+        EXPECT_TRUE(config.ok()) << config.error().message;
+        return config.ok() ? std::move(config).value() : Config{};
+    }
+
+    // The error for a main file holding `text`; empty if it loaded.
+    std::string error_for(const std::string& text) {
+        write_main(text);
+        return load_error();
+    }
+
+    std::string load_error() {
+        auto config = load();
+        EXPECT_FALSE(config.ok()) << "loaded, but expected an error";
+        return config.ok() ? std::string() : config.error().message;
+    }
+
+    std::string dir_;
+    std::string main_;
+    LoadOptions options_;
+};
+
+#define EXPECT_CONTAINS(haystack, needle)                                                          \
+    do {                                                                                           \
+        const std::string h_ = (haystack);                                                         \
+        EXPECT_NE(h_.find(needle), std::string::npos) << "message: " << h_ << "\nwanted: " << (needle); \
+    } while (0)
+
+TEST_F(ConfigLoad, EmptyFileGivesDefaults) {
+    write_main("");
+    Config config = load_ok();
+    EXPECT_EQ(config.daemon.socket_path, ELEVATE_DEFAULT_SOCKET);
+    EXPECT_EQ(config.daemon.state_dir, ELEVATE_DEFAULT_STATEDIR);
+    EXPECT_EQ(config.daemon.admin_group, "elevate-admins");
+    EXPECT_EQ(config.daemon.client_timeout_ms, 5000);
+    EXPECT_EQ(config.daemon.max_clients, 1024);
+    EXPECT_TRUE(config.daemon.audit_journal);
+    EXPECT_EQ(config.totp.digits, 6);
+    EXPECT_EQ(config.totp.period, 30);
+    EXPECT_EQ(config.totp.drift_steps, 1);
+    EXPECT_EQ(config.totp.algorithm, TotpAlgorithm::Sha1);
+    EXPECT_EQ(config.totp.issuer, "elevate");
+    EXPECT_EQ(config.lockout.max_failures, 5);
+    EXPECT_EQ(config.lockout.window, 900);
+    EXPECT_EQ(config.lockout.duration, 900);
+    EXPECT_TRUE(config.roles.empty());
+    EXPECT_EQ(config.files, std::vector<std::string>{main_});
+}
+
+TEST_F(ConfigLoad, MinimalRoleGetsDefaults) {
+    write_main(kDbAdmin);
+    Config config = load_ok();
+    ASSERT_EQ(config.roles.size(), 1u);
+    const Role& role = config.roles[0];
+    EXPECT_EQ(role.name, "db-admin");
+    EXPECT_EQ(role.group, "db-admin");
+    EXPECT_EQ(role.gid, 60001u);
+    EXPECT_EQ(role.eligible_users, std::vector<std::string>{"alice"});
+    EXPECT_TRUE(role.eligible_groups.empty());
+    EXPECT_EQ(role.default_duration, 3600);
+    EXPECT_EQ(role.max_duration, 8 * 3600);
+    EXPECT_EQ(role.factor, Factor::Totp);
+    EXPECT_FALSE(role.require_reason);
+    EXPECT_EQ(role.on_expiry, OnExpiry::Keep);
+}
+
+TEST_F(ConfigLoad, EveryKeyParsed) {
+    write_main(R"(
+[daemon]
+socket = "/run/x/d.sock"
+state_dir = "/var/lib/x"
+admin_group = "wheel"
+audit_file = ""
+audit_journal = false
+snapshot = "/run/x/groups"
+client_timeout_ms = 2500
+max_clients = 64
+
+[totp]
+digits = 8
+period = "1m"
+drift_steps = 2
+algorithm = "sha512"
+issuer = "ACME prod"
+
+[lockout]
+max_failures = 3
+window = "10m"
+duration = "1h"
+
+[[role]]
+name = "db-admin"
+group = "db_admins"
+gid = 60001
+eligible_users = ["alice", "bob"]
+eligible_groups = ["dba"]
+default_duration = "45m"
+max_duration = "2h"
+factor = "any"
+require_reason = true
+on_expiry = "terminate"
+
+[[role]]
+name = "web-admin"
+gid = 60002
+eligible_groups = ["web"]
+factor = "push"
+)");
+    Config config = load_ok();
+    EXPECT_EQ(config.daemon.socket_path, "/run/x/d.sock");
+    EXPECT_EQ(config.daemon.state_dir, "/var/lib/x");
+    EXPECT_EQ(config.daemon.admin_group, "wheel");
+    EXPECT_EQ(config.daemon.audit_file, "");
+    EXPECT_FALSE(config.daemon.audit_journal);
+    EXPECT_EQ(config.daemon.snapshot_path, "/run/x/groups");
+    EXPECT_EQ(config.daemon.client_timeout_ms, 2500);
+    EXPECT_EQ(config.daemon.max_clients, 64);
+    EXPECT_EQ(config.totp.digits, 8);
+    EXPECT_EQ(config.totp.period, 60);
+    EXPECT_EQ(config.totp.drift_steps, 2);
+    EXPECT_EQ(config.totp.algorithm, TotpAlgorithm::Sha512);
+    EXPECT_EQ(config.totp.issuer, "ACME prod");
+    EXPECT_EQ(config.lockout.max_failures, 3);
+    EXPECT_EQ(config.lockout.window, 600);
+    EXPECT_EQ(config.lockout.duration, 3600);
+
+    ASSERT_EQ(config.roles.size(), 2u);
+    const Role& db = config.roles[0];
+    EXPECT_EQ(db.name, "db-admin");
+    EXPECT_EQ(db.group, "db_admins");
+    EXPECT_EQ(db.gid, 60001u);
+    EXPECT_EQ(db.eligible_users, (std::vector<std::string>{"alice", "bob"}));
+    EXPECT_EQ(db.eligible_groups, std::vector<std::string>{"dba"});
+    EXPECT_EQ(db.default_duration, 45 * 60);
+    EXPECT_EQ(db.max_duration, 7200);
+    EXPECT_EQ(db.factor, Factor::Any);
+    EXPECT_TRUE(db.require_reason);
+    EXPECT_EQ(db.on_expiry, OnExpiry::Terminate);
+    EXPECT_EQ(config.roles[1].factor, Factor::Push);
+    EXPECT_EQ(config.roles[1].group, "web-admin");
+
+    ASSERT_NE(config.find_role("web-admin"), nullptr);
+    EXPECT_EQ(config.find_role("web-admin")->gid, 60002u);
+    EXPECT_EQ(config.find_role("nope"), nullptr);
+}
+
+TEST_F(ConfigLoad, ClientTimeoutAsDuration) {
+    write_main("[daemon]\nclient_timeout = \"10s\"\n");
+    EXPECT_EQ(load_ok().daemon.client_timeout_ms, 10000);
+}
+
+TEST_F(ConfigLoad, ClientTimeoutBothSpellingsInOneFileRejected) {
+    EXPECT_CONTAINS(error_for("[daemon]\nclient_timeout = \"10s\"\nclient_timeout_ms = 100\n"),
+                    main_ + ":3: key 'daemon.client_timeout_ms': set either");
+}
+
+TEST_F(ConfigLoad, ClientTimeoutDropInMayUseOtherSpelling) {
+    write_main("[daemon]\nclient_timeout = \"10s\"\n");
+    write_drop_in("a.conf", "[daemon]\nclient_timeout_ms = 700\n");
+    EXPECT_EQ(load_ok().daemon.client_timeout_ms, 700);
+}
+
+TEST_F(ConfigLoad, DropInsSortedByByteOrderLaterWins) {
+    write_main("[totp]\ndigits = 6\nissuer = \"main\"\n");
+    // Written out of order; "Z" sorts before "a" in byte order.
+    std::string b = write_drop_in("b.conf", "[totp]\ndigits = 8\n");
+    std::string a = write_drop_in("a.conf", "[totp]\ndigits = 7\ndrift_steps = 3\n");
+    std::string z = write_drop_in("Z.conf", "[totp]\ndigits = 6\ndrift_steps = 4\n");
+    Config config = load_ok();
+    EXPECT_EQ(config.totp.digits, 8);
+    EXPECT_EQ(config.totp.drift_steps, 3);
+    EXPECT_EQ(config.totp.issuer, "main");  // not mentioned by any drop-in: kept
+    EXPECT_EQ(config.files, (std::vector<std::string>{main_, z, a, b}));
+}
+
+TEST_F(ConfigLoad, DropInReplacesRoleWhole) {
+    write_main(R"(
+[[role]]
+name = "db-admin"
+gid = 60001
+eligible_users = ["alice"]
+require_reason = true
+factor = "push"
+
+[[role]]
+name = "web-admin"
+gid = 60002
+eligible_users = ["carol"]
+)");
+    write_drop_in("50-db.conf", R"(
+[[role]]
+name = "db-admin"
+gid = 60003
+eligible_users = ["bob"]
+)");
+    Config config = load_ok();
+    ASSERT_EQ(config.roles.size(), 2u);
+    const Role* db = config.find_role("db-admin");
+    ASSERT_NE(db, nullptr);
+    EXPECT_EQ(db->gid, 60003u);
+    EXPECT_EQ(db->eligible_users, std::vector<std::string>{"bob"});
+    EXPECT_FALSE(db->require_reason);   // not inherited from the main file
+    EXPECT_EQ(db->factor, Factor::Totp);
+    EXPECT_NE(config.find_role("web-admin"), nullptr);
+}
+
+TEST_F(ConfigLoad, DropInAddsRole) {
+    write_main(kDbAdmin);
+    write_drop_in("web.conf", "[[role]]\nname = \"web-admin\"\ngid = 60002\neligible_groups = [\"web\"]\n");
+    EXPECT_EQ(load_ok().roles.size(), 2u);
+}
+
+TEST_F(ConfigLoad, DropInIgnoresOtherNames) {
+    write_main("");
+    const std::string broken = "this is not toml";
+    write_drop_in("x.conf.bak", broken);
+    write_drop_in("x.conf~", broken);
+    write_drop_in(".hidden.conf", broken);
+    write_drop_in("README", broken);
+    write_drop_in("dir.conf/inner.conf", broken);  // a directory named *.conf
+    std::string good = write_drop_in("good.conf", "[totp]\ndigits = 7\n");
+    Config config = load_ok();
+    EXPECT_EQ(config.totp.digits, 7);
+    EXPECT_EQ(config.files, (std::vector<std::string>{main_, good}));
+}
+
+TEST_F(ConfigLoad, ErrorInDropInNamesTheDropIn) {
+    write_main("[totp]\nperiod = \"30s\"\n");
+    std::string drop_in = write_drop_in("10-totp.conf", "# tighter\n[totp]\nperiod = \"5s\"\n");
+    EXPECT_CONTAINS(load_error(), drop_in + ":3: key 'totp.period': must be between 15s and 5m");
+}
+
+TEST_F(ConfigLoad, DropInDirectoryThatIsAFileRejected) {
+    write_main("");
+    write("elevate.conf.d", "");
+    EXPECT_CONTAINS(load_error(), "cannot read directory " + main_ + ".d: Not a directory");
+}
+
+TEST_F(ConfigLoad, MissingMainFile) {
+    main_ = dir_ + "/nope.conf";
+    EXPECT_EQ(load_error(), "cannot read " + main_ + ": No such file or directory");
+}
+
+TEST_F(ConfigLoad, SyntaxErrorNamesFileAndLine) {
+    std::string message = error_for("[daemon]\nsocket = \"/run/x\"\nmax_clients = = 3\n");
+    EXPECT_EQ(message.rfind(main_ + ":3: syntax error: ", 0), 0u) << message;
+}
+
+TEST_F(ConfigLoad, UnknownKeyNamesFileLineAndKey) {
+    EXPECT_EQ(error_for("[daemon]\nsokcet = \"/run/x\"\n"),
+              main_ + ":2: unknown key 'daemon.sokcet' (did you mean 'socket'?)");
+    EXPECT_EQ(error_for("[lockout]\n\nbanana = 1\n"), main_ + ":3: unknown key 'lockout.banana'");
+}
+
+TEST_F(ConfigLoad, UnknownRoleKey) {
+    EXPECT_EQ(error_for(std::string(kDbAdmin) + "eligible_user = [\"bob\"]\n"),
+              main_ + ":6: unknown key 'role.eligible_user' (did you mean 'eligible_users'?)");
+}
+
+TEST_F(ConfigLoad, UnknownSection) {
+    EXPECT_EQ(error_for("[deamon]\nsocket = \"/x\"\n"), main_ + ":1: unknown section 'deamon' (did you mean 'daemon'?)");
+    EXPECT_EQ(error_for("socket = \"/x\"\n"), main_ + ":1: unknown key 'socket'");
+    EXPECT_CONTAINS(error_for("[daemon.extra]\nx = 1\n"), "unknown key 'daemon.extra'");
+}
+
+TEST_F(ConfigLoad, SectionOfWrongShape) {
+    EXPECT_CONTAINS(error_for("[role]\nname = \"x\"\n"), "key 'role': must be an array of tables");
+    EXPECT_CONTAINS(error_for("[[daemon]]\nsocket = \"/x\"\n"), "key 'daemon': must be a table");
+    EXPECT_CONTAINS(error_for("totp = 3\n"), "key 'totp': must be a table");
+}
+
+TEST_F(ConfigLoad, WrongTypes) {
+    const std::pair<const char*, const char*> cases[] = {
+        {"[daemon]\nsocket = 5\n", ":2: key 'daemon.socket': must be a string"},
+        {"[daemon]\naudit_journal = \"yes\"\n", ":2: key 'daemon.audit_journal': must be a boolean"},
+        {"[daemon]\nmax_clients = \"10\"\n", ":2: key 'daemon.max_clients': must be an integer"},
+        {"[daemon]\nmax_clients = 1.5\n", ":2: key 'daemon.max_clients': must be an integer"},
+        {"[totp]\nperiod = 30\n", ":2: key 'totp.period': must be a duration string"},
+        {"[totp]\nalgorithm = \"md5\"\n", ":2: key 'totp.algorithm': must be \"sha1\", \"sha256\" or \"sha512\""},
+        {"[totp]\nissuer = \"\"\n", ":2: key 'totp.issuer': must not be empty"},
+        {"[[role]]\nname = \"r\"\ngid = \"60001\"\n", ":3: key 'role.gid': must be an integer"},
+        {"[[role]]\nname = \"r\"\ngid = 60001\neligible_users = \"alice\"\n",
+         ":4: key 'role.eligible_users': must be an array of strings"},
+        {"[[role]]\nname = \"r\"\ngid = 60001\neligible_users = [\"alice\", 3]\n",
+         ":4: key 'role.eligible_users': must be an array of strings"},
+        {"[[role]]\nname = \"r\"\ngid = 60001\neligible_users = [\"a\"]\nfactor = \"sms\"\n",
+         ":5: key 'role.factor': must be \"totp\", \"push\" or \"any\""},
+        {"[[role]]\nname = \"r\"\ngid = 60001\neligible_users = [\"a\"]\non_expiry = \"kill\"\n",
+         ":5: key 'role.on_expiry': must be \"keep\" or \"terminate\""},
+        {"[[role]]\nname = \"r\"\ngid = 60001\neligible_users = [\"a\"]\nrequire_reason = 1\n",
+         ":5: key 'role.require_reason': must be a boolean"},
+    };
+    for (const auto& [text, expected] : cases) EXPECT_CONTAINS(error_for(text), main_ + expected);
+}
+
+TEST_F(ConfigLoad, OutOfRangeNumbers) {
+    const std::pair<const char*, const char*> cases[] = {
+        {"[totp]\ndigits = 5\n", "key 'totp.digits': must be between 6 and 8 (got 5)"},
+        {"[totp]\ndigits = 9\n", "key 'totp.digits': must be between 6 and 8 (got 9)"},
+        {"[totp]\nperiod = \"10s\"\n", "key 'totp.period': must be between 15s and 5m (got 10s)"},
+        {"[totp]\nperiod = \"301s\"\n", "key 'totp.period': must be between 15s and 5m (got 5m1s)"},
+        {"[totp]\ndrift_steps = -1\n", "key 'totp.drift_steps': must be between 0 and 10"},
+        {"[totp]\ndrift_steps = 11\n", "key 'totp.drift_steps': must be between 0 and 10"},
+        {"[lockout]\nmax_failures = 0\n", "key 'lockout.max_failures': must be between 1 and 100"},
+        {"[daemon]\nmax_clients = 0\n", "key 'daemon.max_clients': must be between 1 and 65536"},
+        {"[daemon]\nmax_clients = 65537\n", "key 'daemon.max_clients': must be between 1 and 65536"},
+        {"[daemon]\nclient_timeout_ms = 50\n", "key 'daemon.client_timeout_ms': must be between 100 and 60000"},
+        {"[daemon]\nclient_timeout = \"5m\"\n", "key 'daemon.client_timeout': must be between 1s and 1m"},
+        {"[[role]]\nname = \"r\"\ngid = 999\n", "key 'role.gid': must be between 1000 and 4294967294"},
+        {"[[role]]\nname = \"r\"\ngid = 4294967295\n", "key 'role.gid': must be between 1000 and 4294967294"},
+        {"[[role]]\nname = \"r\"\ngid = 65534\n", "key 'role.gid': 65534 is reserved (nogroup)"},
+    };
+    for (const auto& [text, expected] : cases) EXPECT_CONTAINS(error_for(text), expected);
+}
+
+TEST_F(ConfigLoad, BadDurations) {
+    EXPECT_EQ(error_for("[lockout]\nwindow = \"2x\"\n"),
+              main_ + ":2: key 'lockout.window': '2x' is not a duration (examples: 45m, 2h, 1h30m)");
+    for (const char* bad : {"", "0m", "1.5h", "30m1h", "-5m", "1 h"}) {
+        EXPECT_CONTAINS(error_for(std::string("[lockout]\nduration = \"") + bad + "\"\n"), "is not a duration");
+    }
+    EXPECT_CONTAINS(error_for(std::string(kDbAdmin) + "max_duration = \"forever\"\n"),
+                    main_ + ":6: key 'role.max_duration': 'forever' is not a duration");
+}
+
+TEST_F(ConfigLoad, MaxDurationBelowDefault) {
+    EXPECT_EQ(error_for(std::string(kDbAdmin) + "default_duration = \"1h\"\nmax_duration = \"30m\"\n"),
+              main_ + ":7: key 'role.max_duration': must be >= default_duration (1h)");
+    EXPECT_EQ(error_for(std::string(kDbAdmin) + "max_duration = \"30m\"\n"),
+              main_ + ":6: key 'role.max_duration': must be >= default_duration (1h, the default)");
+    EXPECT_EQ(error_for(std::string(kDbAdmin) + "default_duration = \"9h\"\n"),
+              main_ + ":6: key 'role.default_duration': must be <= max_duration (8h, the default)");
+    write_main(std::string(kDbAdmin) + "default_duration = \"2h\"\nmax_duration = \"2h\"\n");
+    EXPECT_EQ(load_ok().roles.at(0).max_duration, 7200);
+}
+
+TEST_F(ConfigLoad, RoleRequiredKeys) {
+    EXPECT_EQ(error_for("[[role]]\ngid = 60001\neligible_users = [\"a\"]\n"), main_ + ":1: key 'role.name': is required");
+    EXPECT_EQ(error_for("\n[[role]]\nname = \"r\"\neligible_users = [\"a\"]\n"),
+              main_ + ":2: key 'role.gid': is required (role 'r')");
+}
+
+TEST_F(ConfigLoad, RoleNameCharset) {
+    for (const char* bad : {"DB", "1db", "db admin", "db.admin", "", "abcdefghijklmnopqrstuvwxyz0123456"}) {
+        EXPECT_CONTAINS(error_for(std::string("[[role]]\nname = \"") + bad + "\"\ngid = 60001\n"),
+                        main_ + ":2: key 'role.name': ");
+    }
+    EXPECT_CONTAINS(error_for("[[role]]\nname = \"r\"\ngroup = \"R\"\ngid = 60001\n"),
+                    main_ + ":3: key 'role.group': 'R' is not a valid name");
+    write_main("[[role]]\nname = \"abcdefghijklmnopqrstuvwxyz012345\"\ngid = 60001\neligible_users = [\"a\"]\n");
+    EXPECT_EQ(load_ok().roles.size(), 1u);
+}
+
+TEST_F(ConfigLoad, EligibleListsMustNotBothBeEmpty) {
+    EXPECT_EQ(error_for("[[role]]\nname = \"r\"\ngid = 60001\n"),
+              main_ + ":1: key 'role.eligible_users': role 'r' has no eligible_users or eligible_groups");
+    EXPECT_EQ(error_for("[[role]]\nname = \"r\"\ngid = 60001\neligible_users = []\neligible_groups = []\n"),
+              main_ + ":4: key 'role.eligible_users': role 'r' has no eligible_users or eligible_groups");
+    write_main("[[role]]\nname = \"r\"\ngid = 60001\neligible_users = []\neligible_groups = [\"ops\"]\n");
+    EXPECT_EQ(load_ok().roles.at(0).eligible_groups, std::vector<std::string>{"ops"});
+}
+
+TEST_F(ConfigLoad, BadNamesInEligibleLists) {
+    EXPECT_EQ(error_for("[[role]]\nname = \"r\"\ngid = 60001\neligible_users = [\"alice\", \"\"]\n"),
+              main_ + ":4: key 'role.eligible_users': must not contain empty strings");
+    EXPECT_CONTAINS(error_for("[[role]]\nname = \"r\"\ngid = 60001\neligible_groups = [\n  \"ops\",\n  \"a:b\",\n]\n"),
+                    main_ + ":6: key 'role.eligible_groups': 'a:b' is not a valid name");
+    EXPECT_CONTAINS(error_for("[[role]]\nname = \"r\"\ngid = 60001\neligible_users = [\"a b\"]\n"),
+                    "'a b' is not a valid name");
+}
+
+TEST_F(ConfigLoad, ControlCharactersRejectedAndNotEchoed) {
+    std::string message = error_for("[totp]\nissuer = \"ev\\u001bil\"\n");
+    EXPECT_CONTAINS(message, main_ + ":2: key 'totp.issuer': must not contain control characters");
+    EXPECT_EQ(message.find('\x1b'), std::string::npos);
+}
+
+TEST_F(ConfigLoad, PathsMustBeAbsolute) {
+    EXPECT_CONTAINS(error_for("[daemon]\nstate_dir = \"var/lib/elevate\"\n"),
+                    main_ + ":2: key 'daemon.state_dir': 'var/lib/elevate' must be an absolute path");
+    EXPECT_CONTAINS(error_for("[daemon]\nsocket = \"\"\n"), "key 'daemon.socket': must not be empty");
+}
+
+TEST_F(ConfigLoad, DuplicateRoleNameInOneFile) {
+    EXPECT_EQ(error_for(std::string(kDbAdmin) + kDbAdmin),
+              main_ + ":8: key 'role.name': duplicate role 'db-admin' (first defined at line 2)");
+}
+
+TEST_F(ConfigLoad, DuplicateGidBetweenRoles) {
+    write_main(kDbAdmin);
+    std::string drop_in = write_drop_in("web.conf", "[[role]]\nname = \"web-admin\"\ngid = 60001\neligible_users = [\"a\"]\n");
+    EXPECT_EQ(load_error(), drop_in + ":3: key 'role.gid': gid 60001 is already used by role 'db-admin' (" + main_ + ":4)");
+}
+
+TEST_F(ConfigLoad, DuplicateGroupBetweenRoles) {
+    EXPECT_EQ(error_for(std::string(kDbAdmin) +
+                        "[[role]]\nname = \"dba\"\ngroup = \"db-admin\"\ngid = 60002\neligible_users = [\"a\"]\n"),
+              main_ + ":8: key 'role.group': group 'db-admin' is already used by role 'db-admin' (" + main_ + ":3)");
+}
+
+TEST_F(ConfigLoad, GidClashWithSystemGroup) {
+    options_.system_group_file = write("fake-group", "# comment\n+nis\nstaff:x:60001:\n");
+    EXPECT_EQ(error_for(kDbAdmin),
+              main_ + ":4: key 'role.gid': gid 60001 is already used by group 'staff' in " + *options_.system_group_file);
+}
+
+TEST_F(ConfigLoad, GroupNameClashWithSystemGroup) {
+    EXPECT_EQ(error_for("[[role]]\nname = \"ops\"\ngroup = \"staff\"\ngid = 60001\neligible_users = [\"a\"]\n"),
+              main_ + ":3: key 'role.group': group 'staff' already exists in " + *options_.system_group_file);
+}
+
+TEST_F(ConfigLoad, SystemGroupFileDefaultsToEtcGroup) {
+    options_.system_group_file.reset();
+    // Every Linux system has a root group.
+    EXPECT_CONTAINS(error_for("[[role]]\nname = \"root\"\ngid = 60001\neligible_users = [\"a\"]\n"),
+                    "key 'role.group': group 'root' already exists in /etc/group");
+}
+
+TEST_F(ConfigLoad, UnreadableSystemGroupFileIsAnError) {
+    options_.system_group_file = dir_ + "/missing-group";
+    EXPECT_EQ(error_for(kDbAdmin), "cannot read " + dir_ + "/missing-group: No such file or directory");
+}
+
+TEST_F(ConfigLoad, ReplacedRoleNoLongerClashes) {
+    // The drop-in moves db-admin off the gid that web-admin takes over.
+    write_main(kDbAdmin);
+    write_drop_in("a.conf", "[[role]]\nname = \"db-admin\"\ngid = 60005\neligible_users = [\"a\"]\n");
+    write_drop_in("b.conf", "[[role]]\nname = \"web-admin\"\ngid = 60001\neligible_users = [\"a\"]\n");
+    EXPECT_EQ(load_ok().roles.size(), 2u);
+}
+
+TEST(ConfigNames, MatchTheFileSpelling) {
+    EXPECT_STREQ(factor_name(Factor::Totp), "totp");
+    EXPECT_STREQ(factor_name(Factor::Push), "push");
+    EXPECT_STREQ(factor_name(Factor::Any), "any");
+    EXPECT_STREQ(algorithm_name(TotpAlgorithm::Sha1), "sha1");
+    EXPECT_STREQ(algorithm_name(TotpAlgorithm::Sha256), "sha256");
+    EXPECT_STREQ(algorithm_name(TotpAlgorithm::Sha512), "sha512");
+    EXPECT_STREQ(on_expiry_name(OnExpiry::Keep), "keep");
+    EXPECT_STREQ(on_expiry_name(OnExpiry::Terminate), "terminate");
+}
+
+TEST_F(ConfigLoad, ShippedExampleLoads) {
+    main_ = std::string(ELEVATE_SOURCE_DIR) + "/conf/elevate.conf";
+    Config config = load_ok();
+    EXPECT_NE(config.find_role("db-admin"), nullptr);
+    EXPECT_NE(config.find_role("web-admin"), nullptr);
+}
+
+}  // namespace

@@ -1,0 +1,629 @@
+#include "daemon/store/schema.h"
+#include "daemon/store/store.h"
+
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <set>
+#include <string>
+
+namespace elevate::store {
+namespace {
+
+namespace fs = std::filesystem;
+
+// A private temporary state directory per test, removed afterwards.
+class StoreTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        std::string tmpl = (fs::temp_directory_path() / "elevate-store-XXXXXX").string();
+        ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
+        dir_ = tmpl;
+        ASSERT_EQ(::chmod(dir_.c_str(), 0700), 0);
+    }
+    void TearDown() override {
+        std::error_code ec;
+        fs::remove_all(dir_, ec);
+    }
+
+    std::string db_path() const { return dir_ + "/elevate.db"; }
+
+    std::unique_ptr<Store> open_ok() {
+        auto s = Store::open(dir_);
+        EXPECT_TRUE(s.ok()) << (s.ok() ? "" : s.error().message);
+        if (!s.ok()) return nullptr;
+        return std::move(s).value();
+    }
+
+    // Runs SQL on the database through a separate, plain connection.
+    int raw_exec(const std::string& sql, std::string* err = nullptr) {
+        sqlite3* db = nullptr;
+        int rc = sqlite3_open_v2(db_path().c_str(), &db, SQLITE_OPEN_READWRITE, nullptr);
+        if (rc == SQLITE_OK) {
+            rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr);
+            if (rc != SQLITE_OK && err != nullptr) *err = sqlite3_errmsg(db);
+        }
+        sqlite3_close(db);
+        return rc;
+    }
+
+    static mode_t mode_of(const std::string& path) {
+        struct stat st {};
+        EXPECT_EQ(::lstat(path.c_str(), &st), 0) << path;
+        return st.st_mode & 07777;
+    }
+
+    std::string dir_;
+};
+
+Grant sample_grant(const std::string& user, int64_t start) {
+    Grant g;
+    g.id = new_grant_id();
+    g.user = user;
+    g.role = "db-admin";
+    g.start = start;
+    g.end = start + 2700;
+    g.reason = "INC-4711";
+    g.factor = "totp";
+    g.source = "pam:sudo tty=/dev/pts/3";
+    return g;
+}
+
+Factor sample_factor(const std::string& user, std::string_view secret) {
+    Factor f;
+    f.user = user;
+    f.kind = "totp";
+    f.label = "phone";
+    f.secret = base::SecureBuffer(secret);
+    f.algorithm = "sha256";
+    f.digits = 8;
+    f.period = 60;
+    f.created = 1700000000;
+    return f;
+}
+
+// ---- opening and permissions -------------------------------------------------
+
+TEST_F(StoreTest, OpenCreatesPrivateDatabase) {
+    auto s = open_ok();
+    ASSERT_TRUE(s);
+    EXPECT_EQ(mode_of(db_path()), 0600u);
+    // Any write creates the WAL, which must be as private as the database.
+    ASSERT_TRUE(s->clear_failures("alice").ok());
+    if (fs::exists(db_path() + "-wal")) {
+        EXPECT_EQ(mode_of(db_path() + "-wal"), 0600u);
+    }
+    if (fs::exists(db_path() + "-shm")) {
+        EXPECT_EQ(mode_of(db_path() + "-shm"), 0600u);
+    }
+}
+
+TEST_F(StoreTest, OpenCreatesPrivateDatabaseUnderPermissiveUmask) {
+    mode_t old = ::umask(0);
+    auto s = Store::open(dir_);
+    ::umask(old);
+    ASSERT_TRUE(s.ok()) << s.error().message;
+    EXPECT_EQ(mode_of(db_path()), 0600u);
+}
+
+TEST_F(StoreTest, SchemaVersionIsLatest) {
+    auto s = open_ok();
+    ASSERT_TRUE(s);
+    EXPECT_EQ(s->schema_version(), schema::latest_version());
+    EXPECT_GE(schema::latest_version(), 1);
+}
+
+TEST_F(StoreTest, ReopenKeepsData) {
+    Grant g = sample_grant("alice", 1000);
+    {
+        auto s = open_ok();
+        ASSERT_TRUE(s);
+        ASSERT_TRUE(s->insert_grant(g).ok());
+    }
+    auto s = open_ok();
+    ASSERT_TRUE(s);
+    EXPECT_EQ(s->schema_version(), schema::latest_version());
+    auto got = s->get_grant(g.id);
+    ASSERT_TRUE(got.ok());
+    ASSERT_TRUE(got->has_value());
+    EXPECT_EQ((*got)->user, "alice");
+}
+
+TEST_F(StoreTest, RefusesWorldReadableStateDir) {
+    ASSERT_EQ(::chmod(dir_.c_str(), 0755), 0);
+    auto s = Store::open(dir_);
+    ASSERT_FALSE(s.ok());
+    const std::string& m = s.error().message;
+    EXPECT_NE(m.find("group/world-accessible"), std::string::npos) << m;
+    EXPECT_NE(m.find("0755"), std::string::npos) << m;
+    EXPECT_NE(m.find("chmod 0700 " + dir_), std::string::npos) << m;
+    EXPECT_FALSE(fs::exists(db_path())) << "nothing may be created in an unsafe directory";
+}
+
+TEST_F(StoreTest, RefusesMissingStateDir) {
+    auto s = Store::open(dir_ + "/missing");
+    ASSERT_FALSE(s.ok());
+    EXPECT_NE(s.error().message.find("does not exist"), std::string::npos) << s.error().message;
+}
+
+TEST_F(StoreTest, RefusesStateDirThatIsAFile) {
+    const std::string file = dir_ + "/file";
+    int fd = ::open(file.c_str(), O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
+    ASSERT_GE(fd, 0);
+    ::close(fd);
+    auto s = Store::open(file);
+    ASSERT_FALSE(s.ok());
+    EXPECT_NE(s.error().message.find("not a directory"), std::string::npos) << s.error().message;
+}
+
+TEST_F(StoreTest, RefusesGroupWritableDatabase) {
+    { ASSERT_TRUE(open_ok()); }
+    ASSERT_EQ(::chmod(db_path().c_str(), 0660), 0);
+    auto s = Store::open(dir_);
+    ASSERT_FALSE(s.ok());
+    const std::string& m = s.error().message;
+    EXPECT_NE(m.find("chmod 0600 " + db_path()), std::string::npos) << m;
+    EXPECT_NE(m.find("0660"), std::string::npos) << m;
+}
+
+TEST_F(StoreTest, RefusesWorldReadableWal) {
+    const std::string wal = db_path() + "-wal";
+    int fd = ::open(wal.c_str(), O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
+    ASSERT_GE(fd, 0);
+    ::close(fd);
+    ASSERT_EQ(::chmod(wal.c_str(), 0644), 0);
+    auto s = Store::open(dir_);
+    ASSERT_FALSE(s.ok());
+    EXPECT_NE(s.error().message.find("chmod 0600 " + wal), std::string::npos) << s.error().message;
+}
+
+TEST_F(StoreTest, RefusesSymlinkedStateDir) {
+    const std::string real = dir_ + "/real";
+    const std::string link = dir_ + "/link";
+    ASSERT_EQ(::mkdir(real.c_str(), 0700), 0);
+    ASSERT_EQ(::symlink(real.c_str(), link.c_str()), 0);
+    for (const std::string& p : {link, link + "/"}) {
+        auto s = Store::open(p);
+        ASSERT_FALSE(s.ok()) << p;
+        EXPECT_NE(s.error().message.find("symlink"), std::string::npos) << s.error().message;
+    }
+    EXPECT_FALSE(fs::exists(real + "/elevate.db"));
+}
+
+TEST_F(StoreTest, RefusesSymlinkedDatabaseFile) {
+    const std::string target = dir_ + "/elsewhere.db";
+    ASSERT_EQ(::symlink(target.c_str(), db_path().c_str()), 0);
+    auto s = Store::open(dir_);
+    ASSERT_FALSE(s.ok());
+    EXPECT_NE(s.error().message.find("symlink"), std::string::npos) << s.error().message;
+    EXPECT_FALSE(fs::exists(target));
+}
+
+TEST_F(StoreTest, RefusesStateDirOwnedBySomeoneElse) {
+    if (::geteuid() != 0) GTEST_SKIP() << "needs root to chown";
+    ASSERT_EQ(::chown(dir_.c_str(), 65534, 65534), 0);
+    auto s = Store::open(dir_);
+    ASSERT_FALSE(s.ok());
+    const std::string& m = s.error().message;
+    EXPECT_NE(m.find("owned by uid 65534"), std::string::npos) << m;
+    EXPECT_NE(m.find("chown root:root " + dir_), std::string::npos) << m;
+}
+
+TEST_F(StoreTest, RefusesNewerSchema) {
+    { ASSERT_TRUE(open_ok()); }
+    const int newer = schema::latest_version() + 1;
+    ASSERT_EQ(raw_exec("PRAGMA user_version = " + std::to_string(newer)), SQLITE_OK);
+    auto s = Store::open(dir_);
+    ASSERT_FALSE(s.ok());
+    const std::string& m = s.error().message;
+    EXPECT_NE(m.find("newer"), std::string::npos) << m;
+    EXPECT_NE(m.find(std::to_string(newer)), std::string::npos) << m;
+}
+
+TEST_F(StoreTest, GarbageFileIsAnErrorNotACrash) {
+    for (size_t size : {size_t{7}, size_t{100}, size_t{4096}, size_t{65536}}) {
+        std::string garbage(size, '\0');
+        for (size_t i = 0; i < size; ++i) garbage[i] = static_cast<char>((i * 131 + 17) & 0xff);
+        fs::remove(db_path());
+        int fd = ::open(db_path().c_str(), O_CREAT | O_WRONLY | O_TRUNC | O_CLOEXEC, 0600);
+        ASSERT_GE(fd, 0);
+        ASSERT_EQ(::write(fd, garbage.data(), garbage.size()), static_cast<ssize_t>(garbage.size()));
+        ::close(fd);
+        auto s = Store::open(dir_);
+        ASSERT_FALSE(s.ok()) << "size " << size;
+        EXPECT_NE(s.error().message.find(db_path()), std::string::npos) << s.error().message;
+    }
+}
+
+TEST_F(StoreTest, SettingsAreApplied) {
+    { ASSERT_TRUE(open_ok()); }
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open_v2(db_path().c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+    sqlite3_stmt* st = nullptr;
+    ASSERT_EQ(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &st, nullptr), SQLITE_OK);
+    ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
+    EXPECT_STREQ(reinterpret_cast<const char*>(sqlite3_column_text(st, 0)), "wal");  // persistent in the file
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+}
+
+// ---- grants ------------------------------------------------------------------
+
+TEST_F(StoreTest, GrantRoundTrip) {
+    auto s = open_ok();
+    ASSERT_TRUE(s);
+    Grant g = sample_grant("alice", 1700000000);
+    g.state = GrantState::Revoked;
+    g.ended_at = 1700000100;
+    g.ended_by = "root";
+    g.reason = "quote ' and \"double\" and ; DROP TABLE grants; --";
+    ASSERT_TRUE(s->insert_grant(g).ok());
+
+    auto got = s->get_grant(g.id);
+    ASSERT_TRUE(got.ok()) << got.error().message;
+    ASSERT_TRUE(got->has_value());
+    const Grant& r = **got;
+    EXPECT_EQ(r.id, g.id);
+    EXPECT_EQ(r.user, g.user);
+    EXPECT_EQ(r.role, g.role);
+    EXPECT_EQ(r.start, g.start);
+    EXPECT_EQ(r.end, g.end);
+    EXPECT_EQ(r.reason, g.reason);
+    EXPECT_EQ(r.factor, g.factor);
+    EXPECT_EQ(r.source, g.source);
+    EXPECT_EQ(r.state, g.state);
+    EXPECT_EQ(r.ended_at, g.ended_at);
+    EXPECT_EQ(r.ended_by, g.ended_by);
+
+    auto missing = s->get_grant("no-such-grant");
+    ASSERT_TRUE(missing.ok());
+    EXPECT_FALSE(missing->has_value());
+}
+
+TEST_F(StoreTest, DuplicateGrantIdIsAnError) {
+    auto s = open_ok();
+    ASSERT_TRUE(s);
+    Grant g = sample_grant("alice", 1);
+    ASSERT_TRUE(s->insert_grant(g).ok());
+    auto r = s->insert_grant(g);
+    ASSERT_FALSE(r.ok());
+    EXPECT_NE(r.error().message.find("storing grant"), std::string::npos) << r.error().message;
+    EXPECT_NE(r.error().message.find("UNIQUE"), std::string::npos) << r.error().message;
+}
+
+TEST_F(StoreTest, ActiveGrantsReturnsOnlyActive) {
+    auto s = open_ok();
+    ASSERT_TRUE(s);
+    Grant a = sample_grant("alice", 100);
+    Grant b = sample_grant("bob", 200);
+    Grant c = sample_grant("carol", 300);
+    c.state = GrantState::Expired;
+    c.ended_at = 400;
+    c.ended_by = "expiry";
+    for (const Grant& g : {a, b, c}) ASSERT_TRUE(s->insert_grant(g).ok());
+    ASSERT_TRUE(s->end_grant(b.id, GrantState::Dropped, 250, "bob").value());
+
+    auto active = s->active_grants();
+    ASSERT_TRUE(active.ok());
+    ASSERT_EQ(active->size(), 1u);
+    EXPECT_EQ((*active)[0].id, a.id);
+    EXPECT_EQ((*active)[0].state, GrantState::Active);
+}
+
+TEST_F(StoreTest, EndGrantOnlyOnce) {
+    auto s = open_ok();
+    ASSERT_TRUE(s);
+    Grant g = sample_grant("alice", 100);
+    ASSERT_TRUE(s->insert_grant(g).ok());
+
+    auto first = s->end_grant(g.id, GrantState::Revoked, 150, "root");
+    ASSERT_TRUE(first.ok());
+    EXPECT_TRUE(*first);
+    auto second = s->end_grant(g.id, GrantState::Expired, 160, "expiry");
+    ASSERT_TRUE(second.ok());
+    EXPECT_FALSE(*second);
+
+    auto got = s->get_grant(g.id);
+    ASSERT_TRUE(got.ok() && got->has_value());
+    EXPECT_EQ((*got)->state, GrantState::Revoked);
+    EXPECT_EQ((*got)->ended_at, 150);
+    EXPECT_EQ((*got)->ended_by, "root");
+
+    auto unknown = s->end_grant("no-such-grant", GrantState::Revoked, 1, "root");
+    ASSERT_TRUE(unknown.ok());
+    EXPECT_FALSE(*unknown);
+    EXPECT_FALSE(s->end_grant(g.id, GrantState::Active, 1, "root").ok());
+}
+
+TEST_F(StoreTest, GrantsForUserNewestFirstAndLimited) {
+    auto s = open_ok();
+    ASSERT_TRUE(s);
+    std::vector<Grant> alice;
+    for (int i = 0; i < 5; ++i) {
+        alice.push_back(sample_grant("alice", 1000 + i * 10));
+        ASSERT_TRUE(s->insert_grant(alice.back()).ok());
+        ASSERT_TRUE(s->insert_grant(sample_grant("bob", 1005 + i * 10)).ok());
+    }
+    ASSERT_TRUE(s->end_grant(alice[1].id, GrantState::Expired, 2000, "expiry").value());
+
+    auto three = s->grants_for_user("alice", 3);
+    ASSERT_TRUE(three.ok());
+    ASSERT_EQ(three->size(), 3u);
+    EXPECT_EQ((*three)[0].id, alice[4].id);
+    EXPECT_EQ((*three)[1].id, alice[3].id);
+    EXPECT_EQ((*three)[2].id, alice[2].id);
+
+    auto all = s->grants_for_user("alice", 100);
+    ASSERT_TRUE(all.ok());
+    ASSERT_EQ(all->size(), 5u);  // ended grants are kept (access reviews)
+    EXPECT_EQ((*all)[3].id, alice[1].id);
+    EXPECT_EQ((*all)[3].state, GrantState::Expired);
+    for (const Grant& g : *all) EXPECT_EQ(g.user, "alice");
+
+    auto none = s->grants_for_user("alice", 0);
+    ASSERT_TRUE(none.ok());
+    EXPECT_TRUE(none->empty());
+    auto nobody = s->grants_for_user("nobody", 10);
+    ASSERT_TRUE(nobody.ok());
+    EXPECT_TRUE(nobody->empty());
+}
+
+TEST_F(StoreTest, GrantStateNames) {
+    for (GrantState st : {GrantState::Active, GrantState::Expired, GrantState::Revoked, GrantState::Dropped}) {
+        auto back = parse_grant_state(grant_state_name(st));
+        ASSERT_TRUE(back.has_value());
+        EXPECT_EQ(*back, st);
+    }
+    EXPECT_STREQ(grant_state_name(GrantState::Active), "active");
+    EXPECT_STREQ(grant_state_name(GrantState::Expired), "expired");
+    EXPECT_STREQ(grant_state_name(GrantState::Revoked), "revoked");
+    EXPECT_STREQ(grant_state_name(GrantState::Dropped), "dropped");
+    EXPECT_FALSE(parse_grant_state("Active").has_value());
+    EXPECT_FALSE(parse_grant_state("").has_value());
+}
+
+TEST_F(StoreTest, GrantIdFormatAndUniqueness) {
+    std::set<std::string> seen;
+    for (int i = 0; i < 1000; ++i) {
+        std::string id = new_grant_id();
+        ASSERT_EQ(id.size(), 36u) << id;
+        for (size_t k = 0; k < id.size(); ++k) {
+            if (k == 8 || k == 13 || k == 18 || k == 23) {
+                ASSERT_EQ(id[k], '-') << id;
+            } else {
+                ASSERT_TRUE((id[k] >= '0' && id[k] <= '9') || (id[k] >= 'a' && id[k] <= 'f')) << id;
+            }
+        }
+        EXPECT_EQ(id[14], '4') << id;                                                    // version 4
+        EXPECT_NE(std::string("89ab").find(id[19]), std::string::npos) << id;           // RFC 4122 variant
+        EXPECT_TRUE(seen.insert(id).second) << "duplicate " << id;
+    }
+}
+
+// ---- factors -----------------------------------------------------------------
+
+TEST_F(StoreTest, FactorsReplaceReadDelete) {
+    auto s = open_ok();
+    ASSERT_TRUE(s);
+    // Every byte value, including NUL, must survive.
+    std::string seed1;
+    for (int i = 0; i < 256; ++i) seed1.push_back(static_cast<char>(i));
+    const std::string seed2 = std::string("\x00\x01secret\xff", 9);
+
+    ASSERT_TRUE(s->replace_factor(sample_factor("alice", seed1)).ok());
+    ASSERT_TRUE(s->replace_factor(sample_factor("bob", "bob-seed")).ok());
+
+    auto got = s->factors_for_user("alice");
+    ASSERT_TRUE(got.ok()) << got.error().message;
+    ASSERT_EQ(got->size(), 1u);
+    const Factor& f = (*got)[0];
+    EXPECT_GT(f.id, 0);
+    EXPECT_EQ(f.user, "alice");
+    EXPECT_EQ(f.kind, "totp");
+    EXPECT_EQ(f.label, "phone");
+    EXPECT_TRUE(f.secret.equals(seed1));
+    EXPECT_EQ(f.algorithm, "sha256");
+    EXPECT_EQ(f.digits, 8);
+    EXPECT_EQ(f.period, 60);
+    EXPECT_EQ(f.created, 1700000000);
+
+    // Replacing leaves exactly one factor of that kind, with the new secret.
+    Factor again = sample_factor("alice", seed2);
+    again.label = "new phone";
+    ASSERT_TRUE(s->replace_factor(again).ok());
+    got = s->factors_for_user("alice");
+    ASSERT_TRUE(got.ok());
+    ASSERT_EQ(got->size(), 1u);
+    EXPECT_TRUE((*got)[0].secret.equals(seed2));
+    EXPECT_EQ((*got)[0].label, "new phone");
+
+    // Another kind is kept alongside.
+    Factor backup = sample_factor("alice", "");
+    backup.kind = "backup";
+    ASSERT_TRUE(s->replace_factor(backup).ok());
+    got = s->factors_for_user("alice");
+    ASSERT_TRUE(got.ok());
+    ASSERT_EQ(got->size(), 2u);
+    EXPECT_TRUE((*got)[1].secret.empty());
+
+    auto deleted = s->delete_factors("alice", "totp");
+    ASSERT_TRUE(deleted.ok());
+    EXPECT_TRUE(*deleted);
+    deleted = s->delete_factors("alice", "totp");
+    ASSERT_TRUE(deleted.ok());
+    EXPECT_FALSE(*deleted);
+    got = s->factors_for_user("alice");
+    ASSERT_TRUE(got.ok());
+    ASSERT_EQ(got->size(), 1u);
+    EXPECT_EQ((*got)[0].kind, "backup");
+
+    got = s->factors_for_user("bob");
+    ASSERT_TRUE(got.ok());
+    ASSERT_EQ(got->size(), 1u);
+    EXPECT_TRUE((*got)[0].secret.equals("bob-seed"));
+}
+
+TEST_F(StoreTest, FailedReplaceKeepsOldFactor) {
+    auto s = open_ok();
+    ASSERT_TRUE(s);
+    ASSERT_TRUE(s->replace_factor(sample_factor("alice", "old")).ok());
+    // Make the insert fail after the delete has run inside the transaction.
+    ASSERT_EQ(raw_exec("CREATE TRIGGER test_fail BEFORE INSERT ON factors WHEN NEW.label = 'boom' "
+                       "BEGIN SELECT RAISE(ABORT, 'boom'); END"),
+              SQLITE_OK);
+    Factor bad = sample_factor("alice", "new");
+    bad.label = "boom";
+    auto r = s->replace_factor(bad);
+    ASSERT_FALSE(r.ok());
+    EXPECT_NE(r.error().message.find("replacing factor"), std::string::npos) << r.error().message;
+
+    auto got = s->factors_for_user("alice");
+    ASSERT_TRUE(got.ok());
+    ASSERT_EQ(got->size(), 1u);
+    EXPECT_TRUE((*got)[0].secret.equals("old"));
+
+    // No transaction was left open: the next replace works.
+    ASSERT_TRUE(s->replace_factor(sample_factor("alice", "newer")).ok());
+    got = s->factors_for_user("alice");
+    ASSERT_TRUE(got.ok());
+    ASSERT_EQ(got->size(), 1u);
+    EXPECT_TRUE((*got)[0].secret.equals("newer"));
+}
+
+// ---- TOTP steps --------------------------------------------------------------
+
+TEST_F(StoreTest, ClaimTotpStepOnce) {
+    auto s = open_ok();
+    ASSERT_TRUE(s);
+    EXPECT_TRUE(s->claim_totp_step("alice", 56666666).value());
+    EXPECT_FALSE(s->claim_totp_step("alice", 56666666).value());
+    EXPECT_TRUE(s->claim_totp_step("bob", 56666666).value());
+    EXPECT_TRUE(s->claim_totp_step("alice", 56666667).value());
+    EXPECT_FALSE(s->claim_totp_step("bob", 56666666).value());
+}
+
+TEST_F(StoreTest, ClaimSurvivesReopen) {
+    {
+        auto s = open_ok();
+        ASSERT_TRUE(s);
+        EXPECT_TRUE(s->claim_totp_step("alice", 42).value());
+    }
+    auto s = open_ok();
+    ASSERT_TRUE(s);
+    EXPECT_FALSE(s->claim_totp_step("alice", 42).value());
+}
+
+TEST_F(StoreTest, PruneTotpSteps) {
+    auto s = open_ok();
+    ASSERT_TRUE(s);
+    for (int64_t step : {10, 20, 30}) ASSERT_TRUE(s->claim_totp_step("alice", step).value());
+    ASSERT_TRUE(s->prune_totp_steps(30).ok());
+    // Pruned steps can be claimed again; the kept one cannot.
+    EXPECT_TRUE(s->claim_totp_step("alice", 10).value());
+    EXPECT_TRUE(s->claim_totp_step("alice", 20).value());
+    EXPECT_FALSE(s->claim_totp_step("alice", 30).value());
+}
+
+// ---- failures ----------------------------------------------------------------
+
+TEST_F(StoreTest, FailureStateRoundTripAndClear) {
+    auto s = open_ok();
+    ASSERT_TRUE(s);
+    auto none = s->failure_state("alice");
+    ASSERT_TRUE(none.ok());
+    EXPECT_EQ(none->failures, 0);
+    EXPECT_EQ(none->first_failure, 0);
+    EXPECT_EQ(none->locked_until, 0);
+
+    ASSERT_TRUE(s->set_failure_state("alice", FailureState{3, 1000, 0}).ok());
+    ASSERT_TRUE(s->set_failure_state("alice", FailureState{5, 1000, 1900}).ok());  // overwrite
+    ASSERT_TRUE(s->set_failure_state("bob", FailureState{1, 1200, 0}).ok());
+    auto a = s->failure_state("alice");
+    ASSERT_TRUE(a.ok());
+    EXPECT_EQ(a->failures, 5);
+    EXPECT_EQ(a->first_failure, 1000);
+    EXPECT_EQ(a->locked_until, 1900);
+
+    ASSERT_TRUE(s->clear_failures("alice").ok());
+    a = s->failure_state("alice");
+    ASSERT_TRUE(a.ok());
+    EXPECT_EQ(a->failures, 0);
+    EXPECT_EQ(a->locked_until, 0);
+    auto b = s->failure_state("bob");
+    ASSERT_TRUE(b.ok());
+    EXPECT_EQ(b->failures, 1);
+}
+
+// ---- audit -------------------------------------------------------------------
+
+AuditRecord sample_audit(int64_t time, const std::string& event) {
+    AuditRecord r;
+    r.time = time;
+    r.event = event;
+    r.actor = "root";
+    r.user = "alice";
+    r.role = "db-admin";
+    r.grant_id = "g-" + std::to_string(time);
+    r.source = "elevatectl";
+    r.result = "ok";
+    r.reason = "because " + event;
+    return r;
+}
+
+TEST_F(StoreTest, AuditAppendAndTail) {
+    auto s = open_ok();
+    ASSERT_TRUE(s);
+    for (int i = 1; i <= 5; ++i) ASSERT_TRUE(s->append_audit(sample_audit(i, "event" + std::to_string(i))).ok());
+
+    auto tail = s->audit_tail(3);
+    ASSERT_TRUE(tail.ok()) << tail.error().message;
+    ASSERT_EQ(tail->size(), 3u);
+    // The newest three, oldest first.
+    EXPECT_EQ((*tail)[0].event, "event3");
+    EXPECT_EQ((*tail)[1].event, "event4");
+    EXPECT_EQ((*tail)[2].event, "event5");
+    const AuditRecord& r = (*tail)[2];
+    EXPECT_EQ(r.time, 5);
+    EXPECT_EQ(r.actor, "root");
+    EXPECT_EQ(r.user, "alice");
+    EXPECT_EQ(r.role, "db-admin");
+    EXPECT_EQ(r.grant_id, "g-5");
+    EXPECT_EQ(r.source, "elevatectl");
+    EXPECT_EQ(r.result, "ok");
+    EXPECT_EQ(r.reason, "because event5");
+
+    auto all = s->audit_tail(100);
+    ASSERT_TRUE(all.ok());
+    EXPECT_EQ(all->size(), 5u);
+    EXPECT_EQ(all->front().event, "event1");
+    auto none = s->audit_tail(0);
+    ASSERT_TRUE(none.ok());
+    EXPECT_TRUE(none->empty());
+}
+
+TEST_F(StoreTest, AuditIsAppendOnly) {
+    auto s = open_ok();
+    ASSERT_TRUE(s);
+    ASSERT_TRUE(s->append_audit(sample_audit(1, "activate")).ok());
+
+    std::string err;
+    EXPECT_NE(raw_exec("UPDATE audit SET result = 'denied'", &err), SQLITE_OK);
+    EXPECT_NE(err.find("append-only"), std::string::npos) << err;
+    err.clear();
+    EXPECT_NE(raw_exec("DELETE FROM audit", &err), SQLITE_OK);
+    EXPECT_NE(err.find("append-only"), std::string::npos) << err;
+
+    auto tail = s->audit_tail(10);
+    ASSERT_TRUE(tail.ok());
+    ASSERT_EQ(tail->size(), 1u);
+    EXPECT_EQ((*tail)[0].result, "ok");
+}
+
+}  // namespace
+}  // namespace elevate::store
