@@ -88,7 +88,14 @@ int run(int argc, char** argv) {
 
     const std::vector<std::string> verb_args(global->rest().begin() + 1, global->rest().end());
     auto parsed = parse_args(verb->spec, verb_args);
-    if (!parsed) return report_usage(ctx, verb->name, parsed.error().message);
+    if (!parsed) {
+        std::string message = parsed.error().message;
+        for (const auto& g : global_spec().options)
+            if (message == "unknown option '--" + std::string(g.name) + "'")
+                message += " (global options go before the verb: elevatectl --" + std::string(g.name) + " " + name +
+                           " ...)";
+        return report_usage(ctx, verb->name, message);
+    }
     if (parsed->has("help")) {
         std::cout << verb->usage;
         return kExitOk;

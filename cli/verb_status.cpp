@@ -21,19 +21,23 @@ int run(const Context& ctx, const ParsedArgs& args) {
 
     bool enrolled = false;
     (void)reply->fields.get_bool(wire::Tag::Enrolled, &enrolled);
+    // The daemon names the user it answered for (the caller, unless an
+    // admin asked about someone else).
+    std::string_view user;
+    (void)reply->fields.get_str(wire::Tag::User, &user);
     uint64_t locked = 0;
     const int64_t now = now_seconds();
     const bool is_locked = reply->fields.get_u64(wire::Tag::LockedUntil, &locked) && static_cast<int64_t>(locked) > now;
 
     if (ctx.json) {
         nlohmann::json j = {{"enrolled", enrolled}, {"locked_until", nullptr}, {"grants", grants_to_json(*grants)}};
-        if (for_other) j["user"] = args.positionals()[0];
+        j["user"] = std::string(user);
         if (is_locked) j["locked_until"] = static_cast<int64_t>(locked);
         print_json(std::cout, j);
         return kExitOk;
     }
 
-    if (for_other) std::cout << "User:      " << printable(args.positionals()[0]) << '\n';
+    std::cout << "User:      " << printable(std::string(user)) << '\n';
     std::cout << "Enrolled:  " << (enrolled ? "yes" : "no") << '\n';
     std::cout << "Locked:    " << (is_locked ? "until " + format_time(static_cast<int64_t>(locked), now) : "no")
               << '\n';
