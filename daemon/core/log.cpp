@@ -23,10 +23,12 @@ void log(LogLevel level, std::string_view message) {
     if (level == LogLevel::Debug && !g_debug) return;
     std::string line;
     if (stderr_is_journal()) {
-        line = "<" + std::to_string(int(level)) + ">";
+        const char prefix[] = {'<', char('0' + int(level)), '>', 0};
+        line.append(prefix);
     } else {
         static const char* names[] = {"", "", "", "error: ", "warning: ", "", "", "debug: "};
-        line = std::string("elevated: ") + names[int(level)];
+        line.append("elevated: ");
+        line.append(names[int(level)]);
     }
     line.append(message);
     line.push_back('\n');

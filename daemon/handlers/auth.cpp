@@ -134,6 +134,7 @@ Answer activate(daemon::Daemon& d, const Call& call, wire::FieldWriter& reply) {
     if (!created) return internal_error("activate", created.error());
 
     std::string detail = "granted for " + base::format_duration(decision.duration);
+    if (!req.reason.empty()) detail += "; reason: " + req.reason;
     if (decision.reasons.size() > 1) detail += "; " + decision.reasons.back();
     audit(d, call, "activate", role->name, created->id, {}, detail);
     put_grant(reply, *created);

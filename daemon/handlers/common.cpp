@@ -55,7 +55,7 @@ std::string source_of(const Call& call) {
     get_text(call.fields, wire::Tag::Service, 64, &service, &ignored);
     get_text(call.fields, wire::Tag::RemoteHost, 256, &rhost, &ignored);
     get_text(call.fields, wire::Tag::Tty, 64, &tty, &ignored);
-    std::string s = service.empty() ? "unknown" : service;
+    std::string s = service.empty() ? "socket" : service;
     if (!rhost.empty()) s += " from " + rhost;
     if (!tty.empty()) s += " on " + tty;
     return s;

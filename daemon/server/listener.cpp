@@ -16,7 +16,13 @@ base::Result<void> make_parent(const std::string& path) {
     auto slash = path.rfind('/');
     if (slash == std::string::npos || slash == 0) return {};
     std::string dir = path.substr(0, slash);
-    if (mkdir(dir.c_str(), 0755) < 0 && errno != EEXIST) return base::errno_error("cannot create " + dir);
+    if (mkdir(dir.c_str(), 0755) == 0) {
+        // The daemon runs with umask 077; clients of every user must reach
+        // the socket through this directory.
+        if (chmod(dir.c_str(), 0755) < 0) return base::errno_error("cannot chmod " + dir);
+    } else if (errno != EEXIST) {
+        return base::errno_error("cannot create " + dir);
+    }
     return {};
 }
 }  // namespace

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Installs everything elevate needs to build, test and run on Debian 12.
+set -euo pipefail
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+apt-get install -y -q --no-install-recommends \
+  build-essential cmake pkg-config git ca-certificates \
+  clang libclang-rt-14-dev \
+  libpam0g-dev liboath-dev libcurl4-openssl-dev libssl-dev libsqlite3-dev sqlite3 \
+  libgtest-dev libgmock-dev libpam-wrapper libpamtest0-dev \
+  libtomlplusplus-dev nlohmann-json3-dev libsystemd-dev libqrencode-dev \
+  oathtool openssh-server openssh-client sudo expect python3 python3-pexpect \
+  libpam-oath libpam-google-authenticator passwd util-linux procps
