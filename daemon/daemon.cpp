@@ -12,7 +12,19 @@ Daemon::Daemon(config::Config config, std::string config_path, const base::Clock
       store_(std::move(store)),
       audit_(*store_, config_.daemon.audit_journal),
       verifier_(*store_, clock_),
-      grants_(*store_, audit_, clock_) {}
+      grants_(*store_, audit_, clock_),
+      sessions_(*store_, audit_, clock_) {
+    grants_.set_on_end([this](const store::Grant& g) { on_grant_end(g); });
+}
+
+void Daemon::on_grant_end(const store::Grant& g) {
+    const config::Role* role = config_.find_role(g.role);
+    if (!role || role->on_expiry != config::OnExpiry::Terminate) return;
+    const char* why = g.state == store::GrantState::Expired   ? "expired"
+                      : g.state == store::GrantState::Revoked ? "was revoked"
+                                                              : "was dropped";
+    sessions_.terminate_for(g, why);
+}
 
 base::Result<std::unique_ptr<Daemon>> Daemon::create(config::Config config, std::string config_path,
                                                      const base::Clock& clock) {
@@ -50,8 +62,22 @@ void Daemon::reload() {
 }
 
 void Daemon::on_timer() {
+    const int64_t now = clock_.now();
     auto next = grants_.next_expiry();
-    if (next && *next <= clock_.now()) grants_.expire_due();
+    if (next && *next <= now) grants_.expire_due();
+    sessions_.tick();
+    if (now >= next_prune_) {
+        // Used time-steps are kept (in seconds) well past any code's window:
+        // 10 drift steps of at most 300 s either side.
+        if (auto r = store_->prune_totp_steps(now - 2 * 3600); !r) log_warning(r.error().message);
+        next_prune_ = now + 3600;
+    }
+}
+
+std::optional<int64_t> Daemon::next_timer() const {
+    std::optional<int64_t> next = grants_.next_expiry();
+    if (auto kill = sessions_.next_deadline(); kill && (!next || *kill < *next)) next = kill;
+    return next;
 }
 
 }  // namespace elevate::daemon

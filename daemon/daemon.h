@@ -9,6 +9,7 @@
 #include "daemon/audit/audit_log.h"
 #include "daemon/auth/verifier.h"
 #include "daemon/grants/grant_service.h"
+#include "daemon/sessions/session_service.h"
 #include "daemon/store/store.h"
 
 #include <memory>
@@ -28,12 +29,16 @@ public:
     AuditLog& audit() { return audit_; }
     auth::Verifier& verifier() { return verifier_; }
     grants::GrantService& grants() { return grants_; }
+    sessions::SessionService& sessions() { return sessions_; }
 
     // SIGHUP: re-read the configuration; on error keep the old one.
     void reload();
 
-    // Periodic work: expire grants whose end time has passed.
+    // Periodic work: expire grants whose end time has passed, finish
+    // session terminations, prune used time-steps.
     void on_timer();
+    // When on_timer() next has work (epoch seconds).
+    std::optional<int64_t> next_timer() const;
 
 private:
     Daemon(config::Config config, std::string config_path, const base::Clock& clock,
@@ -46,6 +51,10 @@ private:
     AuditLog audit_;
     auth::Verifier verifier_;
     grants::GrantService grants_;
+    sessions::SessionService sessions_;
+    int64_t next_prune_ = 0;
+
+    void on_grant_end(const store::Grant& g);
 };
 
 }  // namespace elevate::daemon

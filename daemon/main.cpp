@@ -101,7 +101,7 @@ int run(int argc, char** argv) {
     daemon::Daemon& daemon_ref = **d;
     server::Server srv(daemon_ref, std::move(*listener),
                        server::ServerHooks{[&] { daemon_ref.reload(); },
-                                           [&] { return daemon_ref.grants().next_expiry(); },
+                                           [&] { return daemon_ref.next_timer(); },
                                            [&] { daemon_ref.on_timer(); }});
     if (auto r = srv.init(); !r) {
         daemon::log_error(r.error().message);

@@ -2,7 +2,7 @@
 
 namespace elevate::wire {
 
-bool op_known(uint8_t op) { return op >= uint8_t(Op::Ping) && op <= uint8_t(Op::Unenroll); }
+bool op_known(uint8_t op) { return op >= uint8_t(Op::Ping) && op <= kLastOp; }
 
 const char* op_name(Op op) {
     switch (op) {
@@ -15,6 +15,11 @@ const char* op_name(Op op) {
         case Op::Revoke: return "revoke";
         case Op::Drop: return "drop";
         case Op::Unenroll: return "unenroll";
+        case Op::Authorize: return "authorize";
+        case Op::Account: return "account";
+        case Op::SessionOpen: return "session-open";
+        case Op::SessionClose: return "session-close";
+        case Op::BreakGlass: return "break-glass";
     }
     return "unknown";
 }
@@ -47,10 +52,15 @@ bool tag_info(uint16_t tag, TagInfo* info) {
         case Tag::Start:
         case Tag::End:
         case Tag::EndedAt:
+        case Tag::Pid:
             *info = {Kind::U64, false};
             return true;
         case Tag::Force:
         case Tag::Enrolled:
+        case Tag::Granted:
+        case Tag::NeedCode:
+        case Tag::NeedReason:
+        case Tag::Reauth:
             *info = {Kind::Bool, false};
             return true;
         case Tag::Secret:
@@ -76,6 +86,8 @@ bool tag_info(uint16_t tag, TagInfo* info) {
         case Tag::Factor:
         case Tag::Source:
         case Tag::EndedBy:
+        case Tag::SessionId:
+        case Tag::Roles:
             *info = {Kind::Str, false};
             return true;
     }

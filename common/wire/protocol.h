@@ -28,7 +28,15 @@ enum class Op : uint8_t {
     Revoke = 7,
     Drop = 8,
     Unenroll = 9,
+    // PAM module (docs/PROTOCOL.md, "PAM operations").
+    Authorize = 10,     // auth: what does this user need here?
+    Account = 11,       // account: does the user hold a grant for one of these roles?
+    SessionOpen = 12,
+    SessionClose = 13,
+    BreakGlass = 14,    // record an emergency access that bypassed elevate
 };
+
+constexpr uint8_t kLastOp = uint8_t(Op::BreakGlass);
 
 bool op_known(uint8_t op);
 const char* op_name(Op op);
@@ -83,6 +91,14 @@ enum class Tag : uint16_t {
     Source = 45,
     EndedBy = 46,
     EndedAt = 47,
+    // PAM operations.
+    Granted = 50,       // bool: an active grant already covers this request
+    NeedCode = 51,      // bool: prompt for a verification code
+    NeedReason = 52,    // bool: prompt for a justification
+    Reauth = 53,        // bool: prompt even when a grant is active
+    Pid = 54,           // u64: process that opened a PAM session
+    SessionId = 55,     // str: daemon-assigned session id
+    Roles = 56,         // str: comma-separated role names (account)
 };
 
 struct TagInfo {

@@ -7,10 +7,11 @@ namespace elevate::grants {
 bool is_active(const store::Grant& g, int64_t now) { return g.state == store::GrantState::Active && now < g.end; }
 
 base::Result<size_t> GrantService::load() {
-    auto active = store_.active_grants();
+    auto active = store_.active_expiries();
     if (!active) return std::move(active).error();
-    for (const auto& g : *active) expiries_.emplace(g.end, g.id);
-    return active->size();
+    const size_t n = active->size();
+    expiries_ = decltype(expiries_)(std::greater<Entry>(), std::move(*active));
+    return n;
 }
 
 base::Result<store::Grant> GrantService::create(store::Grant g) {
@@ -42,6 +43,7 @@ base::Result<std::optional<store::Grant>> GrantService::end(const std::string& i
     g.state = state;
     g.ended_at = at;
     g.ended_by = ended_by;
+    if (on_end_) on_end_(g);
     changed();
     return std::optional<store::Grant>(std::move(g));
 }
@@ -49,7 +51,7 @@ base::Result<std::optional<store::Grant>> GrantService::end(const std::string& i
 base::Result<std::optional<store::Grant>> GrantService::find(const std::string& id) { return store_.get_grant(id); }
 
 base::Result<std::vector<store::Grant>> GrantService::active_for_user(const std::string& user) {
-    auto all = store_.grants_for_user(user, 10000);
+    auto all = store_.active_grants_for_user(user);
     if (!all) return std::move(all).error();
     const int64_t now = clock_.now();
     std::vector<store::Grant> out;

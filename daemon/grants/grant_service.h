@@ -46,6 +46,9 @@ public:
     // Ends every grant whose end time has passed; returns how many.
     size_t expire_due();
 
+    // Called when an active grant ends, however it ends (session termination).
+    void set_on_end(std::function<void(const store::Grant&)> fn) { on_end_ = std::move(fn); }
+
     // Called after any change to the set of active grants (snapshot writer).
     void set_on_change(std::function<void()> fn) { on_change_ = std::move(fn); }
 
@@ -59,6 +62,7 @@ private:
     const base::Clock& clock_;
     std::priority_queue<Entry, std::vector<Entry>, std::greater<Entry>> expiries_;
     std::function<void()> on_change_;
+    std::function<void(const store::Grant&)> on_end_;
 };
 
 }  // namespace elevate::grants

@@ -22,6 +22,11 @@ Answer verify(daemon::Daemon& d, const Call& call, wire::FieldWriter& reply);
 Answer activate(daemon::Daemon& d, const Call& call, wire::FieldWriter& reply);
 Answer revoke(daemon::Daemon& d, const Call& call, wire::FieldWriter& reply);
 Answer drop(daemon::Daemon& d, const Call& call, wire::FieldWriter& reply);
+Answer authorize(daemon::Daemon& d, const Call& call, wire::FieldWriter& reply);
+Answer account(daemon::Daemon& d, const Call& call, wire::FieldWriter& reply);
+Answer session_open(daemon::Daemon& d, const Call& call, wire::FieldWriter& reply);
+Answer session_close(daemon::Daemon& d, const Call& call, wire::FieldWriter& reply);
+Answer break_glass(daemon::Daemon& d, const Call& call, wire::FieldWriter& reply);
 
 // Shared by the handlers.
 void put_grant(wire::FieldWriter& w, const store::Grant& g);

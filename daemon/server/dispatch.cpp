@@ -17,6 +17,11 @@ constexpr OpSpec kOps[] = {
     {wire::Op::Revoke, Access::Admin, handlers::revoke},
     {wire::Op::Drop, Access::Self, handlers::drop},
     {wire::Op::Unenroll, Access::Admin, handlers::unenroll},
+    {wire::Op::Authorize, Access::Self, handlers::authorize},
+    {wire::Op::Account, Access::Self, handlers::account},
+    {wire::Op::SessionOpen, Access::Self, handlers::session_open},
+    {wire::Op::SessionClose, Access::Self, handlers::session_close},
+    {wire::Op::BreakGlass, Access::Admin, handlers::break_glass},
 };
 
 const OpSpec* find_op(uint8_t op) {

@@ -78,6 +78,26 @@ BEGIN SELECT RAISE(ABORT, 'audit rows are append-only'); END;
 CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
 BEGIN SELECT RAISE(ABORT, 'audit rows are append-only'); END;
 )sql"},
+    {2, R"sql(
+-- PAM sessions opened under a grant, so that expiry or revocation can end
+-- them (role on_expiry = "terminate"). pid_start guards against pid reuse.
+CREATE TABLE sessions (
+    id        TEXT    NOT NULL PRIMARY KEY CHECK (length(id) > 0),
+    user      TEXT    NOT NULL CHECK (length(user) > 0),
+    grant_id  TEXT    NOT NULL DEFAULT '',
+    pid       INTEGER NOT NULL,
+    pid_start INTEGER NOT NULL DEFAULT 0,
+    service   TEXT    NOT NULL DEFAULT '',
+    rhost     TEXT    NOT NULL DEFAULT '',
+    tty       TEXT    NOT NULL DEFAULT '',
+    opened    INTEGER NOT NULL,
+    closed    INTEGER NOT NULL DEFAULT 0,
+    closed_by TEXT    NOT NULL DEFAULT ''
+);
+CREATE INDEX sessions_open_grant ON sessions (grant_id) WHERE closed = 0;
+-- Hot path: a user's active grants (PAM account and authorize).
+CREATE INDEX grants_user_state ON grants (user, state);
+)sql"},
 };
 
 constexpr bool versions_are_consecutive() {

@@ -183,7 +183,20 @@ constexpr const char kActiveGrants[] = "SELECT " ELEVATE_GRANT_COLUMNS
                                        " FROM grants WHERE state = 'active' ORDER BY \"end\", id";
 constexpr const char kGrantsForUser[] = "SELECT " ELEVATE_GRANT_COLUMNS
                                         " FROM grants WHERE user = ? ORDER BY start DESC, rowid DESC LIMIT ?";
+constexpr const char kActiveGrantsForUser[] = "SELECT " ELEVATE_GRANT_COLUMNS
+                                              " FROM grants WHERE user = ? AND state = 'active' ORDER BY \"end\", id";
 #undef ELEVATE_GRANT_COLUMNS
+constexpr const char kActiveExpiries[] = "SELECT \"end\", id FROM grants WHERE state = 'active'";
+
+#define ELEVATE_SESSION_COLUMNS \
+    "id, user, grant_id, pid, pid_start, service, rhost, tty, opened, closed, closed_by"
+constexpr const char kInsertSession[] = "INSERT INTO sessions (" ELEVATE_SESSION_COLUMNS
+                                        ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+constexpr const char kGetSession[] = "SELECT " ELEVATE_SESSION_COLUMNS " FROM sessions WHERE id = ?";
+constexpr const char kOpenSessionsForGrant[] =
+    "SELECT " ELEVATE_SESSION_COLUMNS " FROM sessions WHERE grant_id = ? AND closed = 0 ORDER BY opened";
+#undef ELEVATE_SESSION_COLUMNS
+constexpr const char kCloseSession[] = "UPDATE sessions SET closed = ?, closed_by = ? WHERE id = ? AND closed = 0";
 constexpr const char kEndGrant[] =
     "UPDATE grants SET state = ?, ended_at = ?, ended_by = ? WHERE id = ? AND state = 'active'";
 
@@ -250,6 +263,22 @@ struct Store::Impl {
         SqliteStmt owned(raw);
         cache.emplace(sql, std::move(owned));
         return raw;
+    }
+
+    // Grants, factors and sessions commit with synchronous=FULL (fsync per
+    // commit: acknowledged means on disk). High-rate bookkeeping (audit rows,
+    // used time-steps, failure counters) commits with NORMAL: in WAL mode it
+    // survives a daemon crash, and is synced by the next FULL commit or
+    // checkpoint; only a power loss can take the last few.
+    enum class Sync { Full, Normal };
+    Sync sync_mode = Sync::Full;
+    base::Result<void> sync(Sync wanted) {
+        if (wanted == sync_mode) return {};
+        const char* sql = wanted == Sync::Full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL";
+        if (sqlite3_exec(db.get(), sql, nullptr, nullptr, nullptr) != SQLITE_OK)
+            return sqlite_error(db.get(), "setting synchronous");
+        sync_mode = wanted;
+        return {};
     }
 
     base::Result<void> exec(const char* sql, std::string_view op) {
@@ -330,6 +359,7 @@ int Store::schema_version() const { return impl_->version; }
 // Grants.
 
 base::Result<void> Store::insert_grant(const Grant& g) {
+    if (auto synced = impl_->sync(Impl::Sync::Full); !synced) return std::move(synced).error();
     constexpr std::string_view op = "storing grant";
     auto st = impl_->statement(kInsertGrant, op);
     if (!st) return std::move(st).error();
@@ -398,6 +428,7 @@ base::Result<std::vector<Grant>> Store::grants_for_user(const std::string& user,
 }
 
 base::Result<bool> Store::end_grant(const std::string& id, GrantState state, int64_t at, const std::string& by) {
+    if (auto synced = impl_->sync(Impl::Sync::Full); !synced) return std::move(synced).error();
     constexpr std::string_view op = "ending grant";
     if (state == GrantState::Active) return base::make_error("ending grant " + id + ": the new state cannot be active");
     auto st = impl_->statement(kEndGrant, op);
@@ -406,6 +437,30 @@ base::Result<bool> Store::end_grant(const std::string& id, GrantState state, int
     q.text(grant_state_name(state)).integer(at).text(by).text(id);
     if (auto r = q.run(std::string(op) + " " + id); !r) return std::move(r).error();
     return q.changes() > 0;
+}
+
+base::Result<std::vector<Grant>> Store::active_grants_for_user(const std::string& user) {
+    constexpr std::string_view op = "listing active grants of a user";
+    auto st = impl_->statement(kActiveGrantsForUser, op);
+    if (!st) return std::move(st).error();
+    Query q(impl_->db.get(), *st);
+    q.text(user);
+    return read_grants(q, op);
+}
+
+base::Result<std::vector<std::pair<int64_t, std::string>>> Store::active_expiries() {
+    constexpr std::string_view op = "listing grant end times";
+    auto st = impl_->statement(kActiveExpiries, op);
+    if (!st) return std::move(st).error();
+    Query q(impl_->db.get(), *st);
+    std::vector<std::pair<int64_t, std::string>> out;
+    for (;;) {
+        auto row = q.step(op);
+        if (!row) return std::move(row).error();
+        if (!*row) break;
+        out.emplace_back(q.column_int(0), q.column_text(1));
+    }
+    return out;
 }
 
 // Factors.
@@ -437,6 +492,7 @@ base::Result<std::vector<Factor>> Store::factors_for_user(const std::string& use
 }
 
 base::Result<void> Store::replace_factor(const Factor& f) {
+    if (auto synced = impl_->sync(Impl::Sync::Full); !synced) return std::move(synced).error();
     constexpr std::string_view op = "replacing factor";
     Impl::Transaction tx(*impl_);
     if (auto r = tx.begin(op); !r) return r;
@@ -465,6 +521,7 @@ base::Result<void> Store::replace_factor(const Factor& f) {
 }
 
 base::Result<bool> Store::delete_factors(const std::string& user, const std::string& kind) {
+    if (auto synced = impl_->sync(Impl::Sync::Full); !synced) return std::move(synced).error();
     constexpr std::string_view op = "deleting factors";
     auto st = impl_->statement(kDeleteFactors, op);
     if (!st) return std::move(st).error();
@@ -477,6 +534,7 @@ base::Result<bool> Store::delete_factors(const std::string& user, const std::str
 // TOTP replay protection.
 
 base::Result<bool> Store::claim_totp_step(const std::string& user, int64_t step) {
+    if (auto synced = impl_->sync(Impl::Sync::Normal); !synced) return std::move(synced).error();
     constexpr std::string_view op = "recording used TOTP step";
     auto st = impl_->statement(kClaimStep, op);
     if (!st) return std::move(st).error();
@@ -488,6 +546,7 @@ base::Result<bool> Store::claim_totp_step(const std::string& user, int64_t step)
 }
 
 base::Result<void> Store::prune_totp_steps(int64_t before_step) {
+    if (auto synced = impl_->sync(Impl::Sync::Normal); !synced) return std::move(synced).error();
     constexpr std::string_view op = "pruning used TOTP steps";
     auto st = impl_->statement(kPruneSteps, op);
     if (!st) return std::move(st).error();
@@ -516,6 +575,7 @@ base::Result<FailureState> Store::failure_state(const std::string& user) {
 }
 
 base::Result<void> Store::set_failure_state(const std::string& user, const FailureState& s) {
+    if (auto synced = impl_->sync(Impl::Sync::Normal); !synced) return std::move(synced).error();
     constexpr std::string_view op = "storing failure state";
     auto st = impl_->statement(kSetFailures, op);
     if (!st) return std::move(st).error();
@@ -525,6 +585,7 @@ base::Result<void> Store::set_failure_state(const std::string& user, const Failu
 }
 
 base::Result<void> Store::clear_failures(const std::string& user) {
+    if (auto synced = impl_->sync(Impl::Sync::Normal); !synced) return std::move(synced).error();
     constexpr std::string_view op = "clearing failure state";
     auto st = impl_->statement(kClearFailures, op);
     if (!st) return std::move(st).error();
@@ -533,9 +594,89 @@ base::Result<void> Store::clear_failures(const std::string& user) {
     return q.run(op);
 }
 
+// Sessions.
+
+namespace {
+Session read_session(const Query& q) {
+    Session s;
+    s.id = q.column_text(0);
+    s.user = q.column_text(1);
+    s.grant_id = q.column_text(2);
+    s.pid = q.column_int(3);
+    s.pid_start = q.column_int(4);
+    s.service = q.column_text(5);
+    s.rhost = q.column_text(6);
+    s.tty = q.column_text(7);
+    s.opened = q.column_int(8);
+    s.closed = q.column_int(9);
+    s.closed_by = q.column_text(10);
+    return s;
+}
+}  // namespace
+
+base::Result<void> Store::insert_session(const Session& s) {
+    if (auto synced = impl_->sync(Impl::Sync::Full); !synced) return std::move(synced).error();
+    constexpr std::string_view op = "storing session";
+    auto st = impl_->statement(kInsertSession, op);
+    if (!st) return std::move(st).error();
+    Query q(impl_->db.get(), *st);
+    q.text(s.id)
+        .text(s.user)
+        .text(s.grant_id)
+        .integer(s.pid)
+        .integer(s.pid_start)
+        .text(s.service)
+        .text(s.rhost)
+        .text(s.tty)
+        .integer(s.opened)
+        .integer(s.closed)
+        .text(s.closed_by);
+    return q.run(op);
+}
+
+base::Result<bool> Store::close_session(const std::string& id, int64_t at, const std::string& by) {
+    if (auto synced = impl_->sync(Impl::Sync::Full); !synced) return std::move(synced).error();
+    constexpr std::string_view op = "closing session";
+    auto st = impl_->statement(kCloseSession, op);
+    if (!st) return std::move(st).error();
+    Query q(impl_->db.get(), *st);
+    q.integer(at).text(by).text(id);
+    if (auto r = q.run(op); !r) return std::move(r).error();
+    return q.changes() > 0;
+}
+
+base::Result<std::optional<Session>> Store::get_session(const std::string& id) {
+    constexpr std::string_view op = "reading session";
+    auto st = impl_->statement(kGetSession, op);
+    if (!st) return std::move(st).error();
+    Query q(impl_->db.get(), *st);
+    q.text(id);
+    auto row = q.step(op);
+    if (!row) return std::move(row).error();
+    if (!*row) return std::optional<Session>();
+    return std::optional<Session>(read_session(q));
+}
+
+base::Result<std::vector<Session>> Store::open_sessions_for_grant(const std::string& grant_id) {
+    constexpr std::string_view op = "listing sessions of a grant";
+    auto st = impl_->statement(kOpenSessionsForGrant, op);
+    if (!st) return std::move(st).error();
+    Query q(impl_->db.get(), *st);
+    q.text(grant_id);
+    std::vector<Session> out;
+    for (;;) {
+        auto row = q.step(op);
+        if (!row) return std::move(row).error();
+        if (!*row) break;
+        out.push_back(read_session(q));
+    }
+    return out;
+}
+
 // Audit.
 
 base::Result<void> Store::append_audit(const AuditRecord& r) {
+    if (auto synced = impl_->sync(Impl::Sync::Normal); !synced) return std::move(synced).error();
     constexpr std::string_view op = "appending audit record";
     auto st = impl_->statement(kAppendAudit, op);
     if (!st) return std::move(st).error();

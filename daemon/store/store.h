@@ -11,6 +11,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace elevate::store {
@@ -53,6 +54,21 @@ struct FailureState {
     int64_t locked_until = 0;  // 0 when not locked
 };
 
+// A PAM session registered by pam_elevate's open_session.
+struct Session {
+    std::string id;
+    std::string user;
+    std::string grant_id;    // the grant that admitted it, or empty
+    int64_t pid = 0;         // the process that opened it (from SO_PEERCRED)
+    int64_t pid_start = 0;   // its start time (/proc/PID/stat field 22)
+    std::string service;
+    std::string rhost;
+    std::string tty;
+    int64_t opened = 0;
+    int64_t closed = 0;      // 0 while open
+    std::string closed_by;
+};
+
 struct AuditRecord {
     int64_t time = 0;
     std::string event;         // "activate", "verify", "revoke", "expire", ...
@@ -83,6 +99,11 @@ public:
     base::Result<std::optional<Grant>> get_grant(const std::string& id);
     // State Active grants (whatever their end time); the daemon expires them.
     base::Result<std::vector<Grant>> active_grants();
+    // State Active grants of one user (whatever their end time).
+    base::Result<std::vector<Grant>> active_grants_for_user(const std::string& user);
+    // (end, id) of every Active grant: what the expiry timer needs, without
+    // holding whole grants in memory.
+    base::Result<std::vector<std::pair<int64_t, std::string>>> active_expiries();
     // All grants for a user, newest first, limited.
     base::Result<std::vector<Grant>> grants_for_user(const std::string& user, int limit);
     // Moves an Active grant to `state`; returns false if it was not Active.
@@ -104,6 +125,13 @@ public:
     base::Result<FailureState> failure_state(const std::string& user);
     base::Result<void> set_failure_state(const std::string& user, const FailureState& s);
     base::Result<void> clear_failures(const std::string& user);
+
+    // Sessions.
+    base::Result<void> insert_session(const Session& s);
+    // Marks an open session closed; false if it was not open.
+    base::Result<bool> close_session(const std::string& id, int64_t at, const std::string& by);
+    base::Result<std::optional<Session>> get_session(const std::string& id);
+    base::Result<std::vector<Session>> open_sessions_for_grant(const std::string& grant_id);
 
     // Audit trail (append-only table).
     base::Result<void> append_audit(const AuditRecord& r);

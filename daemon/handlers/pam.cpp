@@ -1,0 +1,229 @@
+// authorize, account, session_open, session_close, break_glass: what
+// pam_elevate asks. The module holds no policy: every answer, and every
+// message the user sees, is decided here.
+#include "daemon/daemon.h"
+#include "daemon/handlers/handlers.h"
+#include "daemon/policy/decision.h"
+#include "daemon/policy/identity.h"
+
+#include <sstream>
+
+namespace elevate::handlers {
+
+namespace {
+
+policy::RequestContext context_of(daemon::Daemon& d, const Call& call) {
+    policy::RequestContext ctx;
+    Answer ignored;
+    ctx.user = call.user;
+    ctx.actor = call.peer.user;
+    ctx.actor_is_admin = call.peer.admin;
+    ctx.time = d.clock().now();
+    get_text(call.fields, wire::Tag::Service, 64, &ctx.service, &ignored);
+    get_text(call.fields, wire::Tag::RemoteHost, 256, &ctx.remote_host, &ignored);
+    get_text(call.fields, wire::Tag::Tty, 64, &ctx.tty, &ignored);
+    return ctx;
+}
+
+void audit(daemon::Daemon& d, const Call& call, const char* event, const std::string& role,
+           const std::string& grant, const Answer& a, const std::string& detail) {
+    d.audit().record({d.clock().now(), event, call.peer.user, call.user, role, grant, source_of(call),
+                      a.status == wire::Status::Ok ? "ok" : "denied", a.status == wire::Status::Ok ? detail : a.message});
+}
+
+std::vector<std::string> split_roles(const std::string& csv) {
+    std::vector<std::string> out;
+    std::stringstream ss(csv);
+    std::string item;
+    while (std::getline(ss, item, ','))
+        if (!item.empty()) out.push_back(item);
+    return out;
+}
+
+std::string activate_hint(const std::string& role, bool require_reason) {
+    return "elevatectl activate " + role + (require_reason ? " --reason ..." : "");
+}
+
+// Checks that the user could authenticate at all: enrolled, not locked.
+bool factor_ready(daemon::Daemon& d, const Call& call, wire::FieldWriter& reply, Answer* denial) {
+    auto factors = d.store().factors_for_user(call.user);
+    if (!factors) {
+        *denial = internal_error("authorize", factors.error());
+        return false;
+    }
+    if (factors->empty()) {
+        *denial = {wire::Status::NotEnrolled,
+                   "No second factor is enrolled for " + call.user + ". Ask an administrator to run: elevatectl enroll " +
+                       call.user};
+        return false;
+    }
+    auto locked = d.verifier().locked_until(call.user);
+    if (!locked) {
+        *denial = internal_error("authorize", locked.error());
+        return false;
+    }
+    if (*locked) {
+        reply.put_u64(wire::Tag::LockedUntil, uint64_t(*locked));
+        *denial = {wire::Status::Locked, "Too many failed attempts; locked until " + format_time(*locked)};
+        return false;
+    }
+    return true;
+}
+
+}  // namespace
+
+Answer authorize(daemon::Daemon& d, const Call& call, wire::FieldWriter& reply) {
+    Answer error;
+    std::string role_name;
+    if (!get_text(call.fields, wire::Tag::Role, 64, &role_name, &error)) return error;
+    bool reauth = false;
+    call.fields.get_bool(wire::Tag::Reauth, &reauth);
+    auto groups = policy::user_groups(call.user);
+    if (!groups) return {wire::Status::NotFound, "no such user: " + call.user};
+
+    if (role_name.empty()) {
+        // A plain second factor: no grant involved.
+        Answer denial;
+        if (!factor_ready(d, call, reply, &denial)) {
+            audit(d, call, "authorize", "", "", denial, "");
+            return denial;
+        }
+        reply.put_bool(wire::Tag::NeedCode, true);
+        return {};
+    }
+
+    const config::Role* role = d.config().find_role(role_name);
+    if (!role) {
+        Answer a{wire::Status::NotFound, "elevate: no such role '" + role_name + "'"};
+        audit(d, call, "authorize", role_name, "", a, "");
+        return a;
+    }
+    auto current = d.grants().active_for_role(call.user, role->name);
+    if (!current) return internal_error("authorize", current.error());
+    if (*current && !reauth) {
+        reply.put_bool(wire::Tag::Granted, true);
+        put_grant(reply, **current);
+        audit(d, call, "authorize", role->name, (*current)->id, {}, "active grant until " + format_time((*current)->end));
+        return {};
+    }
+
+    policy::RequestContext ctx = context_of(d, call);
+    // Eligibility only: the reason is asked for next, if the role needs one.
+    policy::ActivationRequest probe{role->name, 0, "(to be asked)"};
+    policy::Decision decision = policy::decide_activation(*role, ctx, probe, *groups);
+    if (!*current && !decision.allowed) {
+        Answer a{wire::Status::Denied, decision.reasons.back()};
+        audit(d, call, "authorize", role->name, "", a, "");
+        return a;
+    }
+    if (role->factor == config::Factor::Push) {
+        Answer a{wire::Status::Denied, "role " + role->name + " requires push approval, which is not configured"};
+        audit(d, call, "authorize", role->name, "", a, "");
+        return a;
+    }
+    Answer denial;
+    if (!factor_ready(d, call, reply, &denial)) {
+        audit(d, call, "authorize", role->name, "", denial, "");
+        return denial;
+    }
+    reply.put_str(wire::Tag::Role, role->name);
+    reply.put_bool(wire::Tag::NeedCode, true);
+    if (*current) {
+        // reauth=always with an active grant: the code is verified, no new grant.
+        reply.put_bool(wire::Tag::Granted, true);
+        put_grant(reply, **current);
+    } else {
+        reply.put_bool(wire::Tag::NeedReason, role->require_reason);
+        reply.put_u64(wire::Tag::Duration, uint64_t(decision.duration));
+    }
+    return {};
+}
+
+Answer account(daemon::Daemon& d, const Call& call, wire::FieldWriter& reply) {
+    Answer error;
+    std::string csv;
+    if (!get_text(call.fields, wire::Tag::Roles, 1024, &csv, &error)) return error;
+    std::vector<std::string> roles = split_roles(csv);
+    if (roles.empty()) return bad_request("account needs at least one role");
+
+    auto active = d.grants().active_for_user(call.user);
+    if (!active) return internal_error("account", active.error());
+    for (const auto& g : *active) {
+        for (const auto& r : roles) {
+            if (g.role != r) continue;
+            put_grant(reply, g);
+            audit(d, call, "account", g.role, g.id, {}, "active grant until " + format_time(g.end));
+            return {};
+        }
+    }
+    std::string names, hint;
+    for (const auto& r : roles) {
+        names += (names.empty() ? "" : " or ") + r;
+        if (hint.empty()) {
+            const config::Role* role = d.config().find_role(r);
+            if (role) hint = activate_hint(r, role->require_reason);
+        }
+    }
+    std::string message = "No active grant for " + names + ".";
+    if (!hint.empty()) message += " Run: " + hint;
+    Answer a{wire::Status::Denied, message};
+    audit(d, call, "account", csv, "", a, "");
+    return a;
+}
+
+Answer session_open(daemon::Daemon& d, const Call& call, wire::FieldWriter& reply) {
+    Answer error;
+    std::string role;
+    if (!get_text(call.fields, wire::Tag::Role, 64, &role, &error)) return error;
+    policy::RequestContext ctx = context_of(d, call);
+    store::Session s;
+    s.user = call.user;
+    // The process that opens the session is the one on the socket: its pid
+    // comes from the kernel, not from the message.
+    s.pid = call.peer.pid;
+    s.service = ctx.service;
+    s.rhost = ctx.remote_host;
+    s.tty = ctx.tty;
+
+    // The session runs under the grant that admitted it: the named role's,
+    // or else the user's grant that lasts longest.
+    auto active = d.grants().active_for_user(call.user);
+    if (!active) return internal_error("session_open", active.error());
+    const store::Grant* under = nullptr;
+    for (const auto& g : *active) {
+        if (!role.empty() && g.role != role) continue;
+        if (!under || g.end > under->end) under = &g;
+    }
+    if (under) s.grant_id = under->id;
+
+    auto opened = d.sessions().open(std::move(s));
+    if (!opened) return internal_error("session_open", opened.error());
+    reply.put_str(wire::Tag::SessionId, opened->id);
+    if (under) put_grant(reply, *under);
+    audit(d, call, "session-open", under ? under->role : "", opened->grant_id, {},
+          "pid " + std::to_string(opened->pid) + (under ? " under grant " + under->id.substr(0, 8) : " without a grant"));
+    return {};
+}
+
+Answer session_close(daemon::Daemon& d, const Call& call, wire::FieldWriter&) {
+    Answer error;
+    std::string id;
+    if (!get_text(call.fields, wire::Tag::SessionId, 64, &id, &error)) return error;
+    if (id.empty()) return bad_request("a session id is required");
+    auto closed = d.sessions().close(id, call.user, call.peer.user);
+    if (!closed) return internal_error("session_close", closed.error());
+    if (!*closed) return {wire::Status::NotFound, "no open session " + id + " for " + call.user};
+    audit(d, call, "session-close", "", "", {}, "session " + id.substr(0, 8) + " closed");
+    return {};
+}
+
+Answer break_glass(daemon::Daemon& d, const Call& call, wire::FieldWriter&) {
+    Answer error;
+    std::string reason;
+    if (!get_text(call.fields, wire::Tag::Reason, 1024, &reason, &error)) return error;
+    d.audit().record({d.clock().now(), "break-glass", call.peer.user, call.user, "", "", source_of(call), "ok",
+                      "EMERGENCY ACCESS" + (reason.empty() ? std::string() : ": " + reason)});
+    return {};
+}
+
+}  // namespace elevate::handlers

@@ -1,0 +1,104 @@
+#include "daemon/sessions/session_service.h"
+
+#include "daemon/core/log.h"
+#include "daemon/sessions/process.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <unistd.h>
+
+namespace elevate::sessions {
+
+namespace {
+
+// The terminal to warn on: the session's PAM_TTY when it names a device,
+// otherwise the first controlling terminal found in its process tree (sshd
+// sets PAM_TTY to "ssh" and allocates the pty later).
+std::optional<std::string> warning_tty(const store::Session& s, const std::vector<ProcessInfo>& tree) {
+    if (s.tty.rfind("/dev/", 0) == 0) return s.tty;
+    if (s.tty.rfind("pts/", 0) == 0 || s.tty.rfind("tty", 0) == 0) return "/dev/" + s.tty;
+    for (const auto& p : tree)
+        if (auto path = tty_path(p.tty_nr)) return path;
+    return std::nullopt;
+}
+
+void warn(const std::string& tty, const std::string& text) {
+    // O_NOCTTY: the daemon must never acquire the user's terminal.
+    int fd = ::open(tty.c_str(), O_WRONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) return;
+    std::string line = "\r\n*** elevate: " + text + " ***\r\n";
+    ssize_t ignored = ::write(fd, line.data(), line.size());
+    (void)ignored;
+    ::close(fd);
+}
+
+bool same_process(pid_t pid, uint64_t start) {
+    auto now = read_process(pid);
+    return now && now->start_time == start;
+}
+
+}  // namespace
+
+base::Result<store::Session> SessionService::open(store::Session s) {
+    s.id = store::new_grant_id();
+    s.opened = clock_.now();
+    if (auto info = read_process(pid_t(s.pid))) s.pid_start = int64_t(info->start_time);
+    if (auto r = store_.insert_session(s); !r) return std::move(r).error();
+    return s;
+}
+
+base::Result<bool> SessionService::close(const std::string& id, const std::string& user, const std::string& by) {
+    auto s = store_.get_session(id);
+    if (!s) return std::move(s).error();
+    if (!*s || (*s)->user != user) return false;
+    return store_.close_session(id, clock_.now(), by);
+}
+
+void SessionService::terminate_for(const store::Grant& g, const std::string& why) {
+    auto open = store_.open_sessions_for_grant(g.id);
+    if (!open) {
+        daemon::log_error("cannot list sessions of grant " + g.id + ": " + open.error().message);
+        return;
+    }
+    for (const auto& s : *open) {
+        const int64_t now = clock_.now();
+        PendingKill kill_later{now + kGraceSeconds, s.id, {}};
+        if (s.pid > 1 && same_process(pid_t(s.pid), uint64_t(s.pid_start))) {
+            auto tree = process_tree(pid_t(s.pid));
+            if (auto tty = warning_tty(s, tree))
+                warn(*tty, "your " + g.role + " grant " + why + "; this session is being closed");
+            for (const auto& p : tree) {
+                ::kill(p.pid, SIGTERM);
+                kill_later.processes.emplace_back(p.pid, p.start_time);
+            }
+        }
+        (void)store_.close_session(s.id, now, "terminated: grant " + why);
+        audit_.record({now, "session-terminate", "elevated", s.user, g.role, g.id, s.service, "ok",
+                       "grant " + why + "; session pid " + std::to_string(s.pid) + " ended"});
+        daemon::log_notice("terminating session " + s.id + " of " + s.user + " (pid " + std::to_string(s.pid) +
+                           "): grant " + g.id + " " + why);
+        if (!kill_later.processes.empty()) pending_.push_back(std::move(kill_later));
+    }
+}
+
+void SessionService::tick() {
+    const int64_t now = clock_.now();
+    for (auto it = pending_.begin(); it != pending_.end();) {
+        if (it->at > now) {
+            ++it;
+            continue;
+        }
+        for (const auto& [pid, start] : it->processes)
+            if (same_process(pid, start)) ::kill(pid, SIGKILL);
+        it = pending_.erase(it);
+    }
+}
+
+std::optional<int64_t> SessionService::next_deadline() const {
+    std::optional<int64_t> next;
+    for (const auto& p : pending_)
+        if (!next || p.at < *next) next = p.at;
+    return next;
+}
+
+}  // namespace elevate::sessions

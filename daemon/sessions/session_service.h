@@ -1,0 +1,47 @@
+// PAM sessions opened under grants, and ending them when their grant ends
+// (role on_expiry = "terminate"): a warning on the session's terminal, then
+// SIGTERM to the session's process tree, then SIGKILL to whatever is left
+// after a grace period. Expiry must really remove access.
+#pragma once
+
+#include "common/base/clock.h"
+#include "common/base/result.h"
+#include "daemon/audit/audit_log.h"
+#include "daemon/store/store.h"
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace elevate::sessions {
+
+class SessionService {
+public:
+    static constexpr int64_t kGraceSeconds = 3;
+
+    SessionService(store::Store& store, daemon::AuditLog& audit, const base::Clock& clock)
+        : store_(store), audit_(audit), clock_(clock) {}
+
+    base::Result<store::Session> open(store::Session s);
+    base::Result<bool> close(const std::string& id, const std::string& user, const std::string& by);
+
+    // Ends every open session admitted by grant `g`.
+    void terminate_for(const store::Grant& g, const std::string& why);
+
+    // SIGKILL for sessions whose grace period has passed.
+    void tick();
+    std::optional<int64_t> next_deadline() const;
+
+private:
+    struct PendingKill {
+        int64_t at;
+        std::string session_id;
+        std::vector<std::pair<pid_t, uint64_t>> processes;  // (pid, start time)
+    };
+    store::Store& store_;
+    daemon::AuditLog& audit_;
+    const base::Clock& clock_;
+    std::vector<PendingKill> pending_;
+};
+
+}  // namespace elevate::sessions
