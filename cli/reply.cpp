@@ -131,4 +131,13 @@ std::optional<Grant> grant_from(const Context& ctx, const wire::Reply& reply, in
     return std::move(grant).value();
 }
 
+std::optional<Grant> call_for_grant(const Context& ctx, wire::Op op, std::vector<uint8_t> request, int* exit_code) {
+    *exit_code = kExitOk;
+    auto reply = call_daemon(ctx, op, std::move(request), exit_code);
+    if (!reply) return std::nullopt;
+    auto grant = grant_from(ctx, *reply, exit_code);
+    if (grant && ctx.json) print_json(std::cout, {{"grant", grant_to_json(*grant)}});
+    return grant;
+}
+
 }  // namespace elevate::cli

@@ -62,4 +62,10 @@ std::optional<wire::Reply> call_daemon(const Context& ctx, wire::Op op, std::vec
 std::optional<std::vector<Grant>> grants_from(const Context& ctx, const wire::Reply& reply, int* exit_code);
 std::optional<Grant> grant_from(const Context& ctx, const wire::Reply& reply, int* exit_code);
 
+// For verbs whose Ok reply carries one grant (activate, drop, revoke): sends
+// the request and returns the grant, already printed when --json is on, so a
+// caller does `if (!grant || ctx.json) return exit_code;`. *exit_code is
+// kExitOk on success.
+std::optional<Grant> call_for_grant(const Context& ctx, wire::Op op, std::vector<uint8_t> request, int* exit_code);
+
 }  // namespace elevate::cli

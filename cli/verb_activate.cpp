@@ -43,15 +43,8 @@ int run(const Context& base_ctx, const ParsedArgs& args) {
     if (ttyname_r(STDIN_FILENO, tty, sizeof tty) == 0) request->put_str(wire::Tag::Tty, tty);
 
     int exit_code = kExitOk;
-    auto reply = call_daemon(ctx, wire::Op::Activate, request.take(), &exit_code);
-    if (!reply) return exit_code;
-    auto grant = grant_from(ctx, *reply, &exit_code);
-    if (!grant) return exit_code;
-
-    if (ctx.json) {
-        print_json(std::cout, {{"grant", grant_to_json(*grant)}});
-        return kExitOk;
-    }
+    auto grant = call_for_grant(ctx, wire::Op::Activate, request.take(), &exit_code);
+    if (!grant || ctx.json) return exit_code;
     std::cout << "Granted " << printable(grant->role) << " until " << format_until(grant->end, now_seconds()) << " ("
               << base::format_duration(grant->end - grant->start) << "), grant " << short_id(grant->id) << '\n';
     return kExitOk;

@@ -61,15 +61,8 @@ int run(const Context& ctx, const ParsedArgs& args) {
         request->put_str(wire::Tag::GrantId, target->grant_id);
     else
         request->put_str(wire::Tag::Role, target->role);
-    auto reply = call_daemon(ctx, wire::Op::Drop, request.take(), &exit_code);
-    if (!reply) return exit_code;
-    auto grant = grant_from(ctx, *reply, &exit_code);
-    if (!grant) return exit_code;
-
-    if (ctx.json) {
-        print_json(std::cout, {{"grant", grant_to_json(*grant)}});
-        return kExitOk;
-    }
+    auto grant = call_for_grant(ctx, wire::Op::Drop, request.take(), &exit_code);
+    if (!grant || ctx.json) return exit_code;
     std::cout << "Dropped " << printable(grant->role) << ", grant " << short_id(grant->id) << '\n';
     return kExitOk;
 }

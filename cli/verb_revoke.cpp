@@ -43,15 +43,8 @@ int run(const Context& ctx, const ParsedArgs& args) {
     wire::BufferWriter request;
     request->put_str(wire::Tag::GrantId, *id);
     if (auto reason = args.value("reason")) request->put_str(wire::Tag::Reason, *reason);
-    auto reply = call_daemon(ctx, wire::Op::Revoke, request.take(), &exit_code);
-    if (!reply) return exit_code;
-    auto grant = grant_from(ctx, *reply, &exit_code);
-    if (!grant) return exit_code;
-
-    if (ctx.json) {
-        print_json(std::cout, {{"grant", grant_to_json(*grant)}});
-        return kExitOk;
-    }
+    auto grant = call_for_grant(ctx, wire::Op::Revoke, request.take(), &exit_code);
+    if (!grant || ctx.json) return exit_code;
     std::cout << "Revoked " << printable(grant->role) << " for " << printable(grant->user) << ", grant "
               << short_id(grant->id) << '\n';
     return kExitOk;

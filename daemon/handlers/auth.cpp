@@ -35,13 +35,6 @@ Answer answer_for(const auth::VerifyResult& v) {
     return {wire::Status::Internal, "unknown verification outcome"};
 }
 
-void audit(daemon::Daemon& d, const Call& call, const char* event, const std::string& role, const std::string& grant,
-           const Answer& a, const std::string& detail = {}) {
-    std::string why = a.status == wire::Status::Ok ? detail : a.message;
-    d.audit().record({d.clock().now(), event, call.peer.user, call.user, role, grant, source_of(call),
-                      a.status == wire::Status::Ok ? "ok" : "denied", why});
-}
-
 Answer check_code(daemon::Daemon& d, const Call& call, wire::FieldWriter& reply) {
     base::SecureBuffer code;
     if (!get_code(call, &code)) return bad_request("a verification code is required");
@@ -61,7 +54,7 @@ std::string role_names(const config::Config& c) {
 
 Answer verify(daemon::Daemon& d, const Call& call, wire::FieldWriter& reply) {
     Answer a = check_code(d, call, reply);
-    audit(d, call, "verify", "", "", a, "code accepted");
+    audit_answer(d, call, "verify", "", "", a, "code accepted");
     return a;
 }
 
@@ -80,25 +73,18 @@ Answer activate(daemon::Daemon& d, const Call& call, wire::FieldWriter& reply) {
     const config::Role* role = d.config().find_role(req.role);
     if (!role) {
         Answer a{wire::Status::NotFound, "no such role '" + req.role + "' (roles: " + role_names(d.config()) + ")"};
-        audit(d, call, "activate", req.role, "", a);
+        audit_answer(d, call, "activate", req.role, "", a);
         return a;
     }
 
-    policy::RequestContext ctx;
-    ctx.user = call.user;
-    ctx.actor = call.peer.user;
-    ctx.actor_is_admin = call.peer.admin;
-    ctx.time = d.clock().now();
-    get_text(call.fields, wire::Tag::Service, 64, &ctx.service, &error);
-    get_text(call.fields, wire::Tag::RemoteHost, 256, &ctx.remote_host, &error);
-    get_text(call.fields, wire::Tag::Tty, 64, &ctx.tty, &error);
+    policy::RequestContext ctx = context_of(d, call);
 
     auto groups = policy::user_groups(call.user);
     if (!groups) return {wire::Status::NotFound, "no such user: " + call.user};
     policy::Decision decision = policy::decide_activation(*role, ctx, req, *groups);
     if (!decision.allowed) {
         Answer a{wire::Status::Denied, decision.reasons.back()};
-        audit(d, call, "activate", role->name, "", a);
+        audit_answer(d, call, "activate", role->name, "", a);
         return a;
     }
 
@@ -113,12 +99,12 @@ Answer activate(daemon::Daemon& d, const Call& call, wire::FieldWriter& reply) {
 
     if (role->factor == config::Factor::Push) {
         Answer a{wire::Status::Denied, "role " + role->name + " requires push approval, which is not configured"};
-        audit(d, call, "activate", role->name, "", a);
+        audit_answer(d, call, "activate", role->name, "", a);
         return a;
     }
     Answer verified = check_code(d, call, reply);
     if (verified.status != wire::Status::Ok) {
-        audit(d, call, "activate", role->name, "", verified);
+        audit_answer(d, call, "activate", role->name, "", verified);
         return verified;
     }
 
@@ -136,7 +122,7 @@ Answer activate(daemon::Daemon& d, const Call& call, wire::FieldWriter& reply) {
     std::string detail = "granted for " + base::format_duration(decision.duration);
     if (!req.reason.empty()) detail += "; reason: " + req.reason;
     if (decision.reasons.size() > 1) detail += "; " + decision.reasons.back();
-    audit(d, call, "activate", role->name, created->id, {}, detail);
+    audit_answer(d, call, "activate", role->name, created->id, {}, detail);
     put_grant(reply, *created);
     return {};
 }

@@ -1,4 +1,5 @@
 #include "daemon/core/log.h"
+#include "daemon/daemon.h"
 #include "daemon/handlers/handlers.h"
 
 #include <time.h>
@@ -47,6 +48,26 @@ Answer bad_request(std::string message) { return {wire::Status::BadRequest, std:
 Answer internal_error(const std::string& what, const base::Error& e) {
     daemon::log_error(what + ": " + e.message);
     return {wire::Status::Internal, what + " failed; see the elevated log"};
+}
+
+policy::RequestContext context_of(daemon::Daemon& d, const Call& call) {
+    policy::RequestContext ctx;
+    Answer ignored;
+    ctx.user = call.user;
+    ctx.actor = call.peer.user;
+    ctx.actor_is_admin = call.peer.admin;
+    ctx.time = d.clock().now();
+    get_text(call.fields, wire::Tag::Service, 64, &ctx.service, &ignored);
+    get_text(call.fields, wire::Tag::RemoteHost, 256, &ctx.remote_host, &ignored);
+    get_text(call.fields, wire::Tag::Tty, 64, &ctx.tty, &ignored);
+    return ctx;
+}
+
+void audit_answer(daemon::Daemon& d, const Call& call, const char* event, const std::string& role,
+                  const std::string& grant_id, const Answer& a, const std::string& detail) {
+    const bool ok = a.status == wire::Status::Ok;
+    d.audit().record({d.clock().now(), event, call.peer.user, call.user, role, grant_id, source_of(call),
+                      ok ? "ok" : "denied", ok ? detail : a.message});
 }
 
 std::string source_of(const Call& call) {

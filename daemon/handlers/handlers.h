@@ -2,6 +2,7 @@
 // after dispatch has checked who may call them and resolved call.user.
 #pragma once
 
+#include "daemon/policy/decision.h"
 #include "daemon/server/dispatch.h"
 #include "daemon/store/store.h"
 
@@ -35,6 +36,12 @@ void put_grant(wire::FieldWriter& w, const store::Grant& g);
 bool get_text(const wire::FieldList& f, wire::Tag tag, size_t max, std::string* out, Answer* error);
 Answer bad_request(std::string message);
 Answer internal_error(const std::string& what, const base::Error& e);
+// The decision context of a request: who, for whom, from where, when.
+policy::RequestContext context_of(daemon::Daemon& d, const Call& call);
+// Audits the outcome of a request: result "ok" with `detail`, or "denied"
+// with the answer's message.
+void audit_answer(daemon::Daemon& d, const Call& call, const char* event, const std::string& role,
+                  const std::string& grant_id, const Answer& a, const std::string& detail = {});
 // "service[ from rhost][ on tty]", for grant sources and audit.
 std::string source_of(const Call& call);
 std::string format_time(int64_t epoch);

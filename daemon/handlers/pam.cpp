@@ -12,25 +12,6 @@ namespace elevate::handlers {
 
 namespace {
 
-policy::RequestContext context_of(daemon::Daemon& d, const Call& call) {
-    policy::RequestContext ctx;
-    Answer ignored;
-    ctx.user = call.user;
-    ctx.actor = call.peer.user;
-    ctx.actor_is_admin = call.peer.admin;
-    ctx.time = d.clock().now();
-    get_text(call.fields, wire::Tag::Service, 64, &ctx.service, &ignored);
-    get_text(call.fields, wire::Tag::RemoteHost, 256, &ctx.remote_host, &ignored);
-    get_text(call.fields, wire::Tag::Tty, 64, &ctx.tty, &ignored);
-    return ctx;
-}
-
-void audit(daemon::Daemon& d, const Call& call, const char* event, const std::string& role,
-           const std::string& grant, const Answer& a, const std::string& detail) {
-    d.audit().record({d.clock().now(), event, call.peer.user, call.user, role, grant, source_of(call),
-                      a.status == wire::Status::Ok ? "ok" : "denied", a.status == wire::Status::Ok ? detail : a.message});
-}
-
 std::vector<std::string> split_roles(const std::string& csv) {
     std::vector<std::string> out;
     std::stringstream ss(csv);
@@ -85,7 +66,7 @@ Answer authorize(daemon::Daemon& d, const Call& call, wire::FieldWriter& reply) 
         // A plain second factor: no grant involved.
         Answer denial;
         if (!factor_ready(d, call, reply, &denial)) {
-            audit(d, call, "authorize", "", "", denial, "");
+            audit_answer(d, call, "authorize", "", "", denial);
             return denial;
         }
         reply.put_bool(wire::Tag::NeedCode, true);
@@ -95,7 +76,7 @@ Answer authorize(daemon::Daemon& d, const Call& call, wire::FieldWriter& reply) 
     const config::Role* role = d.config().find_role(role_name);
     if (!role) {
         Answer a{wire::Status::NotFound, "elevate: no such role '" + role_name + "'"};
-        audit(d, call, "authorize", role_name, "", a, "");
+        audit_answer(d, call, "authorize", role_name, "", a);
         return a;
     }
     auto current = d.grants().active_for_role(call.user, role->name);
@@ -103,7 +84,7 @@ Answer authorize(daemon::Daemon& d, const Call& call, wire::FieldWriter& reply) 
     if (*current && !reauth) {
         reply.put_bool(wire::Tag::Granted, true);
         put_grant(reply, **current);
-        audit(d, call, "authorize", role->name, (*current)->id, {}, "active grant until " + format_time((*current)->end));
+        audit_answer(d, call, "authorize", role->name, (*current)->id, {}, "active grant until " + format_time((*current)->end));
         return {};
     }
 
@@ -113,17 +94,17 @@ Answer authorize(daemon::Daemon& d, const Call& call, wire::FieldWriter& reply) 
     policy::Decision decision = policy::decide_activation(*role, ctx, probe, *groups);
     if (!*current && !decision.allowed) {
         Answer a{wire::Status::Denied, decision.reasons.back()};
-        audit(d, call, "authorize", role->name, "", a, "");
+        audit_answer(d, call, "authorize", role->name, "", a);
         return a;
     }
     if (role->factor == config::Factor::Push) {
         Answer a{wire::Status::Denied, "role " + role->name + " requires push approval, which is not configured"};
-        audit(d, call, "authorize", role->name, "", a, "");
+        audit_answer(d, call, "authorize", role->name, "", a);
         return a;
     }
     Answer denial;
     if (!factor_ready(d, call, reply, &denial)) {
-        audit(d, call, "authorize", role->name, "", denial, "");
+        audit_answer(d, call, "authorize", role->name, "", denial);
         return denial;
     }
     reply.put_str(wire::Tag::Role, role->name);
@@ -152,7 +133,7 @@ Answer account(daemon::Daemon& d, const Call& call, wire::FieldWriter& reply) {
         for (const auto& r : roles) {
             if (g.role != r) continue;
             put_grant(reply, g);
-            audit(d, call, "account", g.role, g.id, {}, "active grant until " + format_time(g.end));
+            audit_answer(d, call, "account", g.role, g.id, {}, "active grant until " + format_time(g.end));
             return {};
         }
     }
@@ -167,7 +148,7 @@ Answer account(daemon::Daemon& d, const Call& call, wire::FieldWriter& reply) {
     std::string message = "No active grant for " + names + ".";
     if (!hint.empty()) message += " Run: " + hint;
     Answer a{wire::Status::Denied, message};
-    audit(d, call, "account", csv, "", a, "");
+    audit_answer(d, call, "account", csv, "", a);
     return a;
 }
 
@@ -200,7 +181,7 @@ Answer session_open(daemon::Daemon& d, const Call& call, wire::FieldWriter& repl
     if (!opened) return internal_error("session_open", opened.error());
     reply.put_str(wire::Tag::SessionId, opened->id);
     if (under) put_grant(reply, *under);
-    audit(d, call, "session-open", under ? under->role : "", opened->grant_id, {},
+    audit_answer(d, call, "session-open", under ? under->role : "", opened->grant_id, {},
           "pid " + std::to_string(opened->pid) + (under ? " under grant " + under->id.substr(0, 8) : " without a grant"));
     return {};
 }
@@ -213,7 +194,7 @@ Answer session_close(daemon::Daemon& d, const Call& call, wire::FieldWriter&) {
     auto closed = d.sessions().close(id, call.user, call.peer.user);
     if (!closed) return internal_error("session_close", closed.error());
     if (!*closed) return {wire::Status::NotFound, "no open session " + id + " for " + call.user};
-    audit(d, call, "session-close", "", "", {}, "session " + id.substr(0, 8) + " closed");
+    audit_answer(d, call, "session-close", "", "", {}, "session " + id.substr(0, 8) + " closed");
     return {};
 }
 
