@@ -13,8 +13,16 @@ Daemon::Daemon(config::Config config, std::string config_path, const base::Clock
       audit_(*store_, config_.daemon.audit_journal),
       verifier_(*store_, clock_),
       grants_(*store_, audit_, clock_),
-      sessions_(*store_, audit_, clock_) {
+      sessions_(*store_, audit_, clock_),
+      snapshot_(*store_, clock_) {
     grants_.set_on_end([this](const store::Grant& g) { on_grant_end(g); });
+    grants_.set_on_change([this] { publish_snapshot(); });
+}
+
+void Daemon::publish_snapshot() {
+    // A failure is loud but not fatal: NSS readers keep the previous
+    // snapshot and enforce its end times; PAM asks the daemon directly.
+    if (auto r = snapshot_.publish(config_); !r) log_error("cannot write group snapshot: " + r.error().message);
 }
 
 void Daemon::on_grant_end(const store::Grant& g) {
@@ -35,6 +43,7 @@ base::Result<std::unique_ptr<Daemon>> Daemon::create(config::Config config, std:
     auto loaded = d->grants_.load();
     if (!loaded) return std::move(loaded).error();
     log_info("loaded " + std::to_string(*loaded) + " active grant(s)");
+    if (auto r = d->snapshot_.publish(d->config_); !r) return std::move(r).error();
     return d;
 }
 
@@ -57,6 +66,7 @@ void Daemon::reload() {
     }
     audit_.set_journal(new_d.audit_journal);
     config_ = std::move(*fresh);
+    publish_snapshot();  // roles may have been added, removed or renumbered
     log_info("configuration reloaded (" + std::to_string(config_.roles.size()) + " role(s))");
     audit_.record({clock_.now(), "reload", "root", "", "", "", "SIGHUP", "ok", "configuration reloaded"});
 }

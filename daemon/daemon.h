@@ -9,6 +9,7 @@
 #include "daemon/audit/audit_log.h"
 #include "daemon/auth/verifier.h"
 #include "daemon/grants/grant_service.h"
+#include "daemon/groups/snapshot_publisher.h"
 #include "daemon/sessions/session_service.h"
 #include "daemon/store/store.h"
 
@@ -52,7 +53,10 @@ private:
     auth::Verifier verifier_;
     grants::GrantService grants_;
     sessions::SessionService sessions_;
+    groups::SnapshotPublisher snapshot_;
     int64_t next_prune_ = 0;
+
+    void publish_snapshot();
 
     void on_grant_end(const store::Grant& g);
 };

@@ -5,7 +5,7 @@ add_library(elevate_daemon STATIC
   server/listener.cpp server/server.cpp server/dispatch.cpp
   handlers/common.cpp handlers/info.cpp handlers/enroll.cpp handlers/auth.cpp handlers/grants.cpp handlers/pam.cpp)
 target_link_libraries(elevate_daemon PUBLIC
-  elevate_client elevate_grants elevate_sessions elevate_audit elevate_auth elevate_policy elevate_config elevate_store
+  elevate_client elevate_grants elevate_sessions elevate_groups elevate_audit elevate_auth elevate_policy elevate_config elevate_store
   elevate_daemon_core PkgConfig::SYSTEMD)
 
 add_executable(elevated main.cpp)

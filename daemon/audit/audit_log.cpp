@@ -1,5 +1,6 @@
 #include "daemon/audit/audit_log.h"
 
+#include "daemon/core/fs.h"
 #include "daemon/core/log.h"
 
 #include <fcntl.h>
@@ -16,13 +17,8 @@ base::Result<void> AuditLog::open_file(const std::string& path) {
     path_ = path;
     file_.reset();
     if (path.empty()) return {};
-    // The directory is created 0750: the trail names users and roles.
-    auto slash = path.rfind('/');
-    if (slash != std::string::npos && slash > 0) {
-        std::string dir = path.substr(0, slash);
-        if (mkdir(dir.c_str(), 0750) < 0 && errno != EEXIST)
-            return base::errno_error("cannot create audit directory " + dir);
-    }
+    // The trail names users and roles: its directory is not for everyone.
+    if (auto r = make_parent_dir(path, 0750); !r) return r;
     int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd < 0) return base::errno_error("cannot open audit file " + path);
     file_.reset(fd);

@@ -1,5 +1,7 @@
 #include "daemon/server/listener.h"
 
+#include "daemon/core/fs.h"
+
 #include <fcntl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -10,22 +12,6 @@
 #include <cstring>
 
 namespace elevate::server {
-
-namespace {
-base::Result<void> make_parent(const std::string& path) {
-    auto slash = path.rfind('/');
-    if (slash == std::string::npos || slash == 0) return {};
-    std::string dir = path.substr(0, slash);
-    if (mkdir(dir.c_str(), 0755) == 0) {
-        // The daemon runs with umask 077; clients of every user must reach
-        // the socket through this directory.
-        if (chmod(dir.c_str(), 0755) < 0) return base::errno_error("cannot chmod " + dir);
-    } else if (errno != EEXIST) {
-        return base::errno_error("cannot create " + dir);
-    }
-    return {};
-}
-}  // namespace
 
 base::Result<base::UniqueFd> listen_unix(const std::string& path) {
     // systemd socket activation: one inherited stream socket.
@@ -44,7 +30,8 @@ base::Result<base::UniqueFd> listen_unix(const std::string& path) {
         return base::make_error("socket path '" + path + "' is empty or too long");
     std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
 
-    if (auto r = make_parent(path); !r) return std::move(r).error();
+    // Clients of every user must reach the socket through this directory.
+    if (auto r = daemon::make_parent_dir(path, 0755); !r) return std::move(r).error();
 
     struct stat st;
     if (lstat(path.c_str(), &st) == 0) {

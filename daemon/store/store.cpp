@@ -187,6 +187,7 @@ constexpr const char kActiveGrantsForUser[] = "SELECT " ELEVATE_GRANT_COLUMNS
                                               " FROM grants WHERE user = ? AND state = 'active' ORDER BY \"end\", id";
 #undef ELEVATE_GRANT_COLUMNS
 constexpr const char kActiveExpiries[] = "SELECT \"end\", id FROM grants WHERE state = 'active'";
+constexpr const char kActiveMemberships[] = "SELECT user, role, \"end\" FROM grants WHERE state = 'active'";
 
 #define ELEVATE_SESSION_COLUMNS \
     "id, user, grant_id, pid, pid_start, service, rhost, tty, opened, closed, closed_by"
@@ -459,6 +460,21 @@ base::Result<std::vector<std::pair<int64_t, std::string>>> Store::active_expirie
         if (!row) return std::move(row).error();
         if (!*row) break;
         out.emplace_back(q.column_int(0), q.column_text(1));
+    }
+    return out;
+}
+
+base::Result<std::vector<Store::Membership>> Store::active_memberships() {
+    constexpr std::string_view op = "listing active memberships";
+    auto st = impl_->statement(kActiveMemberships, op);
+    if (!st) return std::move(st).error();
+    Query q(impl_->db.get(), *st);
+    std::vector<Membership> out;
+    for (;;) {
+        auto row = q.step(op);
+        if (!row) return std::move(row).error();
+        if (!*row) break;
+        out.push_back({q.column_text(0), q.column_text(1), q.column_int(2)});
     }
     return out;
 }

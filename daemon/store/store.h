@@ -104,6 +104,13 @@ public:
     // (end, id) of every Active grant: what the expiry timer needs, without
     // holding whole grants in memory.
     base::Result<std::vector<std::pair<int64_t, std::string>>> active_expiries();
+    // (user, role, end) of every Active grant: what the group snapshot needs.
+    struct Membership {
+        std::string user;
+        std::string role;
+        int64_t end = 0;
+    };
+    base::Result<std::vector<Membership>> active_memberships();
     // All grants for a user, newest first, limited.
     base::Result<std::vector<Grant>> grants_for_user(const std::string& user, int limit);
     // Moves an Active grant to `state`; returns false if it was not Active.

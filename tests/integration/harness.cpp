@@ -156,6 +156,7 @@ Daemon::Daemon(const std::string& extra_toml) {
     state_dir_ = dir_.path() + "/state";
     config_path_ = dir_.path() + "/elevate.conf";
     audit_path_ = dir_.path() + "/audit.jsonl";
+    snapshot_path_ = dir_.path() + "/groups.snapshot";
     log_path_ = dir_.path() + "/elevated.log";
     mkdir(state_dir_.c_str(), 0700);
     // Test users (not root) must reach the socket and the CLI through the
@@ -169,6 +170,7 @@ Daemon::Daemon(const std::string& extra_toml) {
                "socket = \"" + socket_ + "\"\n"
                "state_dir = \"" + state_dir_ + "\"\n"
                "audit_file = \"" + audit_path_ + "\"\n"
+               "snapshot = \"" + snapshot_path_ + "\"\n"
                "audit_journal = false\n"
                "admin_group = \"elvt-admins\"\n" + extra_toml);
 }

@@ -85,6 +85,7 @@ public:
     const std::string& state_dir() const { return state_dir_; }
     const std::string& config_path() const { return config_path_; }
     const std::string& audit_path() const { return audit_path_; }
+    const std::string& snapshot_path() const { return snapshot_path_; }
     const std::string& ctl_path() const { return ctl_path_; }  // world-executable copy
     const std::string& dir() const { return dir_.path(); }
     std::string log();              // the daemon's stderr so far
@@ -100,7 +101,7 @@ public:
 
 private:
     TempDir dir_;
-    std::string socket_, state_dir_, config_path_, audit_path_, log_path_, ctl_path_;
+    std::string socket_, state_dir_, config_path_, audit_path_, snapshot_path_, log_path_, ctl_path_;
     pid_t pid_ = -1;
 };
 

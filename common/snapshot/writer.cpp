@@ -1,0 +1,255 @@
+#include "common/snapshot/writer.h"
+
+#include "common/base/unique_fd.h"
+#include "common/snapshot/format.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstddef>
+#include <cstring>
+#include <ctime>
+#include <limits>
+#include <map>
+#include <unordered_map>
+#include <utility>
+
+namespace elevate::snapshot {
+
+static_assert(sizeof(gid_t) == sizeof(uint32_t), "gids are stored as uint32_t");
+
+namespace {
+
+using base::make_error;
+
+constexpr size_t align8(size_t n) { return (n + 7) & ~size_t(7); }
+
+bool name_ok(const std::string& s) { return elevate_snapshot_name_ok(s.data(), s.size()) != 0; }
+
+struct Group {
+    std::string name;
+    uint32_t gid = 0;
+    std::map<std::string, int64_t> members;  // sorted by name: operator< is strcmp order
+};
+
+// Strings are stored once each (a user in several groups shares its name).
+class StringArea {
+public:
+    uint32_t intern(const std::string& s) {
+        auto [it, inserted] = offsets_.try_emplace(s, uint32_t(bytes_.size()));
+        if (inserted) {
+            bytes_ += s;
+            bytes_.push_back('\0');
+        }
+        return it->second;
+    }
+    const std::string& bytes() const { return bytes_; }
+
+private:
+    std::string bytes_;
+    std::unordered_map<std::string, uint32_t> offsets_;
+};
+
+template <typename T>
+void put(std::vector<uint8_t>& out, size_t offset, const T& value) {
+    std::memcpy(out.data() + offset, &value, sizeof value);
+}
+
+}  // namespace
+
+base::Result<std::vector<uint8_t>> encode_snapshot(const std::vector<RoleEntry>& roles,
+                                                   const std::vector<MemberEntry>& members, uint64_t generation,
+                                                   int64_t written_at) {
+    if (roles.size() > ELEVATE_SNAPSHOT_MAX_GROUPS)
+        return make_error("snapshot: " + std::to_string(roles.size()) + " roles, more than the format's limit of " +
+                          std::to_string(ELEVATE_SNAPSHOT_MAX_GROUPS));
+
+    std::vector<Group> groups;
+    groups.reserve(roles.size());
+    for (const RoleEntry& r : roles) {
+        if (!name_ok(r.group))
+            return make_error("snapshot: role " + r.role + ": group name \"" + r.group +
+                              "\" is not a valid group name (1-255 bytes, no space, control byte, ':' or ',')");
+        if (r.gid == 0 || r.gid == gid_t(-1))
+            return make_error("snapshot: role " + r.role + ": gid " + std::to_string(r.gid) + " cannot be served");
+        groups.push_back(Group{r.group, uint32_t(r.gid), {}});
+    }
+    std::sort(groups.begin(), groups.end(), [](const Group& a, const Group& b) { return a.name < b.name; });
+    std::unordered_map<uint32_t, size_t> by_gid;
+    for (size_t i = 0; i < groups.size(); ++i) {
+        if (i > 0 && groups[i].name == groups[i - 1].name)
+            return make_error("snapshot: two roles use the group name " + groups[i].name);
+        if (!by_gid.emplace(groups[i].gid, i).second)
+            return make_error("snapshot: two roles use gid " + std::to_string(groups[i].gid));
+    }
+
+    size_t member_total = 0;
+    for (const MemberEntry& m : members) {
+        if (!name_ok(m.user))
+            return make_error("snapshot: user name \"" + m.user + "\" is not a valid user name");
+        auto it = by_gid.find(uint32_t(m.gid));
+        if (it == by_gid.end())
+            return make_error("snapshot: member " + m.user + ": gid " + std::to_string(m.gid) + " is no role's group");
+        auto [slot, inserted] = groups[it->second].members.try_emplace(m.user, m.end);
+        if (inserted)
+            ++member_total;
+        else
+            slot->second = std::max(slot->second, m.end);
+    }
+    if (member_total > ELEVATE_SNAPSHOT_MAX_MEMBERS)
+        return make_error("snapshot: " + std::to_string(member_total) + " members, more than the format's limit of " +
+                          std::to_string(ELEVATE_SNAPSHOT_MAX_MEMBERS));
+    for (const Group& g : groups)
+        if (g.members.size() > ELEVATE_SNAPSHOT_MAX_GROUP_MEMBERS)
+            return make_error("snapshot: group " + g.name + " has " + std::to_string(g.members.size()) +
+                              " members, more than the format's limit of " +
+                              std::to_string(ELEVATE_SNAPSHOT_MAX_GROUP_MEMBERS));
+
+    // Tables in memory first; strings interned as they are met.
+    StringArea strings;
+    std::vector<elevate_snapshot_group> group_table(groups.size());
+    std::vector<elevate_snapshot_member> member_table;
+    member_table.reserve(member_total);
+    std::vector<const std::string*> member_names;  // for the user index sort
+    member_names.reserve(member_total);
+    for (size_t i = 0; i < groups.size(); ++i) {
+        elevate_snapshot_group& g = group_table[i];
+        g.name_off = strings.intern(groups[i].name);
+        g.name_len = uint32_t(groups[i].name.size());
+        g.gid = groups[i].gid;
+        g.member_first = uint32_t(member_table.size());
+        g.member_count = uint32_t(groups[i].members.size());
+        g.reserved = 0;
+        for (const auto& [user, end] : groups[i].members) {
+            elevate_snapshot_member m{};
+            m.end = end;
+            m.name_off = strings.intern(user);
+            m.name_len = uint32_t(user.size());
+            m.group = uint32_t(i);
+            m.reserved = 0;
+            member_table.push_back(m);
+            member_names.push_back(&user);
+        }
+    }
+    std::vector<uint32_t> gid_index(groups.size());
+    for (size_t i = 0; i < gid_index.size(); ++i) gid_index[i] = uint32_t(i);
+    std::sort(gid_index.begin(), gid_index.end(),
+              [&](uint32_t a, uint32_t b) { return group_table[a].gid < group_table[b].gid; });
+    std::vector<uint32_t> user_index(member_table.size());
+    for (size_t i = 0; i < user_index.size(); ++i) user_index[i] = uint32_t(i);
+    std::sort(user_index.begin(), user_index.end(), [&](uint32_t a, uint32_t b) {
+        int c = member_names[a]->compare(*member_names[b]);
+        return c != 0 ? c < 0 : member_table[a].group < member_table[b].group;
+    });
+
+    // Layout: header | groups | gid index | members | user index | strings.
+    elevate_snapshot_header h{};
+    std::memcpy(h.magic, ELEVATE_SNAPSHOT_MAGIC, ELEVATE_SNAPSHOT_MAGIC_SIZE);
+    h.version_major = ELEVATE_SNAPSHOT_VERSION_MAJOR;
+    h.version_minor = ELEVATE_SNAPSHOT_VERSION_MINOR;
+    h.header_size = sizeof h;
+    h.byte_order = ELEVATE_SNAPSHOT_BYTE_ORDER;
+    h.flags = 0;
+    h.generation = generation;
+    h.written_at = written_at;
+    h.group_count = uint32_t(group_table.size());
+    h.member_count = uint32_t(member_table.size());
+    size_t at = align8(sizeof h);
+    h.groups_offset = at;
+    at = align8(at + group_table.size() * sizeof(elevate_snapshot_group));
+    h.gid_index_offset = at;
+    at = align8(at + gid_index.size() * sizeof(uint32_t));
+    h.members_offset = at;
+    at = align8(at + member_table.size() * sizeof(elevate_snapshot_member));
+    h.user_index_offset = at;
+    at = align8(at + user_index.size() * sizeof(uint32_t));
+    h.strings_offset = at;
+    h.strings_size = strings.bytes().size();
+    at += strings.bytes().size();
+    if (at > ELEVATE_SNAPSHOT_MAX_FILE_SIZE)
+        return make_error("snapshot: " + std::to_string(at) + " bytes, more than the format's limit of " +
+                          std::to_string(ELEVATE_SNAPSHOT_MAX_FILE_SIZE));
+    h.file_size = at;
+
+    std::vector<uint8_t> out(at, 0);
+    if (!group_table.empty())
+        std::memcpy(out.data() + h.groups_offset, group_table.data(), group_table.size() * sizeof group_table[0]);
+    if (!gid_index.empty())
+        std::memcpy(out.data() + h.gid_index_offset, gid_index.data(), gid_index.size() * sizeof gid_index[0]);
+    if (!member_table.empty())
+        std::memcpy(out.data() + h.members_offset, member_table.data(), member_table.size() * sizeof member_table[0]);
+    if (!user_index.empty())
+        std::memcpy(out.data() + h.user_index_offset, user_index.data(), user_index.size() * sizeof user_index[0]);
+    if (!strings.bytes().empty())
+        std::memcpy(out.data() + h.strings_offset, strings.bytes().data(), strings.bytes().size());
+    put(out, 0, h);
+
+    const size_t sum_at = offsetof(elevate_snapshot_header, checksum);
+    uint64_t sum = elevate_fnv1a64(ELEVATE_FNV64_OFFSET, out.data(), sum_at);
+    sum = elevate_fnv1a64(sum, out.data() + sum_at + sizeof h.checksum, out.size() - sum_at - sizeof h.checksum);
+    put(out, sum_at, sum);
+    return out;
+}
+
+namespace {
+
+// Removes the temporary file unless it was renamed into place.
+class TempFile {
+public:
+    explicit TempFile(std::string path) : path_(std::move(path)) {}
+    ~TempFile() {
+        if (armed_) ::unlink(path_.c_str());
+    }
+    TempFile(const TempFile&) = delete;
+    TempFile& operator=(const TempFile&) = delete;
+    void disarm() { armed_ = false; }
+
+private:
+    std::string path_;
+    bool armed_ = true;
+};
+
+base::Result<void> publish(const std::string& path, const std::vector<uint8_t>& bytes) {
+    auto slash = path.rfind('/');
+    const std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
+
+    std::string tmp = path + ".tmp.XXXXXX";
+    base::UniqueFd fd(::mkostemp(tmp.data(), O_CLOEXEC));
+    if (!fd.ok()) return base::errno_error("snapshot: cannot create temporary file " + tmp);
+    TempFile guard(tmp);
+
+    size_t done = 0;
+    while (done < bytes.size()) {
+        ssize_t n = ::write(fd.get(), bytes.data() + done, bytes.size() - done);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return base::errno_error("snapshot: cannot write " + tmp, n < 0 ? errno : EIO);
+        done += size_t(n);
+    }
+    // Explicit mode: the daemon runs with UMask=0077, and every process on
+    // the host must be able to read the snapshot.
+    if (::fchmod(fd.get(), 0644) != 0) return base::errno_error("snapshot: cannot chmod " + tmp);
+    if (::fsync(fd.get()) != 0) return base::errno_error("snapshot: cannot fsync " + tmp);
+    if (::close(fd.release()) != 0) return base::errno_error("snapshot: cannot close " + tmp);
+    if (::rename(tmp.c_str(), path.c_str()) != 0)
+        return base::errno_error("snapshot: cannot rename " + tmp + " to " + path);
+    guard.disarm();
+
+    base::UniqueFd dirfd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!dirfd.ok() || ::fsync(dirfd.get()) != 0)
+        return base::errno_error("snapshot: " + path + " is in place, but fsync of directory " + dir + " failed");
+    return {};
+}
+
+}  // namespace
+
+base::Result<void> write_snapshot(const std::string& path, const std::vector<RoleEntry>& roles,
+                                  const std::vector<MemberEntry>& members, uint64_t generation) {
+    auto bytes = encode_snapshot(roles, members, generation, int64_t(std::time(nullptr)));
+    if (!bytes) return std::move(bytes).error();
+    return publish(path, *bytes);
+}
+
+}  // namespace elevate::snapshot

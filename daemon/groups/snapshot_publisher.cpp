@@ -1,0 +1,48 @@
+#include "daemon/groups/snapshot_publisher.h"
+
+#include "common/snapshot/writer.h"
+#include "daemon/core/fs.h"
+
+#include <time.h>
+
+#include <unordered_map>
+
+namespace elevate::groups {
+
+SnapshotPublisher::SnapshotPublisher(store::Store& store, const base::Clock& clock) : store_(store), clock_(clock) {
+    // Generations keep increasing across restarts: start from the time.
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    generation_ = uint64_t(ts.tv_sec) * 1000000 + uint64_t(ts.tv_nsec / 1000);
+}
+
+base::Result<void> SnapshotPublisher::publish(const config::Config& config) {
+    const std::string& path = config.daemon.snapshot_path;
+    if (path.empty()) return {};
+
+    std::vector<snapshot::RoleEntry> roles;
+    std::unordered_map<std::string, gid_t> gid_of;
+    roles.reserve(config.roles.size());
+    for (const auto& r : config.roles) {
+        roles.push_back({r.name, r.group, r.gid});
+        gid_of.emplace(r.name, r.gid);
+    }
+
+    auto active = store_.active_memberships();
+    if (!active) return std::move(active).error();
+    const int64_t now = clock_.now();
+    std::vector<snapshot::MemberEntry> members;
+    members.reserve(active->size());
+    for (const auto& g : *active) {
+        auto it = gid_of.find(g.role);
+        // A grant of a role that is no longer configured confers no group.
+        if (it == gid_of.end() || g.end <= now) continue;
+        members.push_back({g.user, it->second, g.end});
+    }
+
+    // /run/elevate is 0755 so every process can read the snapshot.
+    if (auto r = daemon::make_parent_dir(path, 0755); !r) return r;
+    return snapshot::write_snapshot(path, roles, members, ++generation_);
+}
+
+}  // namespace elevate::groups
