@@ -10,20 +10,25 @@
 //           answers every frame with a canned ping reply: what the kernel
 //           and the client cost before the daemon does any work;
 //   ping    Op::Ping (identity lookup + dispatch, no state);
-//   status  Op::Status for root, who is enrolled and holds one active grant:
-//           the "decision" a PAM account step asks for.
+//   status  Op::Status for root, who is enrolled and holds one active grant;
+//   account Op::Account (pam_elevate's account step: does root hold a grant
+//           for this role?) and
+//   authorize Op::Authorize (pam_elevate's auth step under an active grant:
+//           granted, no prompt). status, account and authorize are the
+//           "decisions" of the target; the PAM ones are audited, each call.
 // Then TOTP verification (Op::Verify), which cannot run for a fixed time:
 // a code is accepted once per user, and wrong codes lock the user out
-// after at most 100 failures. So it is measured honestly with valid codes
-// only: sequentially (latency) and from 64 clients at once, each with its
-// own real user (useradd elvb-*, removed afterwards), each spending the
-// ~20 codes that drift_steps = 10 makes valid.
+// after at most 100 failures. So it is measured with valid codes only,
+// spending the ~20 codes that drift_steps = 10 makes valid for each of many
+// real users (useradd elvb-N, removed afterwards): sequentially (latency),
+// as a burst from 64 clients, and paced at 100/s beside the status load.
 //
 // Prints numbers; asserts nothing about time.
 #include "bench/support.h"
 
 #include "daemon/auth/totp.h"
 
+#include <fcntl.h>
 #include <pwd.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -56,7 +61,8 @@ const char kUsage[] =
     "  --duration SECONDS   length of each timed phase (default 5)\n"
     "  --clients N          concurrent client threads (default 64)\n"
     "  --rounds N           floor/ping/status rounds; medians are reported (default 3)\n"
-    "  --verify-users N     users (and client threads) for concurrent Verify (default 64; 0: skip Verify)\n"
+    "  --verify-users N     users for concurrent Verify, ~20 codes each, spent by up to\n"
+    "                       --clients threads (default 128; 0: skip Verify)\n"
     "  --no-floor           skip the minimal-server floor\n"
     "  --dir PATH           where the temporary directory is made (default /tmp)\n"
     "  --elevated PATH      the daemon binary (default: the one built with this benchmark)\n"
@@ -68,7 +74,7 @@ struct Options {
     double duration = 5;
     int clients = 64;
     int rounds = 3;
-    int verify_users = 64;
+    int verify_users = 128;
     bool floor = true;
     std::string dir = "/tmp";
     std::string elevated = ELEVATED_BIN;
@@ -241,36 +247,61 @@ private:
     int64_t next_step_ = 0;
 };
 
+struct Account {
+    std::string user;
+    CodeSource codes;
+};
+
 struct VerifyRun {
     uint64_t ok = 0, failed = 0;
     std::string first_error;
-    double seconds = 0, daemon_cpu = -1, client_cpu = 0;
+    double seconds = 0, daemon_cpu = -1, client_cpu = 0, machine_busy = -1;
     Summary latency;
 };
 
-VerifyRun verify_codes(const std::string& socket, const std::vector<std::string>& users,
-                       const std::vector<std::string>& seeds, bool concurrent, pid_t daemon_pid) {
+// Spends the codes of `accounts` from `threads` client threads; thread t
+// takes accounts t, t + threads, ... one after another. With `interval_ns`
+// each thread sends one Verify per interval (paced, like logins arriving);
+// with 0, back to back. Stops when the codes are used up or after
+// `max_seconds`. Every reply must be Ok: a code is never sent twice.
+VerifyRun verify_run(const std::string& socket, std::vector<Account>& accounts, int threads, int64_t interval_ns,
+                     double max_seconds, pid_t daemon_pid) {
     const wire::ClientOptions options = client_options(socket);
-    struct PerUser {
+    struct PerThread {
         std::vector<int64_t> latencies;
         uint64_t failed = 0;
         std::string first_error;
     };
-    std::vector<PerUser> per(users.size());
-    auto work = [&](size_t i) {
-        CodeSource codes(seeds[i]);
-        for (;;) {
-            if (g_interrupted.load()) return;
-            std::string code = codes.next();
-            if (code.empty()) return;
-            auto payload = verify_payload(users[i], code);
-            const int64_t t0 = now_ns();
-            auto r = wire::call(options, wire::Op::Verify, payload);
-            const int64_t t1 = now_ns();
-            if (r && r->status == wire::Status::Ok) {
-                per[i].latencies.push_back(t1 - t0);
-            } else if (per[i].failed++ == 0) {
-                per[i].first_error = r ? std::string(wire::status_name(r->status)) + ": " + r->message : r.error().message;
+    threads = std::max(1, std::min(threads, int(accounts.size())));
+    std::vector<PerThread> per(static_cast<size_t>(threads));
+    const int64_t start = now_ns();
+    const int64_t deadline = start + int64_t(max_seconds * 1e9);
+    auto work = [&](int t) {
+        PerThread& me = per[size_t(t)];
+        int64_t slot = start;
+        for (size_t a = size_t(t); a < accounts.size(); a += size_t(threads)) {
+            for (;;) {
+                if (g_interrupted.load() || now_ns() >= deadline) return;
+                std::string code = accounts[a].codes.next();
+                if (code.empty()) break;
+                if (interval_ns > 0) {
+                    slot += interval_ns;
+                    const int64_t wait = slot - now_ns();
+                    if (wait > 0) {
+                        struct timespec ts = {time_t(wait / 1'000'000'000), long(wait % 1'000'000'000)};
+                        nanosleep(&ts, nullptr);
+                    }
+                }
+                auto payload = verify_payload(accounts[a].user, code);
+                const int64_t t0 = now_ns();
+                auto r = wire::call(options, wire::Op::Verify, payload);
+                const int64_t t1 = now_ns();
+                if (r && r->status == wire::Status::Ok) {
+                    me.latencies.push_back(t1 - t0);
+                } else if (me.failed++ == 0) {
+                    me.first_error =
+                        r ? std::string(wire::status_name(r->status)) + ": " + r->message : r.error().message;
+                }
             }
         }
     };
@@ -278,19 +309,15 @@ VerifyRun verify_codes(const std::string& socket, const std::vector<std::string>
     VerifyRun run;
     const double daemon0 = cpu_seconds(daemon_pid);
     const double self0 = self_cpu_seconds();
-    const int64_t t0 = now_ns();
-    if (concurrent) {
-        std::vector<std::thread> threads;
-        for (size_t i = 0; i < users.size(); ++i) threads.emplace_back(work, i);
-        for (auto& t : threads) t.join();
-    } else {
-        for (size_t i = 0; i < users.size(); ++i) work(i);
-    }
-    const int64_t t1 = now_ns();
-    run.seconds = double(t1 - t0) / 1e9;
+    const double machine0 = machine_busy_seconds();
+    std::vector<std::thread> pool;
+    for (int t = 0; t < threads; ++t) pool.emplace_back(work, t);
+    for (auto& th : pool) th.join();
+    run.seconds = double(now_ns() - start) / 1e9;
     const double daemon1 = cpu_seconds(daemon_pid);
     run.daemon_cpu = daemon0 >= 0 && daemon1 >= 0 ? daemon1 - daemon0 : -1;
     run.client_cpu = self_cpu_seconds() - self0;
+    run.machine_busy = machine_busy_seconds() - machine0;
     std::vector<int64_t> all;
     for (auto& p : per) {
         run.ok += p.latencies.size();
@@ -312,7 +339,27 @@ void print_verify(const std::string& label, int clients, const VerifyRun& r) {
     l.latency = r.latency;
     l.daemon_cpu = r.daemon_cpu;
     l.client_cpu = r.client_cpu;
+    l.machine_busy = r.machine_busy;
     print_load(label, l);
+}
+
+// The peer for Verify: what one durable append costs on the filesystem that
+// holds the state directory (the daemon's accepted Verify makes several).
+Summary fdatasync_latency(const std::string& dir, int samples) {
+    const std::string path = dir + "/fdatasync-probe";
+    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    if (fd < 0) throw std::runtime_error("cannot create " + path + ": " + strerror(errno));
+    std::vector<int64_t> lat;
+    const std::string line(200, 'x');
+    for (int i = 0; i < samples; ++i) {
+        if (::write(fd, line.data(), line.size()) != ssize_t(line.size())) break;
+        const int64_t t0 = now_ns();
+        if (::fdatasync(fd) < 0) break;
+        lat.push_back(now_ns() - t0);
+    }
+    ::close(fd);
+    ::unlink(path.c_str());
+    return summarize(std::move(lat));
 }
 
 // ---- the run ----------------------------------------------------------------------
@@ -322,6 +369,7 @@ std::string config_text(const std::string& dir, unsigned gid) {
            "socket = \"" + dir + "/elevated.sock\"\n"
            "state_dir = \"" + dir + "/state\"\n"
            "audit_file = \"" + dir + "/audit.jsonl\"\n"
+           "snapshot = \"" + dir + "/groups.snapshot\"\n"
            "audit_journal = false\n"
            "\n"
            "[totp]\n"
@@ -337,19 +385,53 @@ std::string config_text(const std::string& dir, unsigned gid) {
            "max_duration = \"8h\"\n";
 }
 
-void timed_phases(const Options& o, const std::string& socket, pid_t daemon_pid, const std::string& status_user,
+// One kind of request measured in the rounds.
+struct Phase {
+    std::string name;   // short, for the medians
+    std::string label;  // for the per-round lines
+    wire::Op op;
+    std::vector<uint8_t> payload;
+    bool decision;      // counts against the 20k decisions/s target
+};
+
+// The decisions a PAM stack asks for root, who holds a grant for `role`:
+// status (elevatectl / the account step's question), account (pam_elevate
+// account: a grant for one of these roles?) and authorize (pam_elevate auth
+// under an active grant: granted, no prompt).
+std::vector<Phase> phases_for(const std::string& user, const std::string& role) {
+    std::vector<Phase> p;
+    p.push_back({"ping", "ping", wire::Op::Ping, {}, false});
+    p.push_back({"status", "status (" + user + ")", wire::Op::Status, user_payload(user), true});
+    if (!role.empty()) {
+        wire::BufferWriter account;
+        account->put_str(wire::Tag::User, user);
+        account->put_str(wire::Tag::Roles, role);
+        account->put_str(wire::Tag::Service, "sudo");
+        account->put_str(wire::Tag::Tty, "pts/0");
+        p.push_back({"account", "account (" + user + ", " + role + ")", wire::Op::Account, account.take(), true});
+        wire::BufferWriter authorize;
+        authorize->put_str(wire::Tag::User, user);
+        authorize->put_str(wire::Tag::Role, role);
+        authorize->put_str(wire::Tag::Service, "sudo");
+        authorize->put_str(wire::Tag::Tty, "pts/0");
+        p.push_back(
+            {"authorize", "authorize (" + user + ", " + role + ")", wire::Op::Authorize, authorize.take(), true});
+    }
+    return p;
+}
+
+void timed_phases(const Options& o, const std::string& socket, pid_t daemon_pid, const std::vector<Phase>& phases,
                   const std::string& floor_socket) {
-    std::printf("\n-- unloaded latency (1 client, %s s each)\n", fmt(std::min(o.duration, 2.0), 0).c_str());
-    print_load("ping", run_load(1, std::min(o.duration, 2.0), daemon_pid,
-                                simple_request(socket, wire::Op::Ping, {})));
-    print_load("status (" + status_user + ")",
-               run_load(1, std::min(o.duration, 2.0), daemon_pid,
-                        simple_request(socket, wire::Op::Status, user_payload(status_user))));
+    const double unloaded = std::min(o.duration, 2.0);
+    std::printf("\n-- unloaded latency (1 client, %s s each)\n", fmt(unloaded, 0).c_str());
+    for (const auto& ph : phases)
+        print_load(ph.label, run_load(1, unloaded, daemon_pid, simple_request(socket, ph.op, ph.payload)));
 
     std::unique_ptr<FloorServer> floor;
     if (o.floor && !floor_socket.empty()) floor = std::make_unique<FloorServer>(floor_socket);
 
     std::map<std::string, std::vector<double>> rates;
+    std::map<std::string, std::vector<double>> p99s;
     for (int round = 1; round <= o.rounds; ++round) {
         check_interrupted();
         std::printf("\n-- round %d of %d: %d concurrent clients, %s s per phase\n", round, o.rounds, o.clients,
@@ -358,26 +440,26 @@ void timed_phases(const Options& o, const std::string& socket, pid_t daemon_pid,
             auto r = run_load(o.clients, o.duration, floor->pid(), simple_request(floor_socket, wire::Op::Ping, {}));
             print_load("floor (minimal server)", r);
             rates["floor"].push_back(r.per_second());
+            p99s["floor"].push_back(r.latency.p99_us);
         }
-        auto p = run_load(o.clients, o.duration, daemon_pid, simple_request(socket, wire::Op::Ping, {}));
-        print_load("ping", p);
-        rates["ping"].push_back(p.per_second());
-        auto s = run_load(o.clients, o.duration, daemon_pid,
-                          simple_request(socket, wire::Op::Status, user_payload(status_user)));
-        print_load("status (" + status_user + ", a decision)", s);
-        rates["status"].push_back(s.per_second());
+        for (const auto& ph : phases) {
+            auto r = run_load(o.clients, o.duration, daemon_pid, simple_request(socket, ph.op, ph.payload));
+            print_load(ph.label, r);
+            rates[ph.name].push_back(r.per_second());
+            p99s[ph.name].push_back(r.latency.p99_us);
+        }
     }
 
     std::printf("\n-- medians over %d round(s), %d clients\n", o.rounds, o.clients);
     const double floor_rate = rates.count("floor") ? median(rates["floor"]) : 0;
-    for (const char* name : {"floor", "ping", "status"}) {
+    std::vector<std::pair<std::string, bool>> names = {{"floor", false}};
+    for (const auto& ph : phases) names.emplace_back(ph.name, ph.decision);
+    for (const auto& [name, decision] : names) {
         if (!rates.count(name)) continue;
         const double m = median(rates[name]);
-        std::printf("%-8s %9s req/s", name, fmt(m, 0).c_str());
-        if (floor_rate > 0 && std::string(name) != "floor")
-            std::printf("   = %s of the floor", fmt(m / floor_rate, 2).c_str());
-        if (std::string(name) == "status")
-            std::printf("   target >= 20000 decisions/s: %s", m >= 20000 ? "met" : "MISSED");
+        std::printf("%-10s %9s req/s  p99 %8s us", name.c_str(), fmt(m, 0).c_str(), fmt(median(p99s[name])).c_str());
+        if (floor_rate > 0 && name != "floor") std::printf("   = %s of the floor", fmt(m / floor_rate, 2).c_str());
+        if (decision) std::printf("   target >= 20000 decisions/s: %s", m >= 20000 ? "met" : "MISSED");
         std::printf("\n");
     }
 }
@@ -395,7 +477,7 @@ int run(int argc, char** argv) {
         std::string me = std::to_string(geteuid());
         if (struct passwd* pw = getpwuid(geteuid())) me = pw->pw_name;
         TempDir scratch(o.dir);
-        timed_phases(o, o.socket, o.daemon_pid, me, scratch.path() + "/floor.sock");
+        timed_phases(o, o.socket, o.daemon_pid, phases_for(me, ""), scratch.path() + "/floor.sock");
         return 0;
     }
 
@@ -407,8 +489,7 @@ int run(int argc, char** argv) {
     ::mkdir((dir.path() + "/state").c_str(), 0700);
     const unsigned gid = free_gid(64990);
     write_file(dir.path() + "/elevate.conf", config_text(dir.path(), gid));
-    std::printf("daemon: %s\nstate:  %s/state (%s)\n", o.elevated.c_str(), dir.path().c_str(),
-                "SQLite WAL, synchronous=FULL");
+    std::printf("daemon: %s\nstate:  %s/state\n", o.elevated.c_str(), dir.path().c_str());
 
     DaemonProcess daemon(o.elevated, dir.path() + "/elevate.conf", socket, dir.path() + "/elevated.log");
     const int64_t startup = daemon.start();
@@ -437,34 +518,71 @@ int run(int argc, char** argv) {
                     grants, s.payload.size() + wire::kHeaderSize);
     }
 
-    timed_phases(o, socket, daemon.pid(), "root", dir.path() + "/floor.sock");
+    timed_phases(o, socket, daemon.pid(), phases_for("root", "elvb-bench"), dir.path() + "/floor.sock");
 
     if (o.verify_users > 0) {
         check_interrupted();
-        constexpr int kSequentialUsers = 4;
+        // ~20 codes per user (CodeSource): enough users for each phase.
+        constexpr int kSequentialUsers = 16;
+        constexpr int kPacedThreads = 4;
+        constexpr int64_t kPacedInterval = 40'000'000;  // 4 threads x 25/s = 100 verifies/s
+        const int paced_users = int(o.duration * 100 / 19) + kPacedThreads + 1;
         std::printf("\n-- TOTP verification (valid codes only; each accepted once)\n");
         const int64_t t0 = now_ns();
         std::vector<std::unique_ptr<TempUser>> users;
-        std::vector<std::string> seq_names, conc_names, seq_seeds, conc_seeds;
-        for (int i = 0; i < kSequentialUsers + o.verify_users; ++i) {
+        std::vector<Account> seq, conc, paced;
+        const int total = kSequentialUsers + o.verify_users + paced_users;
+        for (int i = 0; i < total; ++i) {
             check_interrupted();
-            const bool seq = i < kSequentialUsers;
-            std::string name = seq ? "elvb-s" + std::to_string(i) : "elvb-c" + std::to_string(i - kSequentialUsers);
+            auto& group = i < kSequentialUsers ? seq : i < kSequentialUsers + o.verify_users ? conc : paced;
+            std::string name = "elvb-" + std::to_string(i);
             users.push_back(std::make_unique<TempUser>(name));
-            (seq ? seq_names : conc_names).push_back(name);
-            (seq ? seq_seeds : conc_seeds).push_back(enroll(socket, name));
+            group.push_back(Account{name, CodeSource(enroll(socket, name))});
         }
-        std::printf("created and enrolled %zu users in %s s\n", users.size(), fmt(double(now_ns() - t0) / 1e9, 1).c_str());
+        std::printf("created and enrolled %zu users (useradd elvb-*) in %s s\n", users.size(),
+                    fmt(double(now_ns() - t0) / 1e9, 1).c_str());
 
-        auto seq = verify_codes(socket, seq_names, seq_seeds, false, daemon.pid());
-        print_verify("verify, sequential", 1, seq);
-        auto conc = verify_codes(socket, conc_names, conc_seeds, true, daemon.pid());
-        print_verify("verify, concurrent (1 user each)", o.verify_users, conc);
+        const Summary sync = fdatasync_latency(dir.path(), 200);
+        std::printf("%-34s               fdatasync of a 200-byte append in %s: p50 %s us  p99 %s us\n",
+                    "peer: one durable append", dir.path().c_str(), fmt(sync.median_us).c_str(),
+                    fmt(sync.p99_us).c_str());
+        auto s1 = verify_run(socket, seq, 1, 0, 120, daemon.pid());
+        print_verify("verify, sequential", 1, s1);
+        if (sync.median_us > 0)
+            std::printf("%-34s               verify median / fdatasync median = %s\n", "",
+                        fmt(s1.latency.median_us / sync.median_us, 2).c_str());
+        const int conc_threads = std::min(o.clients, o.verify_users);
+        auto c1 = verify_run(socket, conc, conc_threads, 0, 120, daemon.pid());
+        print_verify("verify, concurrent", conc_threads, c1);
+
+        // Decisions while logins verify codes at a steady 100/s: the daemon
+        // serves one request at a time, so each verify (and any write it
+        // waits for) delays every status queued behind it.
+        check_interrupted();
+        VerifyRun during;
+        std::thread verifier([&] { during = verify_run(socket, paced, kPacedThreads, kPacedInterval, o.duration, -1); });
+        auto st = run_load(o.clients, o.duration, daemon.pid(),
+                           simple_request(socket, wire::Op::Status, user_payload("root")));
+        verifier.join();
+        // Its window overlaps the status load: this process's CPU is theirs too.
+        during.client_cpu = -1;
+        during.machine_busy = -1;
+        std::printf("\n-- status while %d other clients verify 100 codes/s\n", kPacedThreads);
+        print_load("status (root) + verifies", st);
+        print_verify("verify (paced) during status load", kPacedThreads, during);
         // users are removed by ~TempUser, also when something above threw.
     }
 
+    auto size_of = [](const std::string& path) {
+        struct stat st {};
+        return ::stat(path.c_str(), &st) == 0 ? double(st.st_size) / (1024.0 * 1024.0) : 0.0;
+    };
+    std::printf("\nstate after the run: elevate.db %s MB, elevate.db-wal %s MB, audit.jsonl %s MB\n",
+                fmt(size_of(dir.path() + "/state/elevate.db")).c_str(),
+                fmt(size_of(dir.path() + "/state/elevate.db-wal")).c_str(),
+                fmt(size_of(dir.path() + "/audit.jsonl")).c_str());
     const Memory m = read_memory(daemon.pid());
-    std::printf("\ndaemon memory at the end: VmRSS %ld kB, VmHWM %ld kB\n", m.rss_kb, m.hwm_kb);
+    std::printf("daemon memory at the end: VmRSS %ld kB, VmHWM %ld kB\n", m.rss_kb, m.hwm_kb);
     daemon.stop();
     return 0;
 }

@@ -127,7 +127,12 @@ int run_quiet(const std::vector<std::string>& argv) {
 
 TempUser::TempUser(std::string name) : name_(std::move(name)) {
     run_quiet({"/usr/sbin/userdel", name_});  // leftover of an aborted run
-    int rc = run_quiet({"/usr/sbin/useradd", "-M", "-N", "-s", "/usr/sbin/nologin", name_});
+    // Other programs may hold the passwd lock for a moment: retry a little.
+    int rc = -1;
+    for (int attempt = 0; attempt < 5 && rc != 0; ++attempt) {
+        if (attempt) std::this_thread::sleep_for(std::chrono::milliseconds(200));
+        rc = run_quiet({"/usr/sbin/useradd", "-M", "-N", "-s", "/usr/sbin/nologin", name_});
+    }
     if (rc != 0) throw std::runtime_error("useradd " + name_ + " failed (exit " + std::to_string(rc) + ")");
 }
 
@@ -148,6 +153,21 @@ Memory read_memory(pid_t pid) {
 
 double cpu_seconds(pid_t pid) {
     if (pid <= 0) return -1;
+    // schedstat has nanoseconds (stat has 10 ms ticks, too coarse for the
+    // short Verify phases); summed over every thread of the process.
+    const std::string task_dir = "/proc/" + std::to_string(pid) + "/task";
+    std::error_code ec;
+    double total = 0;
+    bool any = false;
+    for (const auto& entry : std::filesystem::directory_iterator(task_dir, ec)) {
+        std::ifstream f(entry.path() / "schedstat");
+        double ns = 0;
+        if (f >> ns) {
+            total += ns / 1e9;
+            any = true;
+        }
+    }
+    if (any) return total;
     std::string stat = read_file("/proc/" + std::to_string(pid) + "/stat");
     auto paren = stat.rfind(')');
     if (paren == std::string::npos) return -1;
@@ -165,6 +185,18 @@ double self_cpu_seconds() {
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     return double(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) + double(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+double machine_busy_seconds() {
+    std::ifstream f("/proc/stat");
+    std::string cpu;
+    f >> cpu;
+    if (cpu != "cpu") return -1;
+    // user nice system idle iowait irq softirq steal
+    double v[8] = {};
+    for (double& x : v) f >> x;
+    const double busy = v[0] + v[1] + v[2] + v[5] + v[6] + v[7];
+    return busy / double(sysconf(_SC_CLK_TCK));
 }
 
 // ---- the daemon --------------------------------------------------------------
@@ -296,7 +328,7 @@ LoadResult run_load(int clients, double duration_s, pid_t daemon_pid,
         uint64_t failed = 0;
         std::string first_error;
     };
-    std::vector<PerThread> per(size_t(clients));
+    std::vector<PerThread> per(static_cast<size_t>(clients));
     std::atomic<int> ready{0};
     std::atomic<bool> go{false};
     std::atomic<int64_t> deadline{0};
@@ -328,6 +360,7 @@ LoadResult run_load(int clients, double duration_s, pid_t daemon_pid,
     r.clients = clients;
     const double daemon0 = cpu_seconds(daemon_pid);
     const double self0 = self_cpu_seconds();
+    const double machine0 = machine_busy_seconds();
     const int64_t t0 = now_ns();
     deadline.store(t0 + int64_t(duration_s * 1e9));
     go.store(true, std::memory_order_release);
@@ -335,6 +368,7 @@ LoadResult run_load(int clients, double duration_s, pid_t daemon_pid,
     const int64_t t1 = now_ns();
     const double daemon1 = cpu_seconds(daemon_pid);
     r.client_cpu = self_cpu_seconds() - self0;
+    r.machine_busy = machine_busy_seconds() - machine0;
     r.daemon_cpu = daemon0 >= 0 && daemon1 >= 0 ? daemon1 - daemon0 : -1;
     r.seconds = double(t1 - t0) / 1e9;
 
@@ -363,9 +397,13 @@ void print_load(const std::string& label, const LoadResult& r) {
         std::printf("  daemon CPU %5s%% (%s us/req)", fmt(100.0 * r.daemon_cpu / r.seconds, 0).c_str(),
                     fmt(1e6 * r.daemon_cpu / double(r.ok), 1).c_str());
     }
-    if (r.ok > 0)
+    if (r.ok > 0 && r.client_cpu >= 0)
         std::printf("  client CPU %5s%% (%s us/req)", fmt(100.0 * r.client_cpu / r.seconds, 0).c_str(),
                     fmt(1e6 * r.client_cpu / double(r.ok), 1).c_str());
+    if (r.machine_busy >= 0 && r.client_cpu >= 0 && r.seconds > 0) {
+        const double other = std::max(0.0, r.machine_busy - r.client_cpu - std::max(0.0, r.daemon_cpu));
+        std::printf("  other CPU %4s%%", fmt(100.0 * other / r.seconds, 0).c_str());
+    }
     std::printf("  [%llu ok", static_cast<unsigned long long>(r.ok));
     if (r.failed) std::printf(", %llu FAILED: %s", static_cast<unsigned long long>(r.failed), r.first_error.c_str());
     std::printf(" in %s s]\n", fmt(r.seconds, 2).c_str());
@@ -385,8 +423,10 @@ void print_machine() {
     }
     struct utsname u;
     uname(&u);
-    std::printf("machine: %ld online CPU(s), %s, Linux %s\n", sysconf(_SC_NPROCESSORS_ONLN), model.c_str(),
-                u.release);
+    std::printf("machine: %ld online CPU(s), %s, Linux %s; load average %s", sysconf(_SC_NPROCESSORS_ONLN),
+                model.c_str(), u.release, read_file("/proc/loadavg").c_str());
+    std::printf("CPU columns: %% of one CPU over the window (100%% = one core busy); us/req = CPU time per request;\n"
+                "'other' = CPU used by everything else on the machine meanwhile (noise)\n");
     std::fflush(stdout);
 }
 

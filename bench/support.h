@@ -74,6 +74,9 @@ Memory read_memory(pid_t pid);
 double cpu_seconds(pid_t pid);
 // CPU time of this process (all threads), in seconds.
 double self_cpu_seconds();
+// Busy (non-idle, non-iowait) CPU seconds of the whole machine, all CPUs,
+// from /proc/stat: minus the daemon and the clients it shows what else ran.
+double machine_busy_seconds();
 
 // A real elevated started on `config_path`, its stderr/stdout in `log_path`.
 // The child gets PR_SET_PDEATHSIG, so it never outlives the benchmark.
@@ -127,6 +130,7 @@ struct LoadResult {
     Summary latency;           // of successful requests
     double daemon_cpu = -1;    // daemon CPU seconds in the window (-1: unknown)
     double client_cpu = 0;     // this process's CPU seconds in the window
+    double machine_busy = -1;  // busy CPU seconds of the machine in the window
     double per_second() const { return seconds > 0 ? double(ok) / seconds : 0; }
 };
 
