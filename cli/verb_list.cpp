@@ -19,8 +19,11 @@ int run(const Context& ctx, const ParsedArgs& args) {
     auto grants = grants_from(ctx, *reply, &exit_code);
     if (!grants) return exit_code;
 
+    uint64_t total = grants->size();
+    (void)reply->fields.get_u64(wire::Tag::Total, &total);
+
     if (ctx.json) {
-        print_json(std::cout, {{"grants", grants_to_json(*grants)}});
+        print_json(std::cout, {{"grants", grants_to_json(*grants)}, {"total", total}});
         return kExitOk;
     }
     if (grants->empty()) {
@@ -31,6 +34,8 @@ int run(const Context& ctx, const ParsedArgs& args) {
     Table table({"USER", "ROLE", "ENDS", "REASON", "ID"});
     for (const auto& g : *grants) table.add_row({g.user, g.role, format_time(g.end, now), g.reason, short_id(g.id)});
     table.render(std::cout);
+    if (total > grants->size())
+        std::cout << "\n(showing " << grants->size() << " of " << total << "; narrow with --user or --role)\n";
     return kExitOk;
 }
 

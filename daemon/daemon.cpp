@@ -66,6 +66,7 @@ void Daemon::reload() {
     }
     audit_.set_journal(new_d.audit_journal);
     config_ = std::move(*fresh);
+    identity_.clear();  // the admin group may have changed, and so may users
     publish_snapshot();  // roles may have been added, removed or renumbered
     log_info("configuration reloaded (" + std::to_string(config_.roles.size()) + " role(s))");
     audit_.record({clock_.now(), "reload", "root", "", "", "", "SIGHUP", "ok", "configuration reloaded"});
@@ -76,6 +77,12 @@ void Daemon::on_timer() {
     auto next = grants_.next_expiry();
     if (next && *next <= now) grants_.expire_due();
     sessions_.tick();
+    if (now >= next_checkpoint_) {
+        // Checkpoints run here, between requests, rather than inside some
+        // unlucky request's commit.
+        if (auto r = store_->checkpoint(); !r) log_warning(r.error().message);
+        next_checkpoint_ = now + 5;
+    }
     if (now >= next_prune_) {
         // Used time-steps are kept (in seconds) well past any code's window:
         // 10 drift steps of at most 300 s either side.

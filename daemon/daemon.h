@@ -10,6 +10,7 @@
 #include "daemon/auth/verifier.h"
 #include "daemon/grants/grant_service.h"
 #include "daemon/groups/snapshot_publisher.h"
+#include "daemon/policy/identity.h"
 #include "daemon/sessions/session_service.h"
 #include "daemon/store/store.h"
 
@@ -31,6 +32,7 @@ public:
     auth::Verifier& verifier() { return verifier_; }
     grants::GrantService& grants() { return grants_; }
     sessions::SessionService& sessions() { return sessions_; }
+    policy::IdentityCache& identity() { return identity_; }
 
     // SIGHUP: re-read the configuration; on error keep the old one.
     void reload();
@@ -54,6 +56,8 @@ private:
     grants::GrantService grants_;
     sessions::SessionService sessions_;
     groups::SnapshotPublisher snapshot_;
+    policy::IdentityCache identity_;
+    int64_t next_checkpoint_ = 0;
     int64_t next_prune_ = 0;
 
     void publish_snapshot();

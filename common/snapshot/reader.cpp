@@ -37,7 +37,7 @@ bool section_inside(const Section& s, uint64_t header_size, uint64_t size) {
 
 // Sections that hold bytes must not share any.
 bool sections_disjoint(Section* s, int n) {
-    for (int i = 1; i < n; ++i) {  // insertion sort by offset, n <= 5
+    for (int i = 1; i < n; ++i) {  // insertion sort by offset, n <= 6
         Section key = s[i];
         int j = i - 1;
         while (j >= 0 && s[j].offset > key.offset) {
@@ -129,6 +129,7 @@ const char* error_name(Error e) {
         case Error::Limits: return "limits";
         case Error::Strings: return "strings";
         case Error::Groups: return "groups";
+        case Error::Users: return "users";
         case Error::Members: return "members";
         case Error::Index: return "index";
         case Error::Resource: return "resource";
@@ -150,108 +151,125 @@ Error View::validate(const void* data, size_t size, View* out) {
     if (h.byte_order != ELEVATE_SNAPSHOT_BYTE_ORDER) return Error::ByteOrder;
     if (h.version_major != ELEVATE_SNAPSHOT_VERSION_MAJOR) return Error::Version;
     if (h.header_size < kHeaderSize || h.header_size > ELEVATE_SNAPSHOT_MAX_HEADER_SIZE || h.header_size % 8 != 0 ||
-        h.header_size > size || h.flags != 0)
+        h.header_size > size || h.flags != 0 || h.reserved != 0)
         return Error::Header;
-    if (h.file_size != size) return Error::Size;
+    if (h.file_size != size || size % 8 != 0) return Error::Size;
+    if (elevate_snapshot_checksum(static_cast<const uint64_t*>(data), size / 8) != h.checksum)
+        return Error::Checksum;
 
-    const size_t sum_at = offsetof(elevate_snapshot_header, checksum);
-    uint64_t sum = elevate_fnv1a64(ELEVATE_FNV64_OFFSET, base, sum_at);
-    sum = elevate_fnv1a64(sum, base + sum_at + sizeof h.checksum, size - sum_at - sizeof h.checksum);
-    if (sum != h.checksum) return Error::Checksum;
-
-    if (h.group_count > ELEVATE_SNAPSHOT_MAX_GROUPS || h.member_count > ELEVATE_SNAPSHOT_MAX_MEMBERS)
+    if (h.group_count > ELEVATE_SNAPSHOT_MAX_GROUPS || h.member_count > ELEVATE_SNAPSHOT_MAX_MEMBERS ||
+        h.user_count > h.member_count)
         return Error::Limits;
-    Section sections[5] = {
+    Section sections[6] = {
         {h.groups_offset, uint64_t(h.group_count) * sizeof(elevate_snapshot_group)},
         {h.gid_index_offset, uint64_t(h.group_count) * sizeof(uint32_t)},
+        {h.users_offset, uint64_t(h.user_count) * sizeof(elevate_snapshot_user)},
         {h.members_offset, uint64_t(h.member_count) * sizeof(elevate_snapshot_member)},
         {h.user_index_offset, uint64_t(h.member_count) * sizeof(uint32_t)},
         {h.strings_offset, h.strings_size},
     };
-    for (const Section& s : sections)
-        if (!section_inside(s, h.header_size, size)) return Error::Layout;
-    if (!sections_disjoint(sections, 5)) return Error::Layout;
+    for (const Section& sec : sections)
+        if (!section_inside(sec, h.header_size, size)) return Error::Layout;
+    if (!sections_disjoint(sections, 6)) return Error::Layout;
 
     View v;
     v.base_ = base;
     v.groups_ = reinterpret_cast<const elevate_snapshot_group*>(base + h.groups_offset);
     v.gid_index_ = reinterpret_cast<const uint32_t*>(base + h.gid_index_offset);
+    v.users_ = reinterpret_cast<const elevate_snapshot_user*>(base + h.users_offset);
     v.members_ = reinterpret_cast<const elevate_snapshot_member*>(base + h.members_offset);
     v.user_index_ = reinterpret_cast<const uint32_t*>(base + h.user_index_offset);
     v.strings_ = reinterpret_cast<const char*>(base + h.strings_offset);
     v.strings_size_ = h.strings_size;
     v.group_count_ = h.group_count;
     v.member_count_ = h.member_count;
+    v.user_count_ = h.user_count;
     v.generation_ = h.generation;
     v.written_at_ = h.written_at;
     if (v.strings_size_ > 0 && v.strings_[v.strings_size_ - 1] != '\0') return Error::Strings;
 
-    // Groups: names valid and strictly increasing, gids usable, member
-    // ranges tiling the member table in order; each group's members valid,
-    // strictly increasing and pointing back at it.
-    uint64_t next_member = 0;
-    const char* prev_name = nullptr;
+    Error e = v.check_users();
+    if (e == Error::None) e = v.check_groups();
+    if (e != Error::None) return e;
+    *out = v;
+    return Error::None;
+}
+
+// Users: names valid and strictly increasing; entry ranges tiling the user
+// index in order; each entry a member of this user, by strictly increasing
+// group. With the counts adding up, the user index is a permutation.
+Error View::check_users() const {
+    uint64_t next_entry = 0;
+    const char* prev = nullptr;
     uint32_t prev_len = 0;
-    for (uint32_t i = 0; i < v.group_count_; ++i) {
-        elevate_snapshot_group g;
-        memcpy(&g, &v.groups_[i], sizeof g);
+    for (uint32_t u = 0; u < user_count_; ++u) {
+        elevate_snapshot_user r;
+        memcpy(&r, &users_[u], sizeof r);
         const char* name;
-        if (!v.string_at(g.name_off, g.name_len, &name) || !elevate_snapshot_name_ok(name, g.name_len))
+        if (!string_at(r.name_off, r.name_len, &name) || !elevate_snapshot_name_ok(name, r.name_len))
+            return Error::Strings;
+        if (prev != nullptr && compare(prev, prev_len, name, r.name_len) >= 0) return Error::Users;
+        if (r.entry_first != next_entry || r.entry_count == 0 || r.entry_count > group_count_ ||
+            r.entry_count > member_count_ - next_entry)
+            return Error::Users;
+        uint32_t prev_group = 0;
+        for (uint32_t k = r.entry_first; k < r.entry_first + r.entry_count; ++k) {
+            uint32_t index = user_index_[k];
+            if (index >= member_count_) return Error::Index;
+            elevate_snapshot_member m;
+            memcpy(&m, &members_[index], sizeof m);
+            if (m.user != u || m.group >= group_count_) return Error::Index;
+            if (k > r.entry_first && m.group <= prev_group) return Error::Index;
+            prev_group = m.group;
+        }
+        next_entry += r.entry_count;
+        prev = name;
+        prev_len = r.name_len;
+    }
+    if (next_entry != member_count_) return Error::Users;
+    return Error::None;
+}
+
+// Groups: names valid and strictly increasing, gids usable, member ranges
+// tiling the member table in order, each member pointing back at its group
+// and at a user, by strictly increasing user; then the gid index.
+Error View::check_groups() const {
+    uint64_t next_member = 0;
+    const char* prev = nullptr;
+    uint32_t prev_len = 0;
+    for (uint32_t i = 0; i < group_count_; ++i) {
+        elevate_snapshot_group g;
+        memcpy(&g, &groups_[i], sizeof g);
+        const char* name;
+        if (!string_at(g.name_off, g.name_len, &name) || !elevate_snapshot_name_ok(name, g.name_len))
             return Error::Strings;
         if (g.reserved != 0 || g.gid == 0 || g.gid == UINT32_MAX) return Error::Groups;
-        if (prev_name != nullptr && compare(prev_name, prev_len, name, g.name_len) >= 0) return Error::Groups;
+        if (prev != nullptr && compare(prev, prev_len, name, g.name_len) >= 0) return Error::Groups;
         if (g.member_first != next_member || g.member_count > ELEVATE_SNAPSHOT_MAX_GROUP_MEMBERS ||
-            g.member_count > v.member_count_ - next_member)
+            g.member_count > member_count_ - next_member)
             return Error::Groups;
-        const char* prev_member = nullptr;
-        uint32_t prev_member_len = 0;
         for (uint32_t j = 0; j < g.member_count; ++j) {
             elevate_snapshot_member m;
-            memcpy(&m, &v.members_[g.member_first + j], sizeof m);
-            const char* user;
-            if (!v.string_at(m.name_off, m.name_len, &user) || !elevate_snapshot_name_ok(user, m.name_len))
-                return Error::Strings;
-            if (m.reserved != 0 || m.group != i) return Error::Members;
-            if (prev_member != nullptr && compare(prev_member, prev_member_len, user, m.name_len) >= 0)
-                return Error::Members;
-            prev_member = user;
-            prev_member_len = m.name_len;
+            memcpy(&m, &members_[g.member_first + j], sizeof m);
+            if (m.group != i || m.user >= user_count_) return Error::Members;
+            if (j > 0 && m.user <= members_[g.member_first + j - 1].user) return Error::Members;
         }
         next_member += g.member_count;
-        prev_name = name;
+        prev = name;
         prev_len = g.name_len;
     }
-    if (next_member != v.member_count_) return Error::Groups;
+    if (next_member != member_count_) return Error::Groups;
 
-    // gid index: a permutation of the groups by strictly increasing gid
-    // (strictly increasing gids make repeated entries impossible).
+    // A permutation of the groups by strictly increasing gid (strictly
+    // increasing gids make a repeated entry impossible).
     uint32_t prev_gid = 0;
-    for (uint32_t i = 0; i < v.group_count_; ++i) {
-        uint32_t index = v.gid_index_[i];
-        if (index >= v.group_count_) return Error::Index;
-        uint32_t gid = v.groups_[index].gid;
+    for (uint32_t i = 0; i < group_count_; ++i) {
+        uint32_t index = gid_index_[i];
+        if (index >= group_count_) return Error::Index;
+        uint32_t gid = groups_[index].gid;
         if (i > 0 && gid <= prev_gid) return Error::Index;
         prev_gid = gid;
     }
-
-    // user index: every member once, by strictly increasing (name, group).
-    const char* prev_user = nullptr;
-    uint32_t prev_user_len = 0, prev_group = 0;
-    for (uint32_t i = 0; i < v.member_count_; ++i) {
-        uint32_t index = v.user_index_[i];
-        if (index >= v.member_count_) return Error::Index;
-        const elevate_snapshot_member& m = v.members_[index];
-        const char* user = v.strings_ + m.name_off;  // checked above
-        if (prev_user != nullptr) {
-            int c = compare(prev_user, prev_user_len, user, m.name_len);
-            if (c > 0 || (c == 0 && m.group <= prev_group)) return Error::Index;
-        }
-        prev_user = user;
-        prev_user_len = m.name_len;
-        prev_group = m.group;
-    }
-
-    *out = v;
     return Error::None;
 }
 
@@ -286,15 +304,22 @@ bool View::group_at(uint32_t index, GroupRef* out) const {
     return true;
 }
 
+bool View::user_name(uint32_t index, const char** name, uint32_t* len) const {
+    if (index >= user_count_) return false;
+    elevate_snapshot_user r;
+    memcpy(&r, &users_[index], sizeof r);
+    if (!string_at(r.name_off, r.name_len, name)) return false;
+    *len = r.name_len;
+    return true;
+}
+
 bool View::member_record(uint32_t index, MemberRef* out) const {
     if (index >= member_count_) return false;
     elevate_snapshot_member m;
     memcpy(&m, &members_[index], sizeof m);
-    const char* name;
-    if (!string_at(m.name_off, m.name_len, &name)) return false;
-    out->name = name;
-    out->name_len = m.name_len;
+    if (!user_name(m.user, &out->name, &out->name_len)) return false;
     out->end = m.end;
+    out->user = m.user;
     out->group = m.group;
     return true;
 }
@@ -369,28 +394,29 @@ void View::active_members(const GroupRef& g, int64_t now, uint32_t* count, size_
     *name_bytes = bytes;
 }
 
-void View::user_range(const char* user, size_t len, uint32_t* first, uint32_t* last) const {
-    *first = *last = 0;
-    if (user == nullptr || len == 0 || len > ELEVATE_SNAPSHOT_MAX_NAME) return;
-    uint32_t lo = 0, hi = member_count_;  // first entry whose name >= user
+bool View::find_user(const char* user, size_t len, uint32_t* first, uint32_t* last) const {
+    if (user == nullptr || len == 0 || len > ELEVATE_SNAPSHOT_MAX_NAME) return false;
+    uint32_t lo = 0, hi = user_count_;
     while (lo < hi) {
         uint32_t mid = lo + (hi - lo) / 2;
-        MemberRef m;
-        if (!member_record(user_index_[mid], &m)) return;
-        if (compare(m.name, m.name_len, user, len) < 0)
+        const char* name;
+        uint32_t name_len;
+        if (!user_name(mid, &name, &name_len)) return false;
+        int c = compare(name, name_len, user, len);
+        if (c == 0) {
+            elevate_snapshot_user r;
+            memcpy(&r, &users_[mid], sizeof r);
+            if (r.entry_count > group_count_ || uint64_t(r.entry_first) + r.entry_count > member_count_) return false;
+            *first = r.entry_first;
+            *last = r.entry_first + r.entry_count;
+            return true;
+        }
+        if (c < 0)
             lo = mid + 1;
         else
             hi = mid;
     }
-    // The user's own entries follow: at most one per group.
-    uint32_t end = lo;
-    while (end < member_count_ && end - lo < group_count_) {
-        MemberRef m;
-        if (!member_record(user_index_[end], &m) || compare(m.name, m.name_len, user, len) != 0) break;
-        ++end;
-    }
-    *first = lo;
-    *last = end;
+    return false;
 }
 
 bool View::user_entry(uint32_t k, MemberRef* m, GroupRef* g) const {
@@ -455,7 +481,9 @@ Error Reader::map_file(const char* path, Mapping* out, FileId* seen, bool* cache
         return e;
     }
     size_t size = size_t(st.st_size);
-    void* addr = mmap(nullptr, size, PROT_READ, MAP_SHARED, fd, 0);
+    // MAP_POPULATE: validation reads every page anyway; one call maps them
+    // all instead of one fault per page.
+    void* addr = mmap(nullptr, size, PROT_READ, MAP_SHARED | MAP_POPULATE, fd, 0);
     int map_errno = errno;
     close(fd);
     if (addr == MAP_FAILED) return classify_errno(map_errno, sys_errno);

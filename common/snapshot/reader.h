@@ -45,7 +45,8 @@ enum class Error : uint8_t {
     Limits,      // a count above the format's limits
     Strings,     // a name out of the string area, not NUL-terminated, or not a valid name
     Groups,      // group table out of order, duplicate, bad gid or member range
-    Members,     // member table out of order, duplicate, or pointing at the wrong group
+    Users,       // user table out of order, duplicate, or its ranges not tiling the user index
+    Members,     // member table out of order, duplicate, or pointing at the wrong group or user
     Index,       // gid or user index out of range or out of order
     Resource,    // EMFILE, ENFILE, ENOMEM, EAGAIN...: transient, retried on the next call
 };
@@ -68,6 +69,7 @@ struct MemberRef {
     const char* name = nullptr;  // NUL-terminated user name
     uint32_t name_len = 0;
     int64_t end = 0;     // epoch seconds
+    uint32_t user = 0;   // index of the user
     uint32_t group = 0;  // index of its group
 
     // Invariant 3: a member is in the group while now < end, whatever the
@@ -80,7 +82,8 @@ struct MemberRef {
 class View {
 public:
     // Checks `size` bytes at `data` (8-aligned) completely: header fields,
-    // checksum, section bounds, every string, every ordering and index.
+    // checksum, section bounds, every string, every ordering and index, in
+    // one pass over each table (about 1.5 ms for 100k members).
     // On success fills *out; on failure leaves it untouched.
     static Error validate(const void* data, size_t size, View* out);
 
@@ -89,6 +92,7 @@ public:
     int64_t written_at() const { return written_at_; }
     uint32_t group_count() const { return group_count_; }
     uint32_t member_count() const { return member_count_; }
+    uint32_t user_count() const { return user_count_; }
 
     bool group_at(uint32_t index, GroupRef* out) const;
     bool find_group(const char* name, size_t len, GroupRef* out) const;
@@ -116,12 +120,12 @@ public:
     }
 
     // Calls fn(const GroupRef&) for each group in which `user` is a member
-    // active at `now` (one binary search, then the user's own range), until
-    // fn returns false.
+    // active at `now`, in group-table order (one binary search over the
+    // users, then the user's own entries), until fn returns false.
     template <typename Fn>
     void for_each_group_of(const char* user, size_t len, int64_t now, Fn&& fn) const {
         uint32_t first = 0, last = 0;
-        user_range(user, len, &first, &last);
+        if (!find_user(user, len, &first, &last)) return;
         MemberRef m;
         GroupRef g;
         for (uint32_t k = first; k < last; ++k) {
@@ -131,20 +135,25 @@ public:
     }
 
 private:
-    void user_range(const char* user, size_t len, uint32_t* first, uint32_t* last) const;
+    bool find_user(const char* user, size_t len, uint32_t* first, uint32_t* last) const;
+    bool user_name(uint32_t index, const char** name, uint32_t* len) const;
     bool user_entry(uint32_t k, MemberRef* m, GroupRef* g) const;
     bool string_at(uint32_t off, uint32_t len, const char** out) const;
     bool member_record(uint32_t index, MemberRef* out) const;
+    Error check_groups() const;
+    Error check_users() const;
 
     const uint8_t* base_ = nullptr;
     const elevate_snapshot_group* groups_ = nullptr;
     const uint32_t* gid_index_ = nullptr;
+    const elevate_snapshot_user* users_ = nullptr;
     const elevate_snapshot_member* members_ = nullptr;
     const uint32_t* user_index_ = nullptr;
     const char* strings_ = nullptr;
     uint64_t strings_size_ = 0;
     uint32_t group_count_ = 0;
     uint32_t member_count_ = 0;
+    uint32_t user_count_ = 0;
     uint64_t generation_ = 0;
     int64_t written_at_ = 0;
 };

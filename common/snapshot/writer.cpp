@@ -35,29 +35,6 @@ struct Group {
     std::map<std::string, int64_t> members;  // sorted by name: operator< is strcmp order
 };
 
-// Strings are stored once each (a user in several groups shares its name).
-class StringArea {
-public:
-    uint32_t intern(const std::string& s) {
-        auto [it, inserted] = offsets_.try_emplace(s, uint32_t(bytes_.size()));
-        if (inserted) {
-            bytes_ += s;
-            bytes_.push_back('\0');
-        }
-        return it->second;
-    }
-    const std::string& bytes() const { return bytes_; }
-
-private:
-    std::string bytes_;
-    std::unordered_map<std::string, uint32_t> offsets_;
-};
-
-template <typename T>
-void put(std::vector<uint8_t>& out, size_t offset, const T& value) {
-    std::memcpy(out.data() + offset, &value, sizeof value);
-}
-
 }  // namespace
 
 base::Result<std::vector<uint8_t>> encode_snapshot(const std::vector<RoleEntry>& roles,
@@ -108,44 +85,69 @@ base::Result<std::vector<uint8_t>> encode_snapshot(const std::vector<RoleEntry>&
                               " members, more than the format's limit of " +
                               std::to_string(ELEVATE_SNAPSHOT_MAX_GROUP_MEMBERS));
 
-    // Tables in memory first; strings interned as they are met.
-    StringArea strings;
+    // Users: every member name, sorted, each with its memberships.
+    std::map<std::string, std::vector<std::pair<uint32_t, uint32_t>>> users;  // name -> (group, member)
     std::vector<elevate_snapshot_group> group_table(groups.size());
     std::vector<elevate_snapshot_member> member_table;
     member_table.reserve(member_total);
-    std::vector<const std::string*> member_names;  // for the user index sort
-    member_names.reserve(member_total);
+    std::vector<const std::string*> member_user;
+    member_user.reserve(member_total);
     for (size_t i = 0; i < groups.size(); ++i) {
-        elevate_snapshot_group& g = group_table[i];
-        g.name_off = strings.intern(groups[i].name);
-        g.name_len = uint32_t(groups[i].name.size());
-        g.gid = groups[i].gid;
-        g.member_first = uint32_t(member_table.size());
-        g.member_count = uint32_t(groups[i].members.size());
-        g.reserved = 0;
+        group_table[i].member_first = uint32_t(member_table.size());
+        group_table[i].member_count = uint32_t(groups[i].members.size());
         for (const auto& [user, end] : groups[i].members) {
+            users[user].emplace_back(uint32_t(i), uint32_t(member_table.size()));
             elevate_snapshot_member m{};
             m.end = end;
-            m.name_off = strings.intern(user);
-            m.name_len = uint32_t(user.size());
             m.group = uint32_t(i);
-            m.reserved = 0;
             member_table.push_back(m);
-            member_names.push_back(&user);
+            member_user.push_back(&user);
+        }
+    }
+    std::vector<elevate_snapshot_user> user_table;
+    user_table.reserve(users.size());
+    std::vector<uint32_t> user_index;
+    user_index.reserve(member_total);
+    std::unordered_map<std::string, uint32_t> user_number;
+    for (auto& [name, entries] : users) {
+        const uint32_t u = uint32_t(user_table.size());
+        user_number.emplace(name, u);
+        std::sort(entries.begin(), entries.end());  // by group index
+        elevate_snapshot_user r{};
+        r.entry_first = uint32_t(user_index.size());
+        r.entry_count = uint32_t(entries.size());
+        user_table.push_back(r);
+        for (const auto& [group, member] : entries) user_index.push_back(member);
+    }
+    for (size_t k = 0; k < member_table.size(); ++k) member_table[k].user = user_number.at(*member_user[k]);
+
+    // Strings: group names in group order, then user names in user order, so
+    // validation reads them front to back.
+    std::string strings;
+    for (size_t i = 0; i < groups.size(); ++i) {
+        group_table[i].name_off = uint32_t(strings.size());
+        group_table[i].name_len = uint32_t(groups[i].name.size());
+        group_table[i].gid = groups[i].gid;
+        group_table[i].reserved = 0;
+        strings += groups[i].name;
+        strings.push_back('\0');
+    }
+    {
+        size_t u = 0;
+        for (const auto& [name, entries] : users) {
+            user_table[u].name_off = uint32_t(strings.size());
+            user_table[u].name_len = uint32_t(name.size());
+            strings += name;
+            strings.push_back('\0');
+            ++u;
         }
     }
     std::vector<uint32_t> gid_index(groups.size());
     for (size_t i = 0; i < gid_index.size(); ++i) gid_index[i] = uint32_t(i);
     std::sort(gid_index.begin(), gid_index.end(),
               [&](uint32_t a, uint32_t b) { return group_table[a].gid < group_table[b].gid; });
-    std::vector<uint32_t> user_index(member_table.size());
-    for (size_t i = 0; i < user_index.size(); ++i) user_index[i] = uint32_t(i);
-    std::sort(user_index.begin(), user_index.end(), [&](uint32_t a, uint32_t b) {
-        int c = member_names[a]->compare(*member_names[b]);
-        return c != 0 ? c < 0 : member_table[a].group < member_table[b].group;
-    });
 
-    // Layout: header | groups | gid index | members | user index | strings.
+    // Layout: header | groups | gid index | users | members | user index | strings.
     elevate_snapshot_header h{};
     std::memcpy(h.magic, ELEVATE_SNAPSHOT_MAGIC, ELEVATE_SNAPSHOT_MAGIC_SIZE);
     h.version_major = ELEVATE_SNAPSHOT_VERSION_MAJOR;
@@ -157,41 +159,42 @@ base::Result<std::vector<uint8_t>> encode_snapshot(const std::vector<RoleEntry>&
     h.written_at = written_at;
     h.group_count = uint32_t(group_table.size());
     h.member_count = uint32_t(member_table.size());
+    h.user_count = uint32_t(user_table.size());
     size_t at = align8(sizeof h);
-    h.groups_offset = at;
-    at = align8(at + group_table.size() * sizeof(elevate_snapshot_group));
-    h.gid_index_offset = at;
-    at = align8(at + gid_index.size() * sizeof(uint32_t));
-    h.members_offset = at;
-    at = align8(at + member_table.size() * sizeof(elevate_snapshot_member));
-    h.user_index_offset = at;
-    at = align8(at + user_index.size() * sizeof(uint32_t));
+    auto place = [&](uint64_t* offset, size_t bytes) {
+        *offset = at;
+        at = align8(at + bytes);
+    };
+    place(&h.groups_offset, group_table.size() * sizeof(elevate_snapshot_group));
+    place(&h.gid_index_offset, gid_index.size() * sizeof(uint32_t));
+    place(&h.users_offset, user_table.size() * sizeof(elevate_snapshot_user));
+    place(&h.members_offset, member_table.size() * sizeof(elevate_snapshot_member));
+    place(&h.user_index_offset, user_index.size() * sizeof(uint32_t));
     h.strings_offset = at;
-    h.strings_size = strings.bytes().size();
-    at += strings.bytes().size();
+    h.strings_size = strings.size();
+    at = align8(at + strings.size());  // the file is whole words
     if (at > ELEVATE_SNAPSHOT_MAX_FILE_SIZE)
         return make_error("snapshot: " + std::to_string(at) + " bytes, more than the format's limit of " +
                           std::to_string(ELEVATE_SNAPSHOT_MAX_FILE_SIZE));
     h.file_size = at;
 
-    std::vector<uint8_t> out(at, 0);
-    if (!group_table.empty())
-        std::memcpy(out.data() + h.groups_offset, group_table.data(), group_table.size() * sizeof group_table[0]);
-    if (!gid_index.empty())
-        std::memcpy(out.data() + h.gid_index_offset, gid_index.data(), gid_index.size() * sizeof gid_index[0]);
-    if (!member_table.empty())
-        std::memcpy(out.data() + h.members_offset, member_table.data(), member_table.size() * sizeof member_table[0]);
-    if (!user_index.empty())
-        std::memcpy(out.data() + h.user_index_offset, user_index.data(), user_index.size() * sizeof user_index[0]);
-    if (!strings.bytes().empty())
-        std::memcpy(out.data() + h.strings_offset, strings.bytes().data(), strings.bytes().size());
-    put(out, 0, h);
-
-    const size_t sum_at = offsetof(elevate_snapshot_header, checksum);
-    uint64_t sum = elevate_fnv1a64(ELEVATE_FNV64_OFFSET, out.data(), sum_at);
-    sum = elevate_fnv1a64(sum, out.data() + sum_at + sizeof h.checksum, out.size() - sum_at - sizeof h.checksum);
-    put(out, sum_at, sum);
-    return out;
+    // uint64_t storage: the checksum reads the file as aligned words.
+    std::vector<uint64_t> words(at / 8, 0);
+    uint8_t* out = reinterpret_cast<uint8_t*>(words.data());
+    auto copy = [&](uint64_t offset, const void* data, size_t bytes) {
+        if (bytes > 0) std::memcpy(out + offset, data, bytes);
+    };
+    copy(h.groups_offset, group_table.data(), group_table.size() * sizeof group_table[0]);
+    copy(h.gid_index_offset, gid_index.data(), gid_index.size() * sizeof gid_index[0]);
+    copy(h.users_offset, user_table.data(), user_table.size() * sizeof user_table[0]);
+    copy(h.members_offset, member_table.data(), member_table.size() * sizeof member_table[0]);
+    copy(h.user_index_offset, user_index.data(), user_index.size() * sizeof user_index[0]);
+    copy(h.strings_offset, strings.data(), strings.size());
+    h.checksum = 0;
+    std::memcpy(out, &h, sizeof h);
+    h.checksum = elevate_snapshot_checksum(words.data(), words.size());
+    std::memcpy(out, &h, sizeof h);
+    return std::vector<uint8_t>(out, out + at);
 }
 
 namespace {

@@ -53,6 +53,7 @@ bool tag_info(uint16_t tag, TagInfo* info) {
         case Tag::End:
         case Tag::EndedAt:
         case Tag::Pid:
+        case Tag::Total:
             *info = {Kind::U64, false};
             return true;
         case Tag::Force:

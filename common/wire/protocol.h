@@ -99,6 +99,7 @@ enum class Tag : uint16_t {
     Pid = 54,           // u64: process that opened a PAM session
     SessionId = 55,     // str: daemon-assigned session id
     Roles = 56,         // str: comma-separated role names (account)
+    Total = 57,         // u64: how many records matched (list may show fewer)
 };
 
 struct TagInfo {

@@ -35,18 +35,26 @@ std::string AuditLog::to_json_line(const store::AuditRecord& r) {
     return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 
-void AuditLog::record(const store::AuditRecord& r) {
-    if (auto s = store_.append_audit(r); !s.ok()) log_error("audit: database sink failed: " + s.error().message);
+void AuditLog::record(store::AuditRecord r) { pending_.push_back(std::move(r)); }
+
+void AuditLog::flush() {
+    if (pending_.empty()) return;
+    std::vector<store::AuditRecord> batch;
+    batch.swap(pending_);
+
+    if (auto s = store_.append_audit(batch); !s.ok()) log_error("audit: database sink failed: " + s.error().message);
 
     if (file_.ok()) {
-        std::string line = to_json_line(r);
-        // O_APPEND keeps each record whole. No fsync per record: this sink
-        // feeds log shippers; the durable copy is the database's audit table.
-        if (::write(file_.get(), line.data(), line.size()) != ssize_t(line.size()))
+        // One write per batch; O_APPEND keeps it whole. No fsync: this sink
+        // feeds log shippers, the durable copy is the database's table.
+        std::string lines;
+        for (const auto& r : batch) lines += to_json_line(r);
+        if (::write(file_.get(), lines.data(), lines.size()) != ssize_t(lines.size()))
             log_error("audit: cannot write " + path_ + ": " + strerror(errno));
     }
 
-    if (journal_) {
+    if (!journal_) return;
+    for (const auto& r : batch) {
         int priority = r.result == "ok" ? LOG_INFO : LOG_NOTICE;
         std::string msg = "elevate " + r.event + " " + r.result + ": user=" + r.user + " role=" + r.role +
                           " actor=" + r.actor + " source=" + r.source + (r.reason.empty() ? "" : " (" + r.reason + ")");

@@ -10,6 +10,7 @@
 #include "daemon/store/store.h"
 
 #include <string>
+#include <vector>
 
 namespace elevate::daemon {
 
@@ -21,8 +22,14 @@ public:
     base::Result<void> open_file(const std::string& path);
     void set_journal(bool on) { journal_ = on; }
 
-    // Writes to every sink; a failing sink is logged, the others still get it.
-    void record(const store::AuditRecord& r);
+    // Queues a record. The server flushes the queue after each batch of
+    // requests and before any of their replies is sent, so a client never
+    // sees an answer whose audit record is not yet written.
+    void record(store::AuditRecord r);
+
+    // Writes queued records to every sink; a failing sink is logged, the
+    // others still get them.
+    void flush();
 
     static std::string to_json_line(const store::AuditRecord& r);
 
@@ -31,6 +38,7 @@ private:
     bool journal_;
     std::string path_;
     base::UniqueFd file_;
+    std::vector<store::AuditRecord> pending_;
 };
 
 }  // namespace elevate::daemon

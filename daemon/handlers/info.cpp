@@ -32,11 +32,16 @@ Answer list(daemon::Daemon& d, const Call& call, wire::FieldWriter& reply) {
         return error;
     auto active = d.grants().all_active();
     if (!active) return internal_error("list", active.error());
+    // A reply stays well inside what clients read (16 MiB): the first
+    // kMaxListed matches, soonest to end first, and the total.
+    constexpr uint64_t kMaxListed = 10000;
+    uint64_t total = 0;
     for (const auto& g : *active) {
         if (!user.empty() && g.user != user) continue;
         if (!role.empty() && g.role != role) continue;
-        put_grant(reply, g);
+        if (++total <= kMaxListed) put_grant(reply, g);
     }
+    reply.put_u64(wire::Tag::Total, total);
     return {};
 }
 

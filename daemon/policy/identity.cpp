@@ -3,6 +3,7 @@
 #include <grp.h>
 #include <pwd.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -43,7 +44,40 @@ std::optional<std::vector<gid_t>> user_groups(const std::string& user) {
     return groups;
 }
 
-base::Result<Peer> peer_from_socket(int fd, const std::string& admin_group) {
+namespace {
+int64_t monotonic_ms() {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return int64_t(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
+}
+
+// Looks `key` up in `map`, or computes and remembers it.
+template <typename Map, typename Key, typename Fn>
+auto cached(Map& map, const Key& key, int64_t ttl_ms, Fn lookup) {
+    const int64_t now = monotonic_ms();
+    auto it = map.find(key);
+    if (it != map.end() && it->second.expires_ms > now) return it->second.value;
+    if (map.size() > 4096) map.clear();  // bounded: a flood of uids cannot grow it
+    auto value = lookup(key);
+    map[key] = {value, now + ttl_ms};
+    return value;
+}
+}  // namespace
+
+std::optional<std::string> IdentityCache::user_name(uid_t uid) {
+    return cached(users_, uid, ttl_ms_, [](uid_t u) { return policy::user_name(u); });
+}
+
+std::optional<gid_t> IdentityCache::group_gid(const std::string& name) {
+    return cached(groups_, name, ttl_ms_, [](const std::string& n) { return policy::group_gid(n); });
+}
+
+void IdentityCache::clear() {
+    users_.clear();
+    groups_.clear();
+}
+
+base::Result<Peer> peer_from_socket(int fd, const std::string& admin_group, IdentityCache& cache) {
     struct ucred cred;
     socklen_t len = sizeof cred;
     if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) return base::errno_error("SO_PEERCRED");
@@ -68,13 +102,13 @@ base::Result<Peer> peer_from_socket(int fd, const std::string& admin_group) {
     groups.push_back(cred.gid);
     peer.groups = std::move(groups);
 
-    auto name = user_name(cred.uid);
+    auto name = cache.user_name(cred.uid);
     if (!name) return base::make_error("uid " + std::to_string(cred.uid) + " has no passwd entry");
     peer.user = std::move(*name);
 
     peer.admin = cred.uid == 0;
     if (!peer.admin && !admin_group.empty()) {
-        if (auto gid = group_gid(admin_group))
+        if (auto gid = cache.group_gid(admin_group))
             peer.admin = std::find(peer.groups.begin(), peer.groups.end(), *gid) != peer.groups.end();
     }
     return peer;

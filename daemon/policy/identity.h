@@ -9,6 +9,7 @@
 
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 namespace elevate::policy {
@@ -22,8 +23,28 @@ struct Peer {
     bool admin = false;           // uid 0 or member of the admin group
 };
 
+// Remembers uid -> name and group name -> gid for a short while: every
+// request needs both, and each lookup re-reads /etc/passwd or /etc/group.
+class IdentityCache {
+public:
+    explicit IdentityCache(int64_t ttl_ms = 30000) : ttl_ms_(ttl_ms) {}
+    std::optional<std::string> user_name(uid_t uid);
+    std::optional<gid_t> group_gid(const std::string& name);
+    void clear();  // after a reload
+
+private:
+    template <typename V>
+    struct Entry {
+        V value;
+        int64_t expires_ms;
+    };
+    int64_t ttl_ms_;
+    std::unordered_map<uid_t, Entry<std::optional<std::string>>> users_;
+    std::unordered_map<std::string, Entry<std::optional<gid_t>>> groups_;
+};
+
 // Reads credentials of the process at the other end of a Unix socket.
-base::Result<Peer> peer_from_socket(int fd, const std::string& admin_group);
+base::Result<Peer> peer_from_socket(int fd, const std::string& admin_group, IdentityCache& cache);
 
 // Name of a uid, or nullopt if the passwd database has none.
 std::optional<std::string> user_name(uid_t uid);

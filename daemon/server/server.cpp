@@ -35,6 +35,7 @@ struct Connection {
     std::vector<uint8_t> payload;
     std::vector<uint8_t> out;
     size_t sent = 0;
+    bool waiting_for_out = false;  // registered for EPOLLOUT after a short write
 };
 
 }  // namespace
@@ -46,6 +47,7 @@ struct Server::Impl {
     base::UniqueFd epoll;
     base::UniqueFd signals;
     std::unordered_map<int, Connection> connections;
+    std::vector<int> replies_ready;  // answered in this round, not yet sent
     bool stopping = false;
 
     Impl(daemon::Daemon& d, base::UniqueFd l, ServerHooks h) : daemon(d), listener(std::move(l)), hooks(std::move(h)) {}
@@ -85,11 +87,15 @@ struct Server::Impl {
                 daemon::log_warning(std::string("epoll_ctl: ") + strerror(errno));
                 continue;
             }
-            connections.emplace(raw, std::move(c));
+            auto placed = connections.emplace(raw, std::move(c));
+            // The request is usually there already: skip a round trip
+            // through epoll_wait.
+            on_readable(placed.first->second);
         }
     }
 
-    // Queues a reply frame and switches the connection to writing.
+    // Queues a reply frame. It is sent by send_replies(), after the audit
+    // records of this round are written.
     void respond(Connection& c, uint8_t op, std::vector<uint8_t> payload) {
         c.out.resize(wire::kHeaderSize);
         wire::encode_header(wire::FrameHeader{wire::kVersion, uint8_t(op | wire::kReplyBit), uint32_t(payload.size())},
@@ -97,10 +103,15 @@ struct Server::Impl {
         c.out.insert(c.out.end(), payload.begin(), payload.end());
         c.sent = 0;
         c.phase = Phase::Writing;
-        struct epoll_event ev = {};
-        ev.events = EPOLLOUT;
-        ev.data.fd = c.fd.get();
-        epoll_ctl(epoll.get(), EPOLL_CTL_MOD, c.fd.get(), &ev);
+        replies_ready.push_back(c.fd.get());
+    }
+
+    void send_replies() {
+        daemon.audit().flush();
+        std::vector<int> ready;
+        ready.swap(replies_ready);
+        for (int fd : ready)
+            if (auto it = connections.find(fd); it != connections.end()) on_writable(it->second);
     }
 
     void respond_error(Connection& c, uint8_t op, wire::Status status, const std::string& message) {
@@ -117,7 +128,7 @@ struct Server::Impl {
             respond_error(c, op, wire::Status::BadRequest, std::string("malformed request: ") + wire::codec_error_text(e));
             return;
         }
-        auto peer = policy::peer_from_socket(c.fd.get(), daemon.config().daemon.admin_group);
+        auto peer = policy::peer_from_socket(c.fd.get(), daemon.config().daemon.admin_group, daemon.identity());
         if (!peer) {
             daemon::log_warning("cannot identify a client: " + peer.error().message);
             respond_error(c, op, wire::Status::Forbidden, "cannot identify the calling user");
@@ -190,10 +201,7 @@ struct Server::Impl {
             } else if (c.phase == Phase::Payload && c.have == c.payload.size()) {
                 handle_request(c);
             }
-            if (c.phase == Phase::Writing) {
-                on_writable(c);
-                return;
-            }
+            if (c.phase == Phase::Writing) return;
         }
     }
 
@@ -202,7 +210,16 @@ struct Server::Impl {
             ssize_t n = send(c.fd.get(), c.out.data() + c.sent, c.out.size() - c.sent, MSG_NOSIGNAL);
             if (n < 0) {
                 if (errno == EINTR) continue;
-                if (errno == EAGAIN || errno == EWOULDBLOCK) return;
+                if (errno == EAGAIN || errno == EWOULDBLOCK) {
+                    if (!c.waiting_for_out) {
+                        struct epoll_event ev = {};
+                        ev.events = EPOLLOUT;
+                        ev.data.fd = c.fd.get();
+                        epoll_ctl(epoll.get(), EPOLL_CTL_MOD, c.fd.get(), &ev);
+                        c.waiting_for_out = true;
+                    }
+                    return;
+                }
                 break;
             }
             c.sent += size_t(n);
@@ -290,15 +307,17 @@ base::Result<void> Server::run() {
             } else if (auto it = s.connections.find(fd); it != s.connections.end()) {
                 Connection& c = it->second;
                 if (c.phase == Phase::Writing) {
-                    s.on_writable(c);
+                    if (c.waiting_for_out) s.on_writable(c);
                 } else if (events[size_t(i)].events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
                     s.on_readable(c);
                 }
             }
         }
-        s.expire_connections();
         if (s.hooks.timer) s.hooks.timer();
+        s.send_replies();
+        s.expire_connections();
     }
+    s.send_replies();
     return {};
 }
 

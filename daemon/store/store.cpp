@@ -122,6 +122,9 @@ constexpr Setting kSettings[] = {
     {"PRAGMA foreign_keys = ON", "PRAGMA foreign_keys", "1"},
     // Freed pages are zeroed, so a deleted or replaced seed is not left behind.
     {"PRAGMA secure_delete = ON", "PRAGMA secure_delete", "1"},
+    // Checkpoints are run by Store::checkpoint() from the daemon's timer,
+    // not inside whichever commit crosses the threshold.
+    {"PRAGMA wal_autocheckpoint = 0", "PRAGMA wal_autocheckpoint", "0"},
 };
 
 base::Error open_error(sqlite3* db, const std::string& path, std::string_view what) {
@@ -700,6 +703,22 @@ base::Result<void> Store::append_audit(const AuditRecord& r) {
     q.integer(r.time).text(r.event).text(r.actor).text(r.user).text(r.role).text(r.grant_id).text(r.source).text(
         r.result).text(r.reason);
     return q.run(op);
+}
+
+base::Result<void> Store::append_audit(const std::vector<AuditRecord>& records) {
+    if (records.empty()) return {};
+    if (auto synced = impl_->sync(Impl::Sync::Normal); !synced) return synced;
+    Impl::Transaction tx(*impl_);
+    if (auto r = tx.begin("appending audit records"); !r) return r;
+    for (const auto& rec : records)
+        if (auto r = append_audit(rec); !r) return r;
+    return tx.commit("appending audit records");
+}
+
+base::Result<void> Store::checkpoint() {
+    int rc = sqlite3_wal_checkpoint_v2(impl_->db.get(), nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+    if (rc != SQLITE_OK && rc != SQLITE_BUSY) return sqlite_error(impl_->db.get(), "checkpoint");
+    return {};
 }
 
 base::Result<std::vector<AuditRecord>> Store::audit_tail(int limit) {

@@ -140,8 +140,13 @@ public:
     base::Result<std::optional<Session>> get_session(const std::string& id);
     base::Result<std::vector<Session>> open_sessions_for_grant(const std::string& grant_id);
 
-    // Audit trail (append-only table).
+    // Audit trail (append-only table). A batch is one transaction.
     base::Result<void> append_audit(const AuditRecord& r);
+    base::Result<void> append_audit(const std::vector<AuditRecord>& records);
+
+    // Moves WAL content into the database (PASSIVE: never waits). The daemon
+    // calls it from its timer; automatic checkpoints inside commits are off.
+    base::Result<void> checkpoint();
     base::Result<std::vector<AuditRecord>> audit_tail(int limit);
 
 private:

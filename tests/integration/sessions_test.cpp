@@ -25,7 +25,7 @@ drift_steps = 10
 name = "ops"
 gid = 61041
 eligible_users = ["root"]
-default_duration = "2s"
+default_duration = "4s"
 on_expiry = "terminate"
 
 [[role]]
@@ -96,7 +96,7 @@ TEST_F(Sessions, ExpiryTerminatesSessionsOfTheGrant) {
     activate("ops", 0);
     pid_t pid = session_process(daemon, "ops", false);
     ASSERT_GT(pid, 0);
-    int status = wait_exit(pid, 10);
+    int status = wait_exit(pid, 15);
     if (status == -1) {
         kill(pid, SIGKILL);
         waitpid(pid, nullptr, 0);
@@ -110,7 +110,7 @@ TEST_F(Sessions, ProcessIgnoringSigtermIsKilledAfterGrace) {
     activate("ops", 0);
     pid_t pid = session_process(daemon, "ops", true);
     ASSERT_GT(pid, 0);
-    int status = wait_exit(pid, 15);
+    int status = wait_exit(pid, 20);
     if (status == -1) {
         kill(pid, SIGKILL);
         waitpid(pid, nullptr, 0);
