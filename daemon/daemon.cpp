@@ -81,7 +81,7 @@ void Daemon::on_timer() {
         // Checkpoints run here, between requests, rather than inside some
         // unlucky request's commit.
         if (auto r = store_->checkpoint(); !r) log_warning(r.error().message);
-        next_checkpoint_ = now + 5;
+        next_checkpoint_ = now + 1;
     }
     if (now >= next_prune_) {
         // Used time-steps are kept (in seconds) well past any code's window:

@@ -62,36 +62,37 @@ void SessionService::terminate_for(const store::Grant& g, const std::string& why
     }
     for (const auto& s : *open) {
         const int64_t now = clock_.now();
-        PendingKill kill_later{now + kGraceSeconds, s.id, {}};
+        PendingSignal term{now + kWarningSeconds, SIGTERM, {}};
         if (s.pid > 1 && same_process(pid_t(s.pid), uint64_t(s.pid_start))) {
             auto tree = process_tree(pid_t(s.pid));
             if (auto tty = warning_tty(s, tree))
                 warn(*tty, "your " + g.role + " grant " + why + "; this session is being closed");
-            for (const auto& p : tree) {
-                ::kill(p.pid, SIGTERM);
-                kill_later.processes.emplace_back(p.pid, p.start_time);
-            }
+            for (const auto& p : tree) term.processes.emplace_back(p.pid, p.start_time);
         }
         (void)store_.close_session(s.id, now, "terminated: grant " + why);
         audit_.record({now, "session-terminate", "elevated", s.user, g.role, g.id, s.service, "ok",
                        "grant " + why + "; session pid " + std::to_string(s.pid) + " ended"});
         daemon::log_notice("terminating session " + s.id + " of " + s.user + " (pid " + std::to_string(s.pid) +
                            "): grant " + g.id + " " + why);
-        if (!kill_later.processes.empty()) pending_.push_back(std::move(kill_later));
+        if (!term.processes.empty()) pending_.push_back(std::move(term));
     }
 }
 
 void SessionService::tick() {
     const int64_t now = clock_.now();
+    std::vector<PendingSignal> next;
     for (auto it = pending_.begin(); it != pending_.end();) {
         if (it->at > now) {
             ++it;
             continue;
         }
+        // Signal a process only if it is still the same one (pid reuse).
         for (const auto& [pid, start] : it->processes)
-            if (same_process(pid, start)) ::kill(pid, SIGKILL);
+            if (same_process(pid, start)) ::kill(pid, it->signal);
+        if (it->signal == SIGTERM) next.push_back({now + kGraceSeconds, SIGKILL, std::move(it->processes)});
         it = pending_.erase(it);
     }
+    for (auto& p : next) pending_.push_back(std::move(p));
 }
 
 std::optional<int64_t> SessionService::next_deadline() const {

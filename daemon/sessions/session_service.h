@@ -1,7 +1,8 @@
 // PAM sessions opened under grants, and ending them when their grant ends
-// (role on_expiry = "terminate"): a warning on the session's terminal, then
-// SIGTERM to the session's process tree, then SIGKILL to whatever is left
-// after a grace period. Expiry must really remove access.
+// (role on_expiry = "terminate"): a warning on the session's terminal, a
+// second later SIGTERM to the session's process tree (so the warning reaches
+// the user before sshd closes the connection), then SIGKILL to whatever is
+// left after a grace period. Expiry must really remove access.
 #pragma once
 
 #include "common/base/clock.h"
@@ -17,7 +18,8 @@ namespace elevate::sessions {
 
 class SessionService {
 public:
-    static constexpr int64_t kGraceSeconds = 3;
+    static constexpr int64_t kWarningSeconds = 1;  // warning -> SIGTERM
+    static constexpr int64_t kGraceSeconds = 3;    // SIGTERM -> SIGKILL
 
     SessionService(store::Store& store, daemon::AuditLog& audit, const base::Clock& clock)
         : store_(store), audit_(audit), clock_(clock) {}
@@ -28,20 +30,20 @@ public:
     // Ends every open session admitted by grant `g`.
     void terminate_for(const store::Grant& g, const std::string& why);
 
-    // SIGKILL for sessions whose grace period has passed.
+    // Sends the signals that are due.
     void tick();
     std::optional<int64_t> next_deadline() const;
 
 private:
-    struct PendingKill {
+    struct PendingSignal {
         int64_t at;
-        std::string session_id;
+        int signal;  // SIGTERM, then SIGKILL
         std::vector<std::pair<pid_t, uint64_t>> processes;  // (pid, start time)
     };
     store::Store& store_;
     daemon::AuditLog& audit_;
     const base::Clock& clock_;
-    std::vector<PendingKill> pending_;
+    std::vector<PendingSignal> pending_;
 };
 
 }  // namespace elevate::sessions

@@ -125,6 +125,9 @@ constexpr Setting kSettings[] = {
     // Checkpoints are run by Store::checkpoint() from the daemon's timer,
     // not inside whichever commit crosses the threshold.
     {"PRAGMA wal_autocheckpoint = 0", "PRAGMA wal_autocheckpoint", "0"},
+    // After a checkpoint the WAL is cut back to this size (64 MiB) instead
+    // of keeping its high-water mark.
+    {"PRAGMA journal_size_limit = 67108864", "PRAGMA journal_size_limit", "67108864"},
 };
 
 base::Error open_error(sqlite3* db, const std::string& path, std::string_view what) {
