@@ -24,3 +24,15 @@ ELEVATECTL_BIN="$PWD/$build/cli/elevatectl" \
 PAM_ELEVATE_SO="$PWD/$build/pam_module/pam_elevate.so" \
 PYTHONDONTWRITEBYTECODE=1 \
   "$python" tests/e2e/transcript_sudo.py "$out"
+
+# Keep the README's copy true as well.
+"$python" - "$out" README.md <<'PY'
+import sys
+transcript, readme = sys.argv[1], sys.argv[2]
+text = open(readme).read()
+begin, end = "<!-- transcript:begin -->", "<!-- transcript:end -->"
+i, j = text.index(begin) + len(begin), text.index(end)
+body = "\n```\n" + open(transcript).read().rstrip("\n") + "\n```\n"
+open(readme, "w").write(text[:i] + body + text[j:])
+PY
+echo "updated README.md"
