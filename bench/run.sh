@@ -3,7 +3,8 @@
 #
 #   sudo bench/run.sh                       # everything, default sizes
 #   sudo THROUGHPUT_ARGS="--duration 10" SCALE_ARGS="--grants 200000" bench/run.sh
-#   sudo bench/run.sh throughput            # only one of them (or: scale)
+#   sudo bench/run.sh throughput            # only one of them (or: scale, pam)
+#   sudo PAM_ARGS="--rounds 7" bench/run.sh pam
 #
 # BUILD_DIR (default: build-bench in the source tree) is a separate build
 # tree, so the numbers never come from a Debug or sanitizer build. Needs
@@ -39,4 +40,11 @@ if [ "$which" = all ] || [ "$which" = scale ]; then
     echo "=== bench_daemon_scale ${SCALE_ARGS:-}"
     # shellcheck disable=SC2086
     "$build/bench/bench_daemon_scale" ${SCALE_ARGS:-}
+fi
+if [ "$which" = all ] || [ "$which" = pam ]; then
+    echo
+    echo "=== bench_pam ${PAM_ARGS:-}"
+    # Built only when pam_module/ is (writes /etc/pam.d/elevate-bench-*, users elvbp-*).
+    # shellcheck disable=SC2086
+    "$build/bench/bench_pam" ${PAM_ARGS:-}
 fi

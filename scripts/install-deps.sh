@@ -10,4 +10,4 @@ apt-get install -y -q --no-install-recommends \
   libgtest-dev libgmock-dev libpam-wrapper libpamtest0-dev \
   libtomlplusplus-dev nlohmann-json3-dev libsystemd-dev libqrencode-dev \
   oathtool openssh-server openssh-client sudo expect python3 python3-pexpect \
-  libpam-oath libpam-google-authenticator passwd util-linux procps
+  libpam-oath libpam-google-authenticator passwd util-linux procps valgrind

@@ -55,7 +55,9 @@ bool sections_disjoint(Section* s, int n) {
     return true;
 }
 
-bool owner_ok(const struct stat& st) { return st.st_uid == 0 && (st.st_mode & (S_IWGRP | S_IWOTH)) == 0; }
+bool owner_ok(const struct stat& st) {
+    return st.st_uid == 0 && (st.st_mode & (S_IWGRP | S_IWOTH)) == 0;
+}
 
 Error classify_errno(int err, int* sys_errno) {
     switch (err) {
@@ -81,7 +83,9 @@ void block_signals(sigset_t* saved) {
     pthread_sigmask(SIG_BLOCK, &all, saved);
 }
 
-void restore_signals(const sigset_t* saved) { pthread_sigmask(SIG_SETMASK, saved, nullptr); }
+void restore_signals(const sigset_t* saved) {
+    pthread_sigmask(SIG_SETMASK, saved, nullptr);
+}
 
 // The directory holding the snapshot must be root's alone too (or sticky,
 // like /tmp): otherwise someone could rename an old, still root-owned
@@ -114,25 +118,44 @@ Error check_directory(const char* path, int* sys_errno) {
 
 const char* error_name(Error e) {
     switch (e) {
-        case Error::None: return "none";
-        case Error::Missing: return "missing";
-        case Error::Unreadable: return "unreadable";
-        case Error::NotRegular: return "not-regular";
-        case Error::Insecure: return "insecure";
-        case Error::Size: return "size";
-        case Error::Magic: return "magic";
-        case Error::ByteOrder: return "byte-order";
-        case Error::Version: return "version";
-        case Error::Header: return "header";
-        case Error::Checksum: return "checksum";
-        case Error::Layout: return "layout";
-        case Error::Limits: return "limits";
-        case Error::Strings: return "strings";
-        case Error::Groups: return "groups";
-        case Error::Users: return "users";
-        case Error::Members: return "members";
-        case Error::Index: return "index";
-        case Error::Resource: return "resource";
+        case Error::None:
+            return "none";
+        case Error::Missing:
+            return "missing";
+        case Error::Unreadable:
+            return "unreadable";
+        case Error::NotRegular:
+            return "not-regular";
+        case Error::Insecure:
+            return "insecure";
+        case Error::Size:
+            return "size";
+        case Error::Magic:
+            return "magic";
+        case Error::ByteOrder:
+            return "byte-order";
+        case Error::Version:
+            return "version";
+        case Error::Header:
+            return "header";
+        case Error::Checksum:
+            return "checksum";
+        case Error::Layout:
+            return "layout";
+        case Error::Limits:
+            return "limits";
+        case Error::Strings:
+            return "strings";
+        case Error::Groups:
+            return "groups";
+        case Error::Users:
+            return "users";
+        case Error::Members:
+            return "members";
+        case Error::Index:
+            return "index";
+        case Error::Resource:
+            return "resource";
     }
     return "unknown";
 }
@@ -154,8 +177,7 @@ Error View::validate(const void* data, size_t size, View* out) {
         h.header_size > size || h.flags != 0 || h.reserved != 0)
         return Error::Header;
     if (h.file_size != size || size % 8 != 0) return Error::Size;
-    if (elevate_snapshot_checksum(static_cast<const uint64_t*>(data), size / 8) != h.checksum)
-        return Error::Checksum;
+    if (elevate_snapshot_checksum(static_cast<const uint64_t*>(data), size / 8) != h.checksum) return Error::Checksum;
 
     if (h.group_count > ELEVATE_SNAPSHOT_MAX_GROUPS || h.member_count > ELEVATE_SNAPSHOT_MAX_MEMBERS ||
         h.user_count > h.member_count)
@@ -611,9 +633,13 @@ uint64_t Reader::map_count() {
 // done when the address space is copied. The child is single-threaded and
 // its thread id differs from the lock owner's, so it starts from a fresh
 // lock rather than unlocking one it does not own.
-void Reader::fork_prepare() { pthread_rwlock_wrlock(&lock_); }
+void Reader::fork_prepare() {
+    pthread_rwlock_wrlock(&lock_);
+}
 
-void Reader::fork_parent() { pthread_rwlock_unlock(&lock_); }
+void Reader::fork_parent() {
+    pthread_rwlock_unlock(&lock_);
+}
 
 void Reader::fork_child() {
     pthread_rwlock_t fresh = PTHREAD_RWLOCK_WRITER_NONRECURSIVE_INITIALIZER_NP;

@@ -37,18 +37,18 @@ enum class Error : uint8_t {
     Insecure,    // not owned by uid 0, or group/world-writable (file or directory)
     Size,        // shorter than a header, over the size limit, or != header.file_size
     Magic,
-    ByteOrder,   // written on a host of the other endianness
-    Version,     // major version this reader does not know
-    Header,      // header_size or flags invalid
+    ByteOrder,  // written on a host of the other endianness
+    Version,    // major version this reader does not know
+    Header,     // header_size or flags invalid
     Checksum,
-    Layout,      // a section misaligned, outside the file, or overlapping another
-    Limits,      // a count above the format's limits
-    Strings,     // a name out of the string area, not NUL-terminated, or not a valid name
-    Groups,      // group table out of order, duplicate, bad gid or member range
-    Users,       // user table out of order, duplicate, or its ranges not tiling the user index
-    Members,     // member table out of order, duplicate, or pointing at the wrong group or user
-    Index,       // gid or user index out of range or out of order
-    Resource,    // EMFILE, ENFILE, ENOMEM, EAGAIN...: transient, retried on the next call
+    Layout,    // a section misaligned, outside the file, or overlapping another
+    Limits,    // a count above the format's limits
+    Strings,   // a name out of the string area, not NUL-terminated, or not a valid name
+    Groups,    // group table out of order, duplicate, bad gid or member range
+    Users,     // user table out of order, duplicate, or its ranges not tiling the user index
+    Members,   // member table out of order, duplicate, or pointing at the wrong group or user
+    Index,     // gid or user index out of range or out of order
+    Resource,  // EMFILE, ENFILE, ENOMEM, EAGAIN...: transient, retried on the next call
 };
 
 // Stable lower-case name ("checksum", "insecure", ...), for messages and tests.

@@ -25,9 +25,13 @@ namespace {
 
 using base::make_error;
 
-constexpr size_t align8(size_t n) { return (n + 7) & ~size_t(7); }
+constexpr size_t align8(size_t n) {
+    return (n + 7) & ~size_t(7);
+}
 
-bool name_ok(const std::string& s) { return elevate_snapshot_name_ok(s.data(), s.size()) != 0; }
+bool name_ok(const std::string& s) {
+    return elevate_snapshot_name_ok(s.data(), s.size()) != 0;
+}
 
 struct Group {
     std::string name;
@@ -65,8 +69,7 @@ base::Result<std::vector<uint8_t>> encode_snapshot(const std::vector<RoleEntry>&
 
     size_t member_total = 0;
     for (const MemberEntry& m : members) {
-        if (!name_ok(m.user))
-            return make_error("snapshot: user name \"" + m.user + "\" is not a valid user name");
+        if (!name_ok(m.user)) return make_error("snapshot: user name \"" + m.user + "\" is not a valid user name");
         auto it = by_gid.find(uint32_t(m.gid));
         if (it == by_gid.end())
             return make_error("snapshot: member " + m.user + ": gid " + std::to_string(m.gid) + " is no role's group");
