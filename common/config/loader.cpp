@@ -378,6 +378,7 @@ struct RoleEntry {
     Origin name_at;
     Origin gid_at;
     Origin group_at;   // the group key, or the name key when group defaulted
+    Origin eligible_groups_at;
 };
 
 Status check_durations(const std::string& file, const toml::table& table, const Role& role) {
@@ -412,6 +413,8 @@ base::Result<RoleEntry> read_role(const std::string& file, const toml::node& nod
     entry.name_at = origin_of(file, name->source());
     entry.gid_at = origin_of(file, gid->source());
     entry.group_at = origin_of(file, (group ? group : name)->source());
+    const toml::node* eligible_groups = table->get("eligible_groups");
+    entry.eligible_groups_at = eligible_groups ? origin_of(file, eligible_groups->source()) : entry.header;
 
     if (auto st = check_durations(file, *table, entry.role); !st) return std::move(st).error();
     // A role nobody may activate is almost certainly a mistake in the list's key.
@@ -474,6 +477,22 @@ Status check_roles_distinct(const std::vector<RoleEntry>& roles) {
                 return key_error(roles[i].group_at, "role.group",
                                  "group '" + a.group + "' is already used by role '" + b.name + "' (" +
                                      where(roles[j].group_at) + ")");
+            }
+        }
+    }
+    return {};
+}
+
+// Eligibility must come from standing membership: if a role's group could
+// make someone eligible for a role, one grant would lead to another.
+Status check_eligibility_not_by_role_group(const std::vector<RoleEntry>& roles) {
+    for (const RoleEntry& entry : roles) {
+        for (const std::string& group : entry.role.eligible_groups) {
+            for (const RoleEntry& other : roles) {
+                if (group != other.role.group) continue;
+                return key_error(entry.eligible_groups_at, "role.eligible_groups",
+                                 "'" + group + "' is the group of role '" + other.role.name +
+                                     "'; eligibility must come from a standing group, not from a grant");
             }
         }
     }
@@ -642,6 +661,7 @@ base::Result<Config> load(const std::string& path, const LoadOptions& options) {
     }
 
     if (auto st = check_roles_distinct(merged.roles); !st) return std::move(st).error();
+    if (auto st = check_eligibility_not_by_role_group(merged.roles); !st) return std::move(st).error();
     if (auto st = check_system_clashes(merged.roles, options.system_group_file.value_or(kSystemGroupFile)); !st)
         return std::move(st).error();
 

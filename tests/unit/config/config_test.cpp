@@ -451,6 +451,13 @@ TEST_F(ConfigLoad, DuplicateGroupBetweenRoles) {
               main_ + ":8: key 'role.group': group 'db-admin' is already used by role 'db-admin' (" + main_ + ":3)");
 }
 
+TEST_F(ConfigLoad, RoleGroupCannotConferEligibility) {
+    EXPECT_EQ(error_for(std::string(kDbAdmin) +
+                        "[[role]]\nname = \"dba-lead\"\ngid = 60002\neligible_groups = [\"db-admin\"]\n"),
+              main_ + ":9: key 'role.eligible_groups': 'db-admin' is the group of role 'db-admin'; eligibility must "
+                      "come from a standing group, not from a grant");
+}
+
 TEST_F(ConfigLoad, GidClashWithSystemGroup) {
     options_.system_group_file = write("fake-group", "# comment\n+nis\nstaff:x:60001:\n");
     EXPECT_EQ(error_for(kDbAdmin),
