@@ -8,6 +8,7 @@
 #include "daemon/server/server.h"
 
 #include <sys/stat.h>
+#include <unistd.h>
 #include <systemd/sd-daemon.h>
 
 #include <cstdio>
@@ -93,6 +94,7 @@ int run(int argc, char** argv) {
         daemon::log_error(d.error().message);
         return 1;
     }
+    const bool socket_activated = sd_listen_fds(0) > 0;  // before listen_unix() consumes it
     auto listener = server::listen_unix(socket_path);
     if (!listener) {
         daemon::log_error(listener.error().message);
@@ -114,6 +116,9 @@ int run(int argc, char** argv) {
     sd_notify(0, "READY=1\nSTATUS=serving");
     auto r = srv.run();
     sd_notify(0, "STOPPING=1");
+    // A socket we created is removed, so clients see "no such file" rather
+    // than "connection refused"; a socket-activated one belongs to systemd.
+    if (!socket_activated) ::unlink(socket_path.c_str());
     if (!r) {
         daemon::log_error(r.error().message);
         return 1;

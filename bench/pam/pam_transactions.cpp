@@ -20,7 +20,7 @@
 // files are written to /etc/pam.d/elevate-bench-* and removed at exit, also
 // after an error or Ctrl-C; leftovers of an aborted run are removed first.
 // Test users elvbp-* likewise. The cases of a group run interleaved (one
-// transaction of each in turn, the order rotating), in rounds; medians of
+// transaction of each in turn, in random order), in rounds; medians of
 // the rounds are reported, with the CPU the rest of the machine used
 // meanwhile (noise), the time of each PAM call, and the daemon's CPU per
 // transaction. Log lines go to a stand-in for the log daemon (see logsink).
@@ -33,6 +33,7 @@
 #include <dirent.h>
 #include <dlfcn.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <linux/magic.h>
 #include <pwd.h>
 #include <security/pam_appl.h>
@@ -48,6 +49,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cmath>
 #include <cstdarg>
@@ -59,6 +61,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <random>
 #include <set>
 #include <sstream>
 #include <stdexcept>
@@ -130,8 +133,8 @@ __attribute__((format(printf, 2, 0))) void send_line(int priority, const char* f
     struct tm tm;
     localtime_r(&now, &tm);
     size_t n = strftime(buf, 64, "%h %e %T ", &tm);
-    int h = std::snprintf(buf + n, sizeof buf - n, "<%d>%s[%d]: ", priority, ident[0] ? ident : "bench_pam",
-                          int(getpid()));
+    int h =
+        std::snprintf(buf + n, sizeof buf - n, "<%d>%s[%d]: ", priority, ident[0] ? ident : "bench_pam", int(getpid()));
     if (h > 0) n += size_t(h);
     const int saved = errno;
     if (n < sizeof buf) {
@@ -148,7 +151,9 @@ extern "C" {
 __attribute__((visibility("default"))) void openlog(const char* ident, int, int) {
     std::snprintf(logsink::ident, sizeof logsink::ident, "%s", ident ? ident : "");
 }
-__attribute__((visibility("default"))) void closelog(void) { logsink::ident[0] = '\0'; }
+__attribute__((visibility("default"))) void closelog(void) {
+    logsink::ident[0] = '\0';
+}
 __attribute__((visibility("default"))) void vsyslog(int priority, const char* format, va_list args) {
     logsink::send_line(priority, format, args);
 }
@@ -159,11 +164,11 @@ __attribute__((visibility("default"))) void syslog(int priority, const char* for
     va_end(args);
 }
 __attribute__((visibility("default"), format(printf, 3, 0))) void __vsyslog_chk(int priority, int, const char* format,
-                                                                                 va_list args) {
+                                                                                va_list args) {
     logsink::send_line(priority, format, args);
 }
 __attribute__((visibility("default"), format(printf, 3, 4))) void __syslog_chk(int priority, int, const char* format,
-                                                                                ...) {
+                                                                               ...) {
     va_list args;
     va_start(args, format);
     logsink::send_line(priority, format, args);
@@ -191,13 +196,14 @@ const char kUsage[] =
     "  --down N           daemon-down transactions per variant and round (default 200)\n"
     "  --hung N           transactions against a server that never answers, timeout=1\n"
     "                     (about 1 s each; default 3; 0 skips)\n"
-    "  --only LIST        run only these groups: grant,verify,down,dlopen (default all)\n"
+    "  --only LIST        run only these groups: grant,verify,down,dlopen (dlopen: module\n"
+    "                     loading and the daemon's NSS lookup, alone) (default all)\n"
     "  --dir PATH         where the temporary directory goes: state dir, users.oath and\n"
     "                     the google-authenticator files (default /tmp)\n"
     "  --elevated PATH    the daemon binary (default: the one built with this benchmark)\n"
     "  --module PATH      pam_elevate.so (default: the one built with this benchmark)\n";
 
-constexpr int kDrift = 10;          // elevate drift_steps, pam_oath window=, google WINDOW_SIZE 2*10+1
+constexpr int kDrift = 10;           // elevate drift_steps, pam_oath window=, google WINDOW_SIZE 2*10+1
 constexpr int kStepsPerWindow = 19;  // steps handed out per user per window: now-9 .. now+9
 constexpr int kWarmup = 20;          // untimed transactions per case before the rounds
 
@@ -285,12 +291,18 @@ std::string fs_type(const std::string& path) {
     struct statfs st;
     if (statfs(path.c_str(), &st) != 0) return "unknown";
     switch (static_cast<unsigned long>(st.f_type)) {
-        case EXT4_SUPER_MAGIC: return "ext4";
-        case TMPFS_MAGIC: return "tmpfs";
-        case XFS_SUPER_MAGIC: return "xfs";
-        case BTRFS_SUPER_MAGIC: return "btrfs";
-        case OVERLAYFS_SUPER_MAGIC: return "overlay";
-        default: break;
+        case EXT4_SUPER_MAGIC:
+            return "ext4";
+        case TMPFS_MAGIC:
+            return "tmpfs";
+        case XFS_SUPER_MAGIC:
+            return "xfs";
+        case BTRFS_SUPER_MAGIC:
+            return "btrfs";
+        case OVERLAYFS_SUPER_MAGIC:
+            return "overlay";
+        default:
+            break;
     }
     char buf[32];
     std::snprintf(buf, sizeof buf, "0x%lx", static_cast<unsigned long>(st.f_type));
@@ -329,6 +341,19 @@ std::string capture(const std::vector<std::string>& argv) {
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) throw std::runtime_error(argv[0] + " failed");
     while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
     return out;
+}
+
+// The sources of one database in /etc/nsswitch.conf ("files systemd").
+std::string nsswitch_line(const std::string& db) {
+    std::ifstream in("/etc/nsswitch.conf");
+    for (std::string line; std::getline(in, line);) {
+        if (line.rfind(db + ":", 0) != 0) continue;
+        std::istringstream words(line.substr(db.size() + 1));
+        std::string w, out;
+        while (words >> w) out += (out.empty() ? "" : " ") + w;
+        return out;
+    }
+    return "?";
 }
 
 std::string to_hex(const std::string& bytes) {
@@ -429,7 +454,8 @@ int conversation(int count, const struct pam_message** msg, struct pam_response*
                     data->messages += msg[i]->msg ? msg[i]->msg : "";
                 }
                 break;
-            default: break;
+            default:
+                break;
         }
     }
     *resp = out;
@@ -446,7 +472,7 @@ struct Outcome {
     int64_t wall_ns = 0;
     int64_t cpu_ns = 0;
     int prompts = 0;
-    uint64_t log_lines = 0;  // syslog lines written during the transaction
+    uint64_t log_lines = 0;    // syslog lines written during the transaction
     int64_t phase_ns[4] = {};  // pam_start, pam_authenticate, pam_acct_mgmt, pam_end
     std::string error;
 };
@@ -500,7 +526,8 @@ Outcome transaction(const std::string& service, const std::string& user, const s
     o.prompts = data.prompts;
     o.log_lines = logsink::lines.load(std::memory_order_relaxed) - l0;
     o.ok = why[0] == '\0';
-    if (!o.ok) o.error = service + " for " + user + ": " + why + (data.messages.empty() ? "" : "; said: " + data.messages);
+    if (!o.ok)
+        o.error = service + " for " + user + ": " + why + (data.messages.empty() ? "" : "; said: " + data.messages);
     return o;
 }
 
@@ -559,7 +586,8 @@ public:
         if (daemon_cpu_us >= 0) std::printf("  daemon CPU %6s us/tx", fmt(daemon_cpu_us).c_str());
         if (w.count) std::printf("  log %s lines/tx", fmt(double(s.log_lines) / double(w.count), 1).c_str());
         std::printf("  [%zu ok", w.count);
-        if (s.failed) std::printf(", %llu FAILED: %s", static_cast<unsigned long long>(s.failed), s.first_error.c_str());
+        if (s.failed)
+            std::printf(", %llu FAILED: %s", static_cast<unsigned long long>(s.failed), s.first_error.c_str());
         std::printf("]\n");
         std::fflush(stdout);
     }
@@ -596,15 +624,16 @@ public:
                 std::printf(" %12s", "-");
             }
             std::printf(" %9s %9llu", fmt(median(c.log_lines), 1).c_str(), static_cast<unsigned long long>(c.ok));
-            if (c.failed) std::printf("  %llu FAILED: %s", static_cast<unsigned long long>(c.failed), c.first_error.c_str());
+            if (c.failed)
+                std::printf("  %llu FAILED: %s", static_cast<unsigned long long>(c.failed), c.first_error.c_str());
             std::printf("\n");
         }
     }
 
     // Where the time of a transaction goes: the p50 of each PAM call.
     void print_phases() const {
-        std::printf("%-44s %10s %10s %10s %10s\n", "p50 us of each call (median of rounds)", "pam_start",
-                    "authent.", "acct_mgmt", "pam_end");
+        std::printf("%-44s %10s %10s %10s %10s\n", "p50 us of each call (median of rounds)", "pam_start", "authent.",
+                    "acct_mgmt", "pam_end");
         for (const auto& name : order_) {
             const CaseStats& c = cases_.at(name);
             if (c.p50.empty() || median(c.phase[0]) == 0) continue;  // not a PAM transaction
@@ -642,8 +671,8 @@ public:
         const double daemon = std::max(0.0, daemon_cpu());
         const double other = std::max(0.0, machine_busy_seconds() - machine0_ - self - daemon);
         std::printf("  %s: %s s; this process %s%% of a CPU, elevated %s%%, other CPU %s%% (noise); load %s\n", what,
-                    fmt(seconds, 2).c_str(), fmt(100 * self / seconds, 0).c_str(), fmt(100 * daemon / seconds, 0).c_str(),
-                    fmt(100 * other / seconds, 0).c_str(), loadavg().c_str());
+                    fmt(seconds, 2).c_str(), fmt(100 * self / seconds, 0).c_str(),
+                    fmt(100 * daemon / seconds, 0).c_str(), fmt(100 * other / seconds, 0).c_str(), loadavg().c_str());
     }
 
 private:
@@ -792,6 +821,23 @@ Summary dlopen_cycle(const std::string& path, int n) {
     return summarize(std::move(samples));
 }
 
+// What elevated does for every authorize (policy::user_groups): getpwnam_r
+// and getgrouplist through NSS, with this host's nsswitch.conf.
+Summary nss_groups_cost(const std::string& user, int n) {
+    std::vector<int64_t> samples;
+    std::vector<char> buf(4096);
+    std::vector<gid_t> groups(64);
+    for (int i = 0; i < n; ++i) {
+        const int64_t t0 = now_ns();
+        struct passwd pw, *result = nullptr;
+        getpwnam_r(user.c_str(), &pw, buf.data(), buf.size(), &result);
+        int count = int(groups.size());
+        if (result) getgrouplist(user.c_str(), pw.pw_gid, groups.data(), &count);
+        samples.push_back(now_ns() - t0);
+    }
+    return summarize(std::move(samples));
+}
+
 // Which of a module's libraries this process had mapped already (then its
 // dlopen here is cheaper than in a fresh sudo or sshd child).
 std::string premapped(const std::vector<std::string>& libs) {
@@ -806,16 +852,26 @@ std::string premapped(const std::vector<std::string>& libs) {
 
 std::string config_text(const std::string& dir, unsigned gid, const std::string& role, const std::string& user) {
     return "[daemon]\n"
-           "socket = \"" + dir + "/elevated.sock\"\n"
-           "state_dir = \"" + dir + "/state\"\n"
-           "audit_file = \"" + dir + "/audit.jsonl\"\n"
-           "snapshot = \"" + dir + "/groups.snapshot\"\n"
+           "socket = \"" +
+           dir +
+           "/elevated.sock\"\n"
+           "state_dir = \"" +
+           dir +
+           "/state\"\n"
+           "audit_file = \"" +
+           dir +
+           "/audit.jsonl\"\n"
+           "snapshot = \"" +
+           dir +
+           "/groups.snapshot\"\n"
            "audit_journal = false\n"
            "\n"
            "[totp]\n"
            "# 21 valid codes per user at any moment (now-10 .. now+10): each is\n"
            "# accepted once, so the verify path needs many of them.\n"
-           "drift_steps = " + std::to_string(kDrift) + "\n"
+           "drift_steps = " +
+           std::to_string(kDrift) +
+           "\n"
            "\n"
            "[lockout]\n"
            "# Every code sent is valid; should one fail anyway, do not lock the user\n"
@@ -823,9 +879,15 @@ std::string config_text(const std::string& dir, unsigned gid, const std::string&
            "max_failures = 100\n"
            "\n"
            "[[role]]\n"
-           "name = \"" + role + "\"\n"
-           "gid = " + std::to_string(gid) + "\n"
-           "eligible_users = [\"" + user + "\"]\n"
+           "name = \"" +
+           role +
+           "\"\n"
+           "gid = " +
+           std::to_string(gid) +
+           "\n"
+           "eligible_users = [\"" +
+           user +
+           "\"]\n"
            "default_duration = \"8h\"\n"
            "max_duration = \"8h\"\n";
 }
@@ -866,7 +928,7 @@ Summary rtt(const std::string& socket, wire::Op op, const std::vector<uint8_t>& 
 
 // Writes a small file, fsyncs it and renames it over the previous one: the
 // durable part of what pam_oath and pam_google_authenticator do on every
-// success, alone, in the same directory, timed in the same rotation as the
+// success, alone, in the same directory, timed in random order with the
 // transactions (the disk's speed changes from minute to minute here).
 Outcome fsync_probe(const std::string& dir) {
     const std::string tmp = dir + "/fsync-probe.new", dst = dir + "/fsync-probe";
@@ -884,24 +946,29 @@ Outcome fsync_probe(const std::string& dir) {
     return o;
 }
 
-const char* verdict(bool met) { return met ? "met" : "MISSED"; }
+const char* verdict(bool met) {
+    return met ? "met" : "MISSED";
+}
 
 int run(int argc, char** argv) {
     const Options o = parse_args(argc, argv);
     install_interrupt_handlers();
     logsink::start();
     print_machine();
-    if (geteuid() != 0) throw std::runtime_error("must run as root (writes /etc/pam.d, starts elevated, creates users)");
+    if (geteuid() != 0)
+        throw std::runtime_error("must run as root (writes /etc/pam.d, starts elevated, creates users)");
     if (auto r = auth::totp_init(); !r) throw std::runtime_error(r.error().message);
     if (::access(o.module.c_str(), R_OK) != 0) throw std::runtime_error("no pam_elevate.so at " + o.module);
 
     const bool verify_group = o.run("verify");
     const int needed_codes = o.rounds * o.verify + kWarmup;
-    const int verify_users =
-        !verify_group ? 0 : o.verify_users > 0 ? o.verify_users : (needed_codes + kStepsPerWindow - 1) / kStepsPerWindow + 1;
-    std::printf("bench_pam: %d round(s); per round %d transactions per case (permit/grant group), %d per module "
-                "(TOTP group, %d users), %d per daemon-down variant, %d hung in all\n",
-                o.rounds, o.iterations, o.verify, verify_users, o.down, o.hung);
+    const int verify_users = !verify_group        ? 0
+                             : o.verify_users > 0 ? o.verify_users
+                                                  : (needed_codes + kStepsPerWindow - 1) / kStepsPerWindow + 1;
+    std::printf(
+        "bench_pam: %d round(s); per round %d transactions per case (permit/grant group), %d per module "
+        "(TOTP group, %d users), %d per daemon-down variant, %d hung in all\n",
+        o.rounds, o.iterations, o.verify, verify_users, o.down, o.hung);
 
     ServiceFiles services;  // pre-cleans /etc/pam.d/elevate-bench-*, removes ours at exit
     remove_leftover_users();
@@ -952,8 +1019,8 @@ int run(int argc, char** argv) {
         check_interrupted();
         enroll_with_secret(socket, u, seed);
         oath_lines += "HOTP/T30/6\t" + u + "\t-\t" + hex + "\n";
-        write_file(dir.path() + "/ga/" + u, b32 + "\n\" TOTP_AUTH\n\" WINDOW_SIZE " + std::to_string(2 * kDrift + 1) +
-                                                 "\n\" DISALLOW_REUSE\n",
+        write_file(dir.path() + "/ga/" + u,
+                   b32 + "\n\" TOTP_AUTH\n\" WINDOW_SIZE " + std::to_string(2 * kDrift + 1) + "\n\" DISALLOW_REUSE\n",
                    0600);
     }
     const std::string usersfile = dir.path() + "/users.oath";
@@ -963,14 +1030,14 @@ int run(int argc, char** argv) {
     const std::string s_permit = services.add("permit",
                                               "auth     required pam_permit.so\n"
                                               "account  required pam_permit.so\n");
-    const std::string s_grant = services.add("grant", "auth     required " + mod + " socket=" + socket + " activate=" + role +
-                                                          "\naccount  required " + mod + " socket=" + socket +
-                                                          " require_grant=" + role + "\n");
-    const std::string s_verify = services.add("verify", "auth     required " + mod + " socket=" + socket +
-                                                            "\naccount  required pam_permit.so\n");
-    const std::string s_oath = services.add("oath", "auth     required pam_oath.so usersfile=" + usersfile +
-                                                        " window=" + std::to_string(kDrift) +
-                                                        " digits=6\naccount  required pam_permit.so\n");
+    const std::string s_grant =
+        services.add("grant", "auth     required " + mod + " socket=" + socket + " activate=" + role +
+                                  "\naccount  required " + mod + " socket=" + socket + " require_grant=" + role + "\n");
+    const std::string s_verify = services.add(
+        "verify", "auth     required " + mod + " socket=" + socket + "\naccount  required pam_permit.so\n");
+    const std::string s_oath =
+        services.add("oath", "auth     required pam_oath.so usersfile=" + usersfile +
+                                 " window=" + std::to_string(kDrift) + " digits=6\naccount  required pam_permit.so\n");
     const std::string s_google =
         services.add("google", "auth     required pam_google_authenticator.so secret=" + dir.path() +
                                    "/ga/${USER} user=root\naccount  required pam_permit.so\n");
@@ -982,13 +1049,14 @@ int run(int argc, char** argv) {
     const std::string s_stale = services.add("stale", "auth     required " + mod + " socket=" + stale_socket +
                                                           " activate=" + role + "\naccount  required " + mod +
                                                           " socket=" + stale_socket + " require_grant=" + role + "\n");
-    const std::string s_hung = services.add("hung", "auth     required " + mod + " socket=" + hung_socket +
-                                                        " timeout=1 activate=" + role + "\naccount  required " + mod +
-                                                        " socket=" + hung_socket + " timeout=1 require_grant=" + role +
-                                                        "\n");
-    std::printf("PAM services (users file %s: one line per user 'HOTP/T30/6 USER - HEX'; google files %s/ga/USER:\n"
-                "base32 secret, \" TOTP_AUTH, \" WINDOW_SIZE %d, \" DISALLOW_REUSE; all users share one secret):\n",
-                usersfile.c_str(), dir.path().c_str(), 2 * kDrift + 1);
+    const std::string s_hung =
+        services.add("hung", "auth     required " + mod + " socket=" + hung_socket + " timeout=1 activate=" + role +
+                                 "\naccount  required " + mod + " socket=" + hung_socket +
+                                 " timeout=1 require_grant=" + role + "\n");
+    std::printf(
+        "PAM services (users file %s: one line per user 'HOTP/T30/6 USER - HEX'; google files %s/ga/USER:\n"
+        "base32 secret, \" TOTP_AUTH, \" WINDOW_SIZE %d, \" DISALLOW_REUSE; all users share one secret):\n",
+        usersfile.c_str(), dir.path().c_str(), 2 * kDrift + 1);
     services.print();
 
     // The grant: activated once, through pam_elevate itself (activate=ROLE
@@ -999,18 +1067,21 @@ int run(int argc, char** argv) {
         const Outcome first = transaction(s_grant, grant_user, code, Kind::Full);
         if (!first.ok) throw std::runtime_error("activating the grant failed: " + first.error + "\n" + daemon.log());
         const int grants = count_grants(socket, grant_user);
-        std::printf("grant: %s activated %s through %s with oathtool's code (%s elevate's own TOTP); "
-                    "%d prompt(s), %s ms; %d active grant(s)\n",
-                    grant_user.c_str(), role.c_str(), s_grant.c_str(), code == ours ? "agrees with" : "DIFFERS from",
-                    first.prompts, fmt(double(first.wall_ns) / 1e6, 2).c_str(), grants);
+        std::printf(
+            "grant: %s activated %s through %s with oathtool's code (%s elevate's own TOTP); "
+            "%d prompt(s), %s ms; %d active grant(s)\n",
+            grant_user.c_str(), role.c_str(), s_grant.c_str(), code == ours ? "agrees with" : "DIFFERS from",
+            first.prompts, fmt(double(first.wall_ns) / 1e6, 2).c_str(), grants);
         if (grants != 1) throw std::runtime_error("expected one active grant for " + grant_user);
     }
 
     CodeBook book(seed, totp_users.size());
     uint64_t verify_transactions = 0;
-    unsigned verify_turn = 0;
-    // One (user, step) for all three modules in turn; false when the current
-    // window is used up (then the caller waits for the next step, untimed).
+    std::mt19937 rng(20261126);  // fixed seed: the same orders in every run
+    std::array<int, 4> order = {0, 1, 2, 3};
+    // One (user, step) for all three modules and the fsync probe, in random
+    // order; when the current window is used up, waits (untimed) for the
+    // next time-step first.
     auto verify_triple = [&](Samples* e, Samples* oa, Samples* g, Samples* probe) {
         auto use = book.next();
         if (!use) {
@@ -1019,17 +1090,26 @@ int run(int argc, char** argv) {
             if (!use) throw std::runtime_error("no unused TOTP code after waiting for the next time-step");
         }
         const std::string& user = totp_users[use->user];
-        // The order rotates, so no module always follows another's fsync.
+        // A new random order each time: no module always follows another's
+        // fsync or the daemon's wake-up.
         Outcome a, b, c, d;
-        for (int k = 0; k < 4; ++k) {
-            switch ((verify_turn + k) % 4) {
-                case 0: a = transaction(s_verify, user, use->code, Kind::Full); break;
-                case 1: b = transaction(s_oath, user, use->code, Kind::Full); break;
-                case 2: c = transaction(s_google, user, use->code, Kind::Full); break;
-                default: d = fsync_probe(dir.path()); break;
+        std::shuffle(order.begin(), order.end(), rng);
+        for (int k : order) {
+            switch (k) {
+                case 0:
+                    a = transaction(s_verify, user, use->code, Kind::Full);
+                    break;
+                case 1:
+                    b = transaction(s_oath, user, use->code, Kind::Full);
+                    break;
+                case 2:
+                    c = transaction(s_google, user, use->code, Kind::Full);
+                    break;
+                default:
+                    d = fsync_probe(dir.path());
+                    break;
             }
         }
-        ++verify_turn;
         probe->add(d);
         e->add(a);
         oa->add(b);
@@ -1078,21 +1158,33 @@ int run(int argc, char** argv) {
         std::printf("\n-- round %d of %d\n", round, o.rounds);
 
         if (o.run("grant")) {
-            // Interleaved: one transaction of each case in turn, the order
-            // rotating, so all four see the same machine.
+            // Interleaved: one transaction of each case in turn, in a new
+            // random order each time, so all four see the same machine and
+            // none always follows the same case (a transaction that waited
+            // for the daemon leaves the next one on a colder CPU).
             Samples permit, grant, permit_se, grant_se;
             Window w(daemon.pid());
             for (int i = 0; i < o.iterations; ++i) {
                 if (g_interrupted.load()) break;
-                for (int k = 0; k < 4; ++k) {
-                    switch ((i + k) % 4) {
-                        case 0: permit.add(transaction(s_permit, grant_user, "", Kind::Full)); break;
-                        case 1: grant.add(transaction(s_grant, grant_user, "", Kind::Full)); break;
-                        case 2: permit_se.add(transaction(s_permit, grant_user, "", Kind::StartEnd)); break;
-                        default: grant_se.add(transaction(s_grant, grant_user, "", Kind::StartEnd)); break;
+                std::shuffle(order.begin(), order.end(), rng);
+                for (int k : order) {
+                    switch (k) {
+                        case 0:
+                            permit.add(transaction(s_permit, grant_user, "", Kind::Full));
+                            break;
+                        case 1:
+                            grant.add(transaction(s_grant, grant_user, "", Kind::Full));
+                            break;
+                        case 2:
+                            permit_se.add(transaction(s_permit, grant_user, "", Kind::StartEnd));
+                            break;
+                        default:
+                            grant_se.add(transaction(s_grant, grant_user, "", Kind::StartEnd));
+                            break;
                     }
                 }
             }
+            check_interrupted();
             const double daemon_cpu = w.daemon_cpu();
             w.print("permit/grant group");
             report.add("permit", "1 pam_permit (auth+account)", permit);
@@ -1127,6 +1219,7 @@ int run(int argc, char** argv) {
                 if (g_interrupted.load()) break;
                 verify_triple(&e, &oa, &g, &probe);
             }
+            check_interrupted();
             const double daemon_cpu = w.daemon_cpu();
             w.print("TOTP group");
             report.add("verify", "3 pam_elevate TOTP (authorize+verify)", e,
@@ -1144,12 +1237,14 @@ int run(int argc, char** argv) {
     if (verify_group) {
         struct stat st {};
         const long oath_size = ::stat(usersfile.c_str(), &st) == 0 ? long(st.st_size) : -1;
-        const long ga_size =
-            !totp_users.empty() && ::stat((dir.path() + "/ga/" + totp_users[0]).c_str(), &st) == 0 ? long(st.st_size) : -1;
-        std::printf("\nTOTP: %llu transactions in all (3 modules, incl. %d warm-up each); waited for a new time-step "
-                    "%d time(s); users.oath %ld bytes for %zu users, %s/ga/%s %ld bytes\n",
-                    static_cast<unsigned long long>(verify_transactions), kWarmup, book.waits(), oath_size,
-                    totp_users.size(), dir.path().c_str(), totp_users.empty() ? "-" : totp_users[0].c_str(), ga_size);
+        const long ga_size = !totp_users.empty() && ::stat((dir.path() + "/ga/" + totp_users[0]).c_str(), &st) == 0
+                                 ? long(st.st_size)
+                                 : -1;
+        std::printf(
+            "\nTOTP: %llu transactions in all (3 modules, incl. %d warm-up each); waited for a new time-step "
+            "%d time(s); users.oath %ld bytes for %zu users, %s/ga/%s %ld bytes\n",
+            static_cast<unsigned long long>(verify_transactions), kWarmup, book.waits(), oath_size, totp_users.size(),
+            dir.path().c_str(), totp_users.empty() ? "-" : totp_users[0].c_str(), ga_size);
         ::unlink((dir.path() + "/fsync-probe").c_str());
     }
 
@@ -1157,9 +1252,10 @@ int run(int argc, char** argv) {
     if (o.run("down")) {
         daemon.stop();
         make_stale_socket(stale_socket);
-        std::printf("\n-- daemon down: elevated stopped (SIGTERM); connect to its socket path: %s; "
-                    "stale socket: %s\n",
-                    connect_result(socket).c_str(), connect_result(stale_socket).c_str());
+        std::printf(
+            "\n-- daemon down: elevated stopped (SIGTERM); connect to its socket path: %s; "
+            "stale socket: %s\n",
+            connect_result(socket).c_str(), connect_result(stale_socket).c_str());
         for (int round = 1; round <= o.rounds; ++round) {
             check_interrupted();
             Samples stopped, stale;
@@ -1169,6 +1265,7 @@ int run(int argc, char** argv) {
                 stopped.add(transaction(s_stopped, grant_user, "", Kind::Full, PAM_AUTHINFO_UNAVAIL));
                 stale.add(transaction(s_stale, grant_user, "", Kind::Full, PAM_AUTHINFO_UNAVAIL));
             }
+            check_interrupted();
             std::printf("-- down, round %d of %d\n", round, o.rounds);
             w.print("daemon-down group");
             report.add("stopped", "4 pam_elevate, elevated stopped", stopped);
@@ -1200,7 +1297,9 @@ int run(int argc, char** argv) {
                  {"pam_elevate.so", o.module, {}, {}},
                  {"pam_oath.so", sec + "pam_oath.so", {"liboath.so"}, {}},
                  {"pam_google_authenticator.so", sec + "pam_google_authenticator.so", {}, {}}};
-        std::printf("\n-- module loading alone: dlopen(RTLD_NOW) + dlclose, 500 times each\n");
+        std::printf(
+            "\n-- pieces alone: module loading (dlopen(RTLD_NOW) + dlclose, as in every pam_start/pam_end),\n"
+            "   and the NSS lookup elevated makes for every authorize; 500 times each\n");
         for (auto& l : loads) {
             check_interrupted();
             if (::access(l.path.c_str(), R_OK) != 0) continue;
@@ -1208,6 +1307,10 @@ int run(int argc, char** argv) {
             std::printf("  %-44s p50 %9s us  p99 %9s us  (libraries already mapped here: %s)\n", l.name.c_str(),
                         fmt(l.s.median_us).c_str(), fmt(l.s.p99_us).c_str(), premapped(l.libs).c_str());
         }
+        const Summary nss = nss_groups_cost(grant_user, 500);
+        std::printf("  %-44s p50 %9s us  p99 %9s us  (getpwnam_r + getgrouplist, nsswitch.conf 'group: %s')\n",
+                    "NSS groups of the user (elevated: authorize)", fmt(nss.median_us).c_str(), fmt(nss.p99_us).c_str(),
+                    nsswitch_line("group").c_str());
     }
 
     check_interrupted();
@@ -1226,10 +1329,11 @@ int run(int argc, char** argv) {
     if (report.ratio_rounds("grant/permit")) {
         const double r = report.ratio_median("grant/permit");
         const auto [lo, hi] = report.ratio_range("grant/permit");
-        std::printf("  active grant, no prompt: pam_elevate / pam_permit = %s [%s..%s]   target <= 1.5: %s "
-                    "(%s us vs %s us)\n",
-                    fmt(r, 2).c_str(), fmt(lo, 2).c_str(), fmt(hi, 2).c_str(), verdict(r <= 1.5),
-                    fmt(report.p50("grant")).c_str(), fmt(report.p50("permit")).c_str());
+        std::printf(
+            "  active grant, no prompt: pam_elevate / pam_permit = %s [%s..%s]   target <= 1.5: %s "
+            "(%s us vs %s us)\n",
+            fmt(r, 2).c_str(), fmt(lo, 2).c_str(), fmt(hi, 2).c_str(), verdict(r <= 1.5),
+            fmt(report.p50("grant")).c_str(), fmt(report.p50("permit")).c_str());
     }
     if (report.ratio_rounds("oath/elevate")) {
         const double r = report.ratio_median("oath/elevate");
@@ -1241,15 +1345,17 @@ int run(int argc, char** argv) {
     if (report.ratio_rounds("google/elevate")) {
         const double r = report.ratio_median("google/elevate");
         const auto [lo, hi] = report.ratio_range("google/elevate");
-        std::printf("  TOTP verify: pam_google_authenticator / pam_elevate = %s [%s..%s]   target >= 2: %s "
-                    "(%s us vs %s us)\n",
-                    fmt(r, 2).c_str(), fmt(lo, 2).c_str(), fmt(hi, 2).c_str(), verdict(r >= 2),
-                    fmt(report.p50("google")).c_str(), fmt(report.p50("verify")).c_str());
+        std::printf(
+            "  TOTP verify: pam_google_authenticator / pam_elevate = %s [%s..%s]   target >= 2: %s "
+            "(%s us vs %s us)\n",
+            fmt(r, 2).c_str(), fmt(lo, 2).c_str(), fmt(hi, 2).c_str(), verdict(r >= 2),
+            fmt(report.p50("google")).c_str(), fmt(report.p50("verify")).c_str());
     }
     if (report.has("fsync"))
-        std::printf("  (the peers' durable rewrite alone, write+fsync+rename of a small file in the same directory,\n"
-                    "   timed in the same rotation: p50 %s us, p99 %s us)\n",
-                    fmt(report.p50("fsync")).c_str(), fmt(median(report.at("fsync").p99)).c_str());
+        std::printf(
+            "  (the peers' durable rewrite alone, write+fsync+rename of a small file in the same directory,\n"
+            "   timed in the same rounds, in random order with them: p50 %s us, p99 %s us)\n",
+            fmt(report.p50("fsync")).c_str(), fmt(median(report.at("fsync").p99)).c_str());
     for (const char* name : {"stopped", "stale"}) {
         if (!report.has(name)) continue;
         const CaseStats& c = report.at(name);

@@ -59,8 +59,6 @@ Answer authorize(daemon::Daemon& d, const Call& call, wire::FieldWriter& reply) 
     if (!get_text(call.fields, wire::Tag::Role, 64, &role_name, &error)) return error;
     bool reauth = false;
     call.fields.get_bool(wire::Tag::Reauth, &reauth);
-    auto groups = policy::user_groups(call.user);
-    if (!groups) return {wire::Status::NotFound, "no such user: " + call.user};
 
     if (role_name.empty()) {
         // A plain second factor: no grant involved.
@@ -88,6 +86,10 @@ Answer authorize(daemon::Daemon& d, const Call& call, wire::FieldWriter& reply) 
         return {};
     }
 
+    // Only now, when a prompt may follow, is the group database consulted:
+    // the common case (an active grant) needs no NSS lookup.
+    auto groups = policy::user_groups(call.user);
+    if (!groups) return {wire::Status::NotFound, "no such user: " + call.user};
     policy::RequestContext ctx = context_of(d, call);
     // Eligibility only: the reason is asked for next, if the role needs one.
     policy::ActivationRequest probe{role->name, 0, "(to be asked)"};
