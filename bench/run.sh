@@ -3,7 +3,7 @@
 #
 #   sudo bench/run.sh                       # everything, default sizes
 #   sudo THROUGHPUT_ARGS="--duration 10" SCALE_ARGS="--grants 200000" bench/run.sh
-#   sudo bench/run.sh throughput            # only one of them (or: scale, pam)
+#   sudo bench/run.sh throughput            # only one of them (or: scale, pam, nss)
 #   sudo PAM_ARGS="--rounds 7" bench/run.sh pam
 #
 # BUILD_DIR (default: build-bench in the source tree) is a separate build
@@ -47,4 +47,10 @@ if [ "$which" = all ] || [ "$which" = pam ]; then
     # Built only when pam_module/ is (writes /etc/pam.d/elevate-bench-*, users elvbp-*).
     # shellcheck disable=SC2086
     "$build/bench/bench_pam" ${PAM_ARGS:-}
+fi
+if [ "$which" = all ] || [ "$which" = nss ]; then
+    echo
+    echo "=== bench_nss_lookup ${NSS_ARGS:-}"
+    # shellcheck disable=SC2086
+    "$build/bench/bench_nss_lookup" ${NSS_ARGS:-}
 fi

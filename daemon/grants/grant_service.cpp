@@ -69,16 +69,6 @@ base::Result<std::optional<store::Grant>> GrantService::active_for_role(const st
     return std::optional<store::Grant>();
 }
 
-base::Result<std::vector<store::Grant>> GrantService::all_active() {
-    auto all = store_.active_grants();
-    if (!all) return std::move(all).error();
-    const int64_t now = clock_.now();
-    std::vector<store::Grant> out;
-    for (auto& g : *all)
-        if (is_active(g, now)) out.push_back(std::move(g));
-    return out;
-}
-
 std::optional<int64_t> GrantService::next_expiry() const {
     if (expiries_.empty()) return std::nullopt;
     return expiries_.top().first;

@@ -39,7 +39,6 @@ public:
     base::Result<std::optional<store::Grant>> find(const std::string& id);
     base::Result<std::vector<store::Grant>> active_for_user(const std::string& user);
     base::Result<std::optional<store::Grant>> active_for_role(const std::string& user, const std::string& role);
-    base::Result<std::vector<store::Grant>> all_active();
 
     // Seconds-since-epoch of the next end time, if any grant is pending.
     std::optional<int64_t> next_expiry() const;

@@ -3,6 +3,7 @@
 #include "common/snapshot/writer.h"
 #include "daemon/core/fs.h"
 
+#include <malloc.h>
 #include <time.h>
 
 #include <unordered_map>
@@ -28,21 +29,24 @@ base::Result<void> SnapshotPublisher::publish(const config::Config& config) {
         gid_of.emplace(r.name, r.gid);
     }
 
-    auto active = store_.active_memberships();
-    if (!active) return std::move(active).error();
     const int64_t now = clock_.now();
     std::vector<snapshot::MemberEntry> members;
-    members.reserve(active->size());
-    for (const auto& g : *active) {
-        auto it = gid_of.find(g.role);
+    auto listed = store_.for_each_active_membership([&](std::string_view user, std::string_view role, int64_t end) {
+        auto it = gid_of.find(std::string(role));
         // A grant of a role that is no longer configured confers no group.
-        if (it == gid_of.end() || g.end <= now) continue;
-        members.push_back({g.user, it->second, g.end});
-    }
+        if (it == gid_of.end() || end <= now) return;
+        members.push_back({std::string(user), it->second, end});
+    });
+    if (!listed) return listed;
 
     // /run/elevate is 0755 so every process can read the snapshot.
     if (auto r = daemon::make_parent_dir(path, 0755); !r) return r;
-    return snapshot::write_snapshot(path, roles, members, ++generation_);
+    auto written = snapshot::write_snapshot(path, roles, members, ++generation_);
+    // The daemon stays small between rewrites: give the transient buffers
+    // (one entry per grant) back to the system.
+    members = {};
+    malloc_trim(0);
+    return written;
 }
 
 }  // namespace elevate::groups

@@ -30,18 +30,16 @@ Answer list(daemon::Daemon& d, const Call& call, wire::FieldWriter& reply) {
     if (!get_text(call.fields, wire::Tag::User, 256, &user, &error) ||
         !get_text(call.fields, wire::Tag::Role, 64, &role, &error))
         return error;
-    auto active = d.grants().all_active();
-    if (!active) return internal_error("list", active.error());
     // A reply stays well inside what clients read (16 MiB): the first
     // kMaxListed matches, soonest to end first, and the total.
-    constexpr uint64_t kMaxListed = 10000;
-    uint64_t total = 0;
-    for (const auto& g : *active) {
-        if (!user.empty() && g.user != user) continue;
-        if (!role.empty() && g.role != role) continue;
-        if (++total <= kMaxListed) put_grant(reply, g);
-    }
-    reply.put_u64(wire::Tag::Total, total);
+    constexpr int kMaxListed = 10000;
+    const int64_t now = d.clock().now();
+    auto listed = d.store().active_grants_matching(user, role, now, kMaxListed);
+    if (!listed) return internal_error("list", listed.error());
+    auto total = d.store().count_active_matching(user, role, now);
+    if (!total) return internal_error("list", total.error());
+    for (const auto& g : *listed) put_grant(reply, g);
+    reply.put_u64(wire::Tag::Total, *total);
     return {};
 }
 

@@ -93,6 +93,12 @@ public:
         if (p == nullptr) return {};
         return std::string(p, static_cast<size_t>(sqlite3_column_bytes(st_, i)));
     }
+    // Text without a copy: valid until the next step or reset.
+    std::string_view column_view(int i) const {
+        const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(st_, i));
+        if (p == nullptr) return {};
+        return std::string_view(p, static_cast<size_t>(sqlite3_column_bytes(st_, i)));
+    }
     // Copies a BLOB straight into a SecureBuffer: no intermediate copy to wipe.
     base::SecureBuffer column_secret(int i) const {
         const void* p = sqlite3_column_blob(st_, i);

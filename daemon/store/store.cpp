@@ -194,6 +194,14 @@ constexpr const char kActiveGrantsForUser[] = "SELECT " ELEVATE_GRANT_COLUMNS
 #undef ELEVATE_GRANT_COLUMNS
 constexpr const char kActiveExpiries[] = "SELECT \"end\", id FROM grants WHERE state = 'active'";
 constexpr const char kActiveMemberships[] = "SELECT user, role, \"end\" FROM grants WHERE state = 'active'";
+// '' matches any user or role; the (state) index narrows to active grants.
+#define ELEVATE_ACTIVE_MATCH \
+    " FROM grants WHERE state = 'active' AND \"end\" > ?1 AND (?2 = '' OR user = ?2) AND (?3 = '' OR role = ?3)"
+constexpr const char kActiveMatching[] =
+    "SELECT id, user, role, start, \"end\", reason, factor, source, state, ended_at, ended_by" ELEVATE_ACTIVE_MATCH
+    " ORDER BY \"end\", id LIMIT ?4";
+constexpr const char kCountActiveMatching[] = "SELECT count(*)" ELEVATE_ACTIVE_MATCH;
+#undef ELEVATE_ACTIVE_MATCH
 
 #define ELEVATE_SESSION_COLUMNS \
     "id, user, grant_id, pid, pid_start, service, rhost, tty, opened, closed, closed_by"
@@ -470,19 +478,39 @@ base::Result<std::vector<std::pair<int64_t, std::string>>> Store::active_expirie
     return out;
 }
 
-base::Result<std::vector<Store::Membership>> Store::active_memberships() {
+base::Result<void> Store::for_each_active_membership(
+    const std::function<void(std::string_view user, std::string_view role, int64_t end)>& fn) {
     constexpr std::string_view op = "listing active memberships";
     auto st = impl_->statement(kActiveMemberships, op);
     if (!st) return std::move(st).error();
     Query q(impl_->db.get(), *st);
-    std::vector<Membership> out;
     for (;;) {
         auto row = q.step(op);
         if (!row) return std::move(row).error();
-        if (!*row) break;
-        out.push_back({q.column_text(0), q.column_text(1), q.column_int(2)});
+        if (!*row) return {};
+        fn(q.column_view(0), q.column_view(1), q.column_int(2));
     }
-    return out;
+}
+
+base::Result<std::vector<Grant>> Store::active_grants_matching(const std::string& user, const std::string& role,
+                                                               int64_t now, int limit) {
+    constexpr std::string_view op = "listing active grants";
+    auto st = impl_->statement(kActiveMatching, op);
+    if (!st) return std::move(st).error();
+    Query q(impl_->db.get(), *st);
+    q.integer(now).text(user).text(role).integer(limit);
+    return read_grants(q, op);
+}
+
+base::Result<uint64_t> Store::count_active_matching(const std::string& user, const std::string& role, int64_t now) {
+    constexpr std::string_view op = "counting active grants";
+    auto st = impl_->statement(kCountActiveMatching, op);
+    if (!st) return std::move(st).error();
+    Query q(impl_->db.get(), *st);
+    q.integer(now).text(user).text(role);
+    auto row = q.step(op);
+    if (!row) return std::move(row).error();
+    return *row ? uint64_t(q.column_int(0)) : 0;
 }
 
 // Factors.

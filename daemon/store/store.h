@@ -8,9 +8,11 @@
 #include "common/base/secure_buffer.h"
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -104,13 +106,15 @@ public:
     // (end, id) of every Active grant: what the expiry timer needs, without
     // holding whole grants in memory.
     base::Result<std::vector<std::pair<int64_t, std::string>>> active_expiries();
-    // (user, role, end) of every Active grant: what the group snapshot needs.
-    struct Membership {
-        std::string user;
-        std::string role;
-        int64_t end = 0;
-    };
-    base::Result<std::vector<Membership>> active_memberships();
+    // Calls fn(user, role, end) for every Active grant: what the group
+    // snapshot needs, streamed so 100k grants are never held twice.
+    base::Result<void> for_each_active_membership(
+        const std::function<void(std::string_view user, std::string_view role, int64_t end)>& fn);
+    // Active grants whose end is after `now`, optionally of one user and/or
+    // role, soonest to end first, at most `limit`; and how many match.
+    base::Result<std::vector<Grant>> active_grants_matching(const std::string& user, const std::string& role,
+                                                           int64_t now, int limit);
+    base::Result<uint64_t> count_active_matching(const std::string& user, const std::string& role, int64_t now);
     // All grants for a user, newest first, limited.
     base::Result<std::vector<Grant>> grants_for_user(const std::string& user, int limit);
     // Moves an Active grant to `state`; returns false if it was not Active.

@@ -316,6 +316,51 @@ TEST_F(StoreTest, ActiveGrantsReturnsOnlyActive) {
     EXPECT_EQ((*active)[0].state, GrantState::Active);
 }
 
+TEST_F(StoreTest, ActiveGrantsMatchingFiltersOrdersLimitsAndCounts) {
+    auto s = open_ok();
+    ASSERT_TRUE(s);
+    // alice: db-admin ends 3700, web-admin ends 2800; bob: db-admin ends 2900;
+    // carol's grant ended at 2700 (past `now` = 2750) but is still 'active'.
+    Grant a1 = sample_grant("alice", 1000);
+    Grant a2 = sample_grant("alice", 100);
+    a2.role = "web-admin";
+    Grant b = sample_grant("bob", 200);
+    Grant c = sample_grant("carol", 0);
+    for (const Grant& g : {a1, a2, b, c}) ASSERT_TRUE(s->insert_grant(g).ok());
+    const int64_t now = 2750;
+
+    auto all = s->active_grants_matching("", "", now, 100);
+    ASSERT_TRUE(all.ok());
+    ASSERT_EQ(all->size(), 3u);  // carol's is past its end
+    EXPECT_EQ((*all)[0].id, a2.id);  // soonest to end first
+    EXPECT_EQ((*all)[1].id, b.id);
+    EXPECT_EQ((*all)[2].id, a1.id);
+    EXPECT_EQ(s->count_active_matching("", "", now).value(), 3u);
+
+    auto limited = s->active_grants_matching("", "", now, 1);
+    ASSERT_TRUE(limited.ok());
+    ASSERT_EQ(limited->size(), 1u);
+
+    EXPECT_EQ(s->active_grants_matching("alice", "", now, 100)->size(), 2u);
+    EXPECT_EQ(s->active_grants_matching("", "db-admin", now, 100)->size(), 2u);
+    EXPECT_EQ(s->active_grants_matching("alice", "db-admin", now, 100)->size(), 1u);
+    EXPECT_EQ(s->count_active_matching("bob", "web-admin", now).value(), 0u);
+}
+
+TEST_F(StoreTest, ForEachActiveMembershipStreamsEveryActiveGrant) {
+    auto s = open_ok();
+    ASSERT_TRUE(s);
+    Grant a = sample_grant("alice", 100);
+    Grant b = sample_grant("bob", 200);
+    for (const Grant& g : {a, b}) ASSERT_TRUE(s->insert_grant(g).ok());
+    ASSERT_TRUE(s->end_grant(b.id, GrantState::Revoked, 300, "root").value());
+    std::vector<std::string> seen;
+    ASSERT_TRUE(s->for_each_active_membership([&](std::string_view user, std::string_view role, int64_t end) {
+                     seen.push_back(std::string(user) + "/" + std::string(role) + "/" + std::to_string(end));
+                 }).ok());
+    EXPECT_EQ(seen, (std::vector<std::string>{"alice/db-admin/2800"}));
+}
+
 TEST_F(StoreTest, EndGrantOnlyOnce) {
     auto s = open_ok();
     ASSERT_TRUE(s);
