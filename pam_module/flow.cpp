@@ -257,6 +257,45 @@ bool first_grant(const wire::FieldList& fields, GrantView* out) {
     return false;
 }
 
+// A grant the daemon confirmed in this PAM handle's auth step. sudo runs
+// auth and account in one process a moment apart, so account need not ask
+// again; sshd runs auth in a forked child, where this is never set, and its
+// account step asks the daemon (pam_set_data does not cross the fork).
+constexpr const char kConfirmedGrant[] = "elevate:confirmed-grant";
+constexpr int64_t kConfirmationMs = 10000;
+
+struct ConfirmedGrant {
+    char role[64];
+    int64_t end;
+    int64_t confirmed_ms;  // monotonic
+};
+
+void free_confirmed(pam_handle_t*, void* data, int) { free(data); }
+
+void remember_grant(const Txn& t, const GrantView& g) {
+    if (!g.has_end || g.role[0] == '\0') return;
+    auto* c = static_cast<ConfirmedGrant*>(calloc(1, sizeof(ConfirmedGrant)));
+    if (c == nullptr) return;  // account simply asks the daemon
+    memcpy(c->role, g.role, sizeof c->role);
+    c->end = int64_t(g.end);
+    c->confirmed_ms = wire::monotonic_ms();
+    if (pam_set_data(t.pamh, kConfirmedGrant, c, free_confirmed) != PAM_SUCCESS) free(c);
+}
+
+// The grant confirmed during authentication, if it is one of `roles`, has
+// not reached its end time (invariant 3) and was confirmed moments ago.
+bool confirmed_grant(const Txn& t, const char* roles, GrantView* out) {
+    const void* data = nullptr;
+    if (pam_get_data(t.pamh, kConfirmedGrant, &data) != PAM_SUCCESS || data == nullptr) return false;
+    const auto* c = static_cast<const ConfirmedGrant*>(data);
+    if (!list_contains(roles, c->role) || c->end <= int64_t(time(nullptr))) return false;
+    if (wire::monotonic_ms() - c->confirmed_ms > kConfirmationMs) return false;
+    memcpy(out->role, c->role, sizeof out->role);
+    out->end = uint64_t(c->end);
+    out->has_end = true;
+    return true;
+}
+
 bool is_breakglass(const Txn& t) { return list_contains(t.opts.breakglass_users, t.user); }
 
 // Emergency access: fall through to the next module, and make sure somebody
@@ -329,6 +368,7 @@ Verdict prove(const Txn& t, bool already_granted, bool need_reason) {
     GrantView grant;
     char text[160];
     if (first_grant(reply.fields(), &grant) && grant.has_end) {
+        remember_grant(t, grant);
         char until[40];
         format_utc(int64_t(grant.end), until, sizeof until);
         snprintf(text, sizeof text, "Granted %s until %s", grant.role[0] ? grant.role : role, until);
@@ -360,10 +400,13 @@ Verdict authenticate(const Txn& t) {
     const bool need_reason = reply.flag(wire::Tag::NeedReason);
     debug(t, "authorize %s: granted=%d need_code=%d need_reason=%d", t.user, granted, need_code, need_reason);
 
+    GrantView covering;
+    const bool have_grant = granted && first_grant(reply.fields(), &covering);
     if (granted && !need_code) {
         if (!t.opts.reauth) {
             log(t, LOG_INFO, "allowed %s: an active grant covers this request%s%s", t.user,
                 t.opts.activate ? " for " : "", t.opts.activate ? t.opts.activate : "");
+            if (have_grant) remember_grant(t, covering);
             return Verdict::Allow;
         }
         // reauth=always is this module's promise to prompt: keep it even if
@@ -374,12 +417,23 @@ Verdict authenticate(const Txn& t) {
                  t.opts.socket);
         return settle(t, Verdict::Unavailable, why);
     }
-    return prove(t, granted, need_reason);
+    v = prove(t, granted, need_reason);
+    if (v == Verdict::Allow && have_grant) remember_grant(t, covering);  // re-authenticated under it
+    return v;
 }
 
 Verdict account(const Txn& t) {
     if (t.opts.require_grant == nullptr) return Verdict::Ignore;
     if (is_breakglass(t)) return break_glass(t);
+
+    GrantView confirmed;
+    if (confirmed_grant(t, t.opts.require_grant, &confirmed)) {
+        char until[40];
+        format_utc(int64_t(confirmed.end), until, sizeof until);
+        log(t, LOG_INFO, "allowed %s: active grant for %s until %s (confirmed by elevated during authentication)",
+            t.user, confirmed.role, until);
+        return Verdict::Allow;
+    }
 
     Request request;
     wire::FieldWriter& w = request.fields();

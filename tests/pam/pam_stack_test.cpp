@@ -99,6 +99,14 @@ protected:
     }
 
     std::string audit() { return read_file(daemon.audit_path()); }
+    // How many audit records of `event` the daemon has written.
+    size_t audit_events(const std::string& event) {
+        const std::string needle = "\"event\":\"" + event + "\"";
+        const std::string text = audit();
+        size_t n = 0;
+        for (size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) ++n;
+        return n;
+    }
 
     Daemon daemon{kRoles};
     std::string secret;
@@ -231,6 +239,22 @@ TEST_F(PamStack, ActiveGrantAuthenticatesWithoutPromptAndPassesAccount) {
                           {pam_test(PAMTEST_AUTHENTICATE, PAM_SUCCESS), pam_test(PAMTEST_SETCRED, PAM_SUCCESS),
                            pam_test(PAMTEST_ACCOUNT, PAM_SUCCESS)}));
     EXPECT_TRUE(conv.errors().empty()) << conv.all_errors();
+}
+
+TEST_F(PamStack, AccountReusesTheGrantConfirmedByAuthInTheSameHandleOnly) {
+    activate_with_ctl("db-admin", "INC-1", 0);
+    write_service("reuse", line("auth", "required", "activate=db-admin") +
+                               line("account", "required", "require_grant=db-admin"));
+    write_service("account-only", line("account", "required", "require_grant=db-admin"));
+    Conversation conv;
+    // auth then account in one handle (sudo): the daemon is asked once.
+    const size_t before = audit_events("account");
+    ASSERT_TRUE(run_cases("reuse", "root", conv,
+                          {pam_test(PAMTEST_AUTHENTICATE, PAM_SUCCESS), pam_test(PAMTEST_ACCOUNT, PAM_SUCCESS)}));
+    EXPECT_EQ(audit_events("account"), before);
+    // account in a handle of its own (sshd's forked auth): the daemon is asked.
+    ASSERT_TRUE(run_cases("account-only", "root", conv, {pam_test(PAMTEST_ACCOUNT, PAM_SUCCESS)}));
+    EXPECT_EQ(audit_events("account"), before + 1);
 }
 
 TEST_F(PamStack, ReauthAlwaysPromptsEvenUnderAnActiveGrant) {
