@@ -404,8 +404,10 @@ Verdict authenticate(const Txn& t) {
     const bool have_grant = granted && first_grant(reply.fields(), &covering);
     if (granted && !need_code) {
         if (!t.opts.reauth) {
-            log(t, LOG_INFO, "allowed %s: an active grant covers this request%s%s", t.user,
-                t.opts.activate ? " for " : "", t.opts.activate ? t.opts.activate : "");
+            // The routine case (every sudo under a grant) is in the daemon's
+            // audit trail; the module's log keeps denials and activations.
+            debug(t, "allowed %s: an active grant covers this request%s%s", t.user, t.opts.activate ? " for " : "",
+                  t.opts.activate ? t.opts.activate : "");
             if (have_grant) remember_grant(t, covering);
             return Verdict::Allow;
         }
@@ -430,8 +432,9 @@ Verdict account(const Txn& t) {
     if (confirmed_grant(t, t.opts.require_grant, &confirmed)) {
         char until[40];
         format_utc(int64_t(confirmed.end), until, sizeof until);
-        log(t, LOG_INFO, "allowed %s: active grant for %s until %s (confirmed by elevated during authentication)",
-            t.user, confirmed.role, until);
+        // The auth step already logged this decision at LOG_INFO.
+        debug(t, "allowed %s: active grant for %s until %s (confirmed by elevated during authentication)", t.user,
+              confirmed.role, until);
         return Verdict::Allow;
     }
 
