@@ -7,6 +7,7 @@
 #include "daemon/daemon.h"
 #include "daemon/server/dispatch.h"
 
+#include <malloc.h>
 #include <signal.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
@@ -48,6 +49,7 @@ struct Server::Impl {
     base::UniqueFd signals;
     std::unordered_map<int, Connection> connections;
     std::vector<int> replies_ready;  // answered in this round, not yet sent
+    bool trim_heap = false;          // a large reply was freed this round
     bool stopping = false;
 
     Impl(daemon::Daemon& d, base::UniqueFd l, ServerHooks h) : daemon(d), listener(std::move(l)), hooks(std::move(h)) {}
@@ -224,7 +226,10 @@ struct Server::Impl {
             }
             c.sent += size_t(n);
         }
-        // One request per connection: done (or the peer went away).
+        // One request per connection: done (or the peer went away). After
+        // a large reply (an admin list) the heap is handed back below, so
+        // the daemon's resident size returns to its steady state.
+        if (c.out.size() > (1u << 20)) trim_heap = true;
         close_connection(c.fd.get());
     }
 
@@ -316,6 +321,10 @@ base::Result<void> Server::run() {
         if (s.hooks.timer) s.hooks.timer();
         s.send_replies();
         s.expire_connections();
+        if (s.trim_heap) {
+            malloc_trim(0);
+            s.trim_heap = false;
+        }
     }
     s.send_replies();
     return {};
