@@ -59,9 +59,13 @@ RunResult run(const std::vector<std::string>& argv, const RunOptions& options) {
     }
     close(in[1]);
 
+    return collect_child(pid, out[0], err[0], options.timeout_ms);
+}
+
+RunResult collect_child(pid_t pid, int out_fd, int err_fd, int timeout_ms) {
     RunResult r;
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(options.timeout_ms);
-    struct pollfd fds[2] = {{out[0], POLLIN, 0}, {err[0], POLLIN, 0}};
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+    struct pollfd fds[2] = {{out_fd, POLLIN, 0}, {err_fd, POLLIN, 0}};
     int open_fds = 2;
     bool killed = false;
     while (open_fds > 0) {
@@ -92,7 +96,7 @@ RunResult run(const std::vector<std::string>& argv, const RunOptions& options) {
         if (f.fd >= 0) close(f.fd);
     int status = 0;
     waitpid(pid, &status, 0);
-    r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    r.exit_code = WIFEXITED(status) && !killed ? WEXITSTATUS(status) : -1;
     return r;
 }
 

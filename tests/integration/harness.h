@@ -31,6 +31,10 @@ struct RunOptions {
 // Runs argv[0] (absolute path) and captures output; kills it at the timeout.
 RunResult run(const std::vector<std::string>& argv, const RunOptions& options = {});
 
+// Reads a child's stdout and stderr pipes to EOF (killing it at the
+// timeout), closes them, and reaps it. exit_code is -1 if it was killed.
+RunResult collect_child(pid_t pid, int out_fd, int err_fd, int timeout_ms);
+
 // A fresh 0700 directory, removed (recursively) on destruction.
 class TempDir {
 public:

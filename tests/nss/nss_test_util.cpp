@@ -216,41 +216,7 @@ RunResult run_with_nsswitch(const std::vector<std::string>& argv, const NsOption
     close(out[1]);
     close(err[1]);
 
-    RunResult r;
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(options.timeout_ms);
-    struct pollfd fds[2] = {{out[0], POLLIN, 0}, {err[0], POLLIN, 0}};
-    int open_fds = 2;
-    bool killed = false;
-    while (open_fds > 0) {
-        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-        if (left.count() <= 0 && !killed) {
-            kill(pid, SIGKILL);
-            killed = true;
-        }
-        int n = poll(fds, 2, killed ? 1000 : int(left.count()));
-        if (n <= 0) {
-            if (killed) break;
-            continue;
-        }
-        for (auto& f : fds) {
-            if (f.fd < 0 || !(f.revents & (POLLIN | POLLHUP | POLLERR))) continue;
-            char buf[4096];
-            ssize_t got = read(f.fd, buf, sizeof buf);
-            if (got <= 0) {
-                close(f.fd);
-                f.fd = -1;
-                --open_fds;
-            } else {
-                (&f == &fds[0] ? r.out : r.err).append(buf, size_t(got));
-            }
-        }
-    }
-    for (auto& f : fds)
-        if (f.fd >= 0) close(f.fd);
-    int status = 0;
-    waitpid(pid, &status, 0);
-    r.exit_code = WIFEXITED(status) && !killed ? WEXITSTATUS(status) : -1;
-    return r;
+    return elevate::test::collect_child(pid, out[0], err[0], options.timeout_ms);
 }
 
 }  // namespace elevate::nss::test

@@ -6,6 +6,7 @@
 #pragma once
 
 #include "common/snapshot/writer.h"
+#include "tests/integration/harness.h"
 
 #include <sys/types.h>
 
@@ -38,11 +39,7 @@ void publish_raw(const std::vector<uint8_t>& bytes, mode_t mode = 0644);
 
 int64_t now();
 
-struct RunResult {
-    int exit_code = -1;  // -1: killed by a signal or timed out
-    std::string out;
-    std::string err;
-};
+using RunResult = elevate::test::RunResult;  // exit_code -1: killed or timed out
 
 struct NsOptions {
     // The "group:" line of the private nsswitch.conf, e.g. "files elevate".
