@@ -118,19 +118,34 @@ std::string user_name(int i) {
     return buf;
 }
 
-std::string role_name(int r) { return "elvb-r" + std::to_string(r); }
+std::string role_name(int r) {
+    return "elvb-r" + std::to_string(r);
+}
 
 std::string config_text(const std::string& dir, const std::string& state, const std::vector<unsigned>& gids) {
-    std::string c = "[daemon]\n"
-                     "socket = \"" + dir + "/elevated.sock\"\n"
-                     "state_dir = \"" + state + "\"\n"
-                     "audit_file = \"" + dir + "/audit.jsonl\"\n"
-                     "snapshot = \"" + dir + "/groups.snapshot\"\n"
-                     "audit_journal = false\n";
+    std::string c =
+        "[daemon]\n"
+        "socket = \"" +
+        dir +
+        "/elevated.sock\"\n"
+        "state_dir = \"" +
+        state +
+        "\"\n"
+        "audit_file = \"" +
+        dir +
+        "/audit.jsonl\"\n"
+        "snapshot = \"" +
+        dir +
+        "/groups.snapshot\"\n"
+        "audit_journal = false\n";
     for (size_t r = 0; r < gids.size(); ++r) {
         c += "\n[[role]]\n"
-             "name = \"" + role_name(int(r)) + "\"\n"
-             "gid = " + std::to_string(gids[r]) + "\n"
+             "name = \"" +
+             role_name(int(r)) +
+             "\"\n"
+             "gid = " +
+             std::to_string(gids[r]) +
+             "\n"
              "eligible_groups = [\"elvb-bench-users\"]\n"
              "default_duration = \"1h\"\n"
              "max_duration = \"8h\"\n";
@@ -241,7 +256,9 @@ double median(std::vector<double> v) {
     return v.empty() ? 0 : v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
 }
 
-std::string mb(long kb) { return fmt(double(kb) / 1024.0, 1) + " MB"; }
+std::string mb(long kb) {
+    return fmt(double(kb) / 1024.0, 1) + " MB";
+}
 
 void print_memory(const std::string& when, const Memory& m) {
     std::printf("%-44s VmRSS %8s   VmHWM %8s\n", when.c_str(), mb(m.rss_kb).c_str(), mb(m.hwm_kb).c_str());
@@ -317,8 +334,8 @@ int run(int argc, char** argv) {
     std::unique_ptr<DaemonProcess> daemon;
     std::vector<Memory> full_memory;
     auto full = time_starts(o, dir.path(), config, o.starts, &daemon, &full_memory);
-    std::printf("runs: %s ms; median %s ms (%s x the empty start-up)   target < 1000 ms: %s\n",
-                list_ms(full).c_str(), fmt(median(full), 1).c_str(), fmt(median(full) / median(empty), 1).c_str(),
+    std::printf("runs: %s ms; median %s ms (%s x the empty start-up)   target < 1000 ms: %s\n", list_ms(full).c_str(),
+                fmt(median(full), 1).c_str(), fmt(median(full) / median(empty), 1).c_str(),
                 median(full) < 1000 ? "met" : "MISSED");
     if (daemon->log().find("loaded " + std::to_string(o.grants) + " active grant(s)") == std::string::npos)
         throw std::runtime_error("the daemon did not report loading every grant:\n" + daemon->log());
@@ -402,10 +419,11 @@ int run(int argc, char** argv) {
     std::printf("start-up with %d grants: median %s ms (empty: %s ms)   target < 1000 ms: %s\n", o.grants,
                 fmt(median(full), 1).c_str(), fmt(median(empty), 1).c_str(), median(full) < 1000 ? "met" : "MISSED");
     // The peak before the list counts: start-up and serving decisions.
-    std::printf("resident memory with %d grants: VmRSS %s after start-up, %s after %d status; peak VmHWM %s   "
-                "target < 20 MB: %s\n",
-                o.grants, mb(after_start.rss_kb).c_str(), mb(after_status.rss_kb).c_str(), o.status_requests,
-                mb(after_status.hwm_kb).c_str(), after_status.hwm_kb < 20 * 1024 ? "met" : "MISSED");
+    std::printf(
+        "resident memory with %d grants: VmRSS %s after start-up, %s after %d status; peak VmHWM %s   "
+        "target < 20 MB: %s\n",
+        o.grants, mb(after_start.rss_kb).c_str(), mb(after_status.rss_kb).c_str(), o.status_requests,
+        mb(after_status.hwm_kb).c_str(), after_status.hwm_kb < 20 * 1024 ? "met" : "MISSED");
     std::printf("status latency at %d grants: median %s us, p99 %s us\n", o.grants, fmt(s.median_us).c_str(),
                 fmt(s.p99_us).c_str());
     if (o.hold) {

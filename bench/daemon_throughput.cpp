@@ -134,9 +134,9 @@ public:
         w->put_str(wire::Tag::Version, "floor");
         auto payload = w.take();
         reply_.resize(wire::kHeaderSize);
-        wire::encode_header(
-            wire::FrameHeader{wire::kVersion, uint8_t(uint8_t(wire::Op::Ping) | wire::kReplyBit), uint32_t(payload.size())},
-            reply_.data());
+        wire::encode_header(wire::FrameHeader{wire::kVersion, uint8_t(uint8_t(wire::Op::Ping) | wire::kReplyBit),
+                                              uint32_t(payload.size())},
+                            reply_.data());
         reply_.insert(reply_.end(), payload.begin(), payload.end());
 
         ::unlink(path_.c_str());
@@ -366,10 +366,18 @@ Summary fdatasync_latency(const std::string& dir, int samples) {
 
 std::string config_text(const std::string& dir, unsigned gid) {
     return "[daemon]\n"
-           "socket = \"" + dir + "/elevated.sock\"\n"
-           "state_dir = \"" + dir + "/state\"\n"
-           "audit_file = \"" + dir + "/audit.jsonl\"\n"
-           "snapshot = \"" + dir + "/groups.snapshot\"\n"
+           "socket = \"" +
+           dir +
+           "/elevated.sock\"\n"
+           "state_dir = \"" +
+           dir +
+           "/state\"\n"
+           "audit_file = \"" +
+           dir +
+           "/audit.jsonl\"\n"
+           "snapshot = \"" +
+           dir +
+           "/groups.snapshot\"\n"
            "audit_journal = false\n"
            "\n"
            "[totp]\n"
@@ -379,7 +387,9 @@ std::string config_text(const std::string& dir, unsigned gid) {
            "\n"
            "[[role]]\n"
            "name = \"elvb-bench\"\n"
-           "gid = " + std::to_string(gid) + "\n"
+           "gid = " +
+           std::to_string(gid) +
+           "\n"
            "eligible_users = [\"root\"]\n"
            "default_duration = \"8h\"\n"
            "max_duration = \"8h\"\n";
@@ -391,7 +401,7 @@ struct Phase {
     std::string label;  // for the per-round lines
     wire::Op op;
     std::vector<uint8_t> payload;
-    bool decision;      // counts against the 20k decisions/s target
+    bool decision;  // counts against the 20k decisions/s target
 };
 
 // The decisions a PAM stack asks for root, who holds a grant for `role`:
@@ -514,8 +524,8 @@ int run(int argc, char** argv) {
         int grants = 0;
         auto it = s.fields.iterate();
         for (wire::Field f; it.next(&f);) grants += f.tag == uint16_t(wire::Tag::Grant);
-        std::printf("root: enrolled=%s, %d active grant(s); status reply %zu bytes\n", enrolled ? "yes" : "no",
-                    grants, s.payload.size() + wire::kHeaderSize);
+        std::printf("root: enrolled=%s, %d active grant(s); status reply %zu bytes\n", enrolled ? "yes" : "no", grants,
+                    s.payload.size() + wire::kHeaderSize);
     }
 
     timed_phases(o, socket, daemon.pid(), phases_for("root", "elvb-bench"), dir.path() + "/floor.sock");
@@ -560,7 +570,8 @@ int run(int argc, char** argv) {
         // waits for) delays every status queued behind it.
         check_interrupted();
         VerifyRun during;
-        std::thread verifier([&] { during = verify_run(socket, paced, kPacedThreads, kPacedInterval, o.duration, -1); });
+        std::thread verifier(
+            [&] { during = verify_run(socket, paced, kPacedThreads, kPacedInterval, o.duration, -1); });
         auto st = run_load(o.clients, o.duration, daemon.pid(),
                            simple_request(socket, wire::Op::Status, user_payload("root")));
         verifier.join();

@@ -28,7 +28,9 @@ namespace elevate::bench {
 std::atomic<bool> g_interrupted{false};
 
 namespace {
-void on_interrupt(int) { g_interrupted.store(true); }
+void on_interrupt(int) {
+    g_interrupted.store(true);
+}
 }  // namespace
 
 void install_interrupt_handlers() {
@@ -51,7 +53,9 @@ int64_t now_ns() {
     return int64_t(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
 }
 
-int64_t wall_seconds() { return int64_t(::time(nullptr)); }
+int64_t wall_seconds() {
+    return int64_t(::time(nullptr));
+}
 
 // ---- files and directories ---------------------------------------------------
 
@@ -136,7 +140,9 @@ TempUser::TempUser(std::string name) : name_(std::move(name)) {
     if (rc != 0) throw std::runtime_error("useradd " + name_ + " failed (exit " + std::to_string(rc) + ")");
 }
 
-TempUser::~TempUser() { run_quiet({"/usr/sbin/userdel", name_}); }
+TempUser::~TempUser() {
+    run_quiet({"/usr/sbin/userdel", name_});
+}
 
 // ---- /proc -------------------------------------------------------------------
 
@@ -201,8 +207,7 @@ double machine_busy_seconds() {
 
 // ---- the daemon --------------------------------------------------------------
 
-DaemonProcess::DaemonProcess(std::string binary, std::string config_path, std::string socket_path,
-                             std::string log_path)
+DaemonProcess::DaemonProcess(std::string binary, std::string config_path, std::string socket_path, std::string log_path)
     : binary_(std::move(binary)),
       config_path_(std::move(config_path)),
       socket_path_(std::move(socket_path)),
@@ -262,7 +267,9 @@ void DaemonProcess::stop() {
     pid_ = -1;
 }
 
-std::string DaemonProcess::log() const { return read_file(log_path_); }
+std::string DaemonProcess::log() const {
+    return read_file(log_path_);
+}
 
 wire::ClientOptions client_options(const std::string& socket_path) {
     return wire::ClientOptions{socket_path, 10000, 0};
@@ -425,8 +432,9 @@ void print_machine() {
     uname(&u);
     std::printf("machine: %ld online CPU(s), %s, Linux %s; load average %s", sysconf(_SC_NPROCESSORS_ONLN),
                 model.c_str(), u.release, read_file("/proc/loadavg").c_str());
-    std::printf("CPU columns: %% of one CPU over the window (100%% = one core busy); us/req = CPU time per request;\n"
-                "'other' = CPU used by everything else on the machine meanwhile (noise)\n");
+    std::printf(
+        "CPU columns: %% of one CPU over the window (100%% = one core busy); us/req = CPU time per request;\n"
+        "'other' = CPU used by everything else on the machine meanwhile (noise)\n");
     std::fflush(stdout);
 }
 

@@ -123,9 +123,9 @@ Summary summarize(std::vector<int64_t> samples_ns);
 // (connect, send, receive, close) after another until the duration is over.
 struct LoadResult {
     int clients = 0;
-    double seconds = 0;        // wall time of the measured window
-    uint64_t ok = 0;           // requests answered with the expected status
-    uint64_t failed = 0;       // transport errors or unexpected status
+    double seconds = 0;   // wall time of the measured window
+    uint64_t ok = 0;      // requests answered with the expected status
+    uint64_t failed = 0;  // transport errors or unexpected status
     std::string first_error;
     Summary latency;           // of successful requests
     double daemon_cpu = -1;    // daemon CPU seconds in the window (-1: unknown)

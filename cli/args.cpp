@@ -20,7 +20,9 @@ const OptionSpec* find_short(const ArgSpec& spec, char c) {
     return nullptr;
 }
 
-std::string quoted(std::string_view s) { return "'" + std::string(s) + "'"; }
+std::string quoted(std::string_view s) {
+    return "'" + std::string(s) + "'";
+}
 
 // Checks a typed value; returns the number for Duration/Seconds.
 base::Result<int64_t> check_value(const OptionSpec& o, const std::string& value) {
@@ -32,8 +34,7 @@ base::Result<int64_t> check_value(const OptionSpec& o, const std::string& value)
             return int64_t{0};
         case ValueKind::Duration:
             if (auto d = base::parse_duration(value)) return *d;
-            return base::make_error("invalid duration " + quoted(value) + " for " + opt +
-                                    " (use e.g. 45m, 2h, 1h30m)");
+            return base::make_error("invalid duration " + quoted(value) + " for " + opt + " (use e.g. 45m, 2h, 1h30m)");
         case ValueKind::Seconds:
             if (auto n = base::parse_u64_in(value, 1, kMaxTimeoutSeconds)) return static_cast<int64_t>(*n);
             return base::make_error("invalid value " + quoted(value) + " for " + opt + " (whole seconds, 1 to " +
@@ -50,7 +51,9 @@ const ParsedArgs::Entry* ParsedArgs::find(std::string_view name) const {
     return nullptr;
 }
 
-bool ParsedArgs::has(std::string_view name) const { return find(name) != nullptr; }
+bool ParsedArgs::has(std::string_view name) const {
+    return find(name) != nullptr;
+}
 
 std::optional<std::string> ParsedArgs::value(std::string_view name) const {
     const Entry* e = find(name);

@@ -29,8 +29,8 @@ enum class ValueKind {
 };
 
 struct OptionSpec {
-    std::string_view name;   // long name without "--"
-    char short_name = 0;     // 0 when there is no short form
+    std::string_view name;  // long name without "--"
+    char short_name = 0;    // 0 when there is no short form
     ValueKind kind = ValueKind::None;
 };
 

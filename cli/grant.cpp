@@ -100,9 +100,8 @@ std::vector<const Grant*> grants_with_prefix(const std::vector<Grant>& grants, s
 
 nlohmann::json grant_to_json(const Grant& g) {
     nlohmann::json j = {
-        {"id", g.id},         {"user", g.user},     {"role", g.role},
-        {"start", g.start},   {"end", g.end},       {"state", g.state},
-        {"reason", g.reason}, {"factor", g.factor}, {"source", g.source},
+        {"id", g.id},       {"user", g.user},     {"role", g.role},     {"start", g.start},   {"end", g.end},
+        {"state", g.state}, {"reason", g.reason}, {"factor", g.factor}, {"source", g.source},
     };
     if (g.ended_at != 0) {
         j["ended_at"] = g.ended_at;

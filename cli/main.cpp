@@ -44,7 +44,8 @@ void print_help() {
     }
     std::cout << "\n"
                  "Options:\n"
-                 "  --socket PATH      daemon socket (default: $ELEVATE_SOCKET, else " ELEVATE_DEFAULT_SOCKET ")\n"
+                 "  --socket PATH      daemon socket (default: $ELEVATE_SOCKET, else " ELEVATE_DEFAULT_SOCKET
+                 ")\n"
                  "  --timeout SECONDS  how long to wait for the daemon (default 10; activate 30)\n"
                  "  --json             one JSON object on stdout, errors included\n"
                  "  -h, --help         this help; `elevatectl VERB --help` for a verb\n"
@@ -92,8 +93,8 @@ int run(int argc, char** argv) {
         std::string message = parsed.error().message;
         for (const auto& g : global_spec().options)
             if (message == "unknown option '--" + std::string(g.name) + "'")
-                message += " (global options go before the verb: elevatectl --" + std::string(g.name) + " " + name +
-                           " ...)";
+                message +=
+                    " (global options go before the verb: elevatectl --" + std::string(g.name) + " " + name + " ...)";
         return report_usage(ctx, verb->name, message);
     }
     if (parsed->has("help")) {

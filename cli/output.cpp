@@ -45,12 +45,13 @@ int64_t now_seconds() {
     return static_cast<int64_t>(ts.tv_sec);
 }
 
-std::string format_timestamp(int64_t t) { return utc_text(t, true); }
+std::string format_timestamp(int64_t t) {
+    return utc_text(t, true);
+}
 
 std::string format_until(int64_t t, int64_t now) {
     struct tm a, b;
-    if (to_utc(t, &a) && to_utc(now, &b) && a.tm_year == b.tm_year && a.tm_yday == b.tm_yday)
-        return utc_text(t, false);
+    if (to_utc(t, &a) && to_utc(now, &b) && a.tm_year == b.tm_year && a.tm_yday == b.tm_yday) return utc_text(t, false);
     return format_timestamp(t);
 }
 
@@ -74,7 +75,9 @@ std::string format_time(int64_t t, int64_t now) {
     return format_timestamp(t) + " (" + format_relative(t, now) + ")";
 }
 
-std::string short_id(std::string_view id) { return std::string(id.substr(0, 8)); }
+std::string short_id(std::string_view id) {
+    return std::string(id.substr(0, 8));
+}
 
 std::string printable(std::string_view untrusted) {
     std::string out;

@@ -32,9 +32,9 @@ base::Result<std::string> render_qr(std::string_view text) {
     std::unique_ptr<QRcode, QrFree> q(QRcode_encodeString8bit(input.c_str(), 0, QR_ECLEVEL_M));
     if (!q) return base::errno_error("cannot make a QR code", errno == 0 ? EINVAL : errno);
 
-    static constexpr const char* kBoth = "\u2588";    // full block
-    static constexpr const char* kUpper = "\u2580";   // upper half
-    static constexpr const char* kLower = "\u2584";   // lower half
+    static constexpr const char* kBoth = "\u2588";        // full block
+    static constexpr const char* kUpper = "\u2580";       // upper half
+    static constexpr const char* kLower = "\u2584";       // lower half
     static constexpr const char* kStart = "\x1b[97;40m";  // bright white on black
     static constexpr const char* kReset = "\x1b[0m";
 

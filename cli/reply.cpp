@@ -10,18 +10,26 @@ namespace elevate::cli {
 
 int exit_code_for(wire::Status status) {
     switch (status) {
-        case wire::Status::Ok: return kExitOk;
+        case wire::Status::Ok:
+            return kExitOk;
         case wire::Status::Denied:
-        case wire::Status::Locked: return kExitDenied;
+        case wire::Status::Locked:
+            return kExitDenied;
         case wire::Status::BadRequest:
         case wire::Status::TooLarge:
-        case wire::Status::UnsupportedVersion: return kExitUsage;
-        case wire::Status::Forbidden: return kExitForbidden;
-        case wire::Status::NotFound: return kExitNotFound;
-        case wire::Status::NotEnrolled: return kExitNotEnrolled;
-        case wire::Status::Conflict: return kExitConflict;
+        case wire::Status::UnsupportedVersion:
+            return kExitUsage;
+        case wire::Status::Forbidden:
+            return kExitForbidden;
+        case wire::Status::NotFound:
+            return kExitNotFound;
+        case wire::Status::NotEnrolled:
+            return kExitNotEnrolled;
+        case wire::Status::Conflict:
+            return kExitConflict;
         case wire::Status::Internal:
-        case wire::Status::Unavailable: return kExitDaemonError;
+        case wire::Status::Unavailable:
+            return kExitDaemonError;
     }
     // A status this client does not know: the daemon is newer. Fail closed.
     return kExitDaemonError;
@@ -29,18 +37,30 @@ int exit_code_for(wire::Status status) {
 
 const char* status_word(wire::Status status) {
     switch (status) {
-        case wire::Status::Ok: return "ok";
-        case wire::Status::Denied: return "denied";
-        case wire::Status::BadRequest: return "bad_request";
-        case wire::Status::UnsupportedVersion: return "unsupported_version";
-        case wire::Status::TooLarge: return "too_large";
-        case wire::Status::Forbidden: return "forbidden";
-        case wire::Status::NotFound: return "not_found";
-        case wire::Status::Locked: return "locked";
-        case wire::Status::Conflict: return "conflict";
-        case wire::Status::NotEnrolled: return "not_enrolled";
-        case wire::Status::Internal: return "internal";
-        case wire::Status::Unavailable: return "unavailable";
+        case wire::Status::Ok:
+            return "ok";
+        case wire::Status::Denied:
+            return "denied";
+        case wire::Status::BadRequest:
+            return "bad_request";
+        case wire::Status::UnsupportedVersion:
+            return "unsupported_version";
+        case wire::Status::TooLarge:
+            return "too_large";
+        case wire::Status::Forbidden:
+            return "forbidden";
+        case wire::Status::NotFound:
+            return "not_found";
+        case wire::Status::Locked:
+            return "locked";
+        case wire::Status::Conflict:
+            return "conflict";
+        case wire::Status::NotEnrolled:
+            return "not_enrolled";
+        case wire::Status::Internal:
+            return "internal";
+        case wire::Status::Unavailable:
+            return "unavailable";
     }
     return "unknown";
 }
@@ -93,8 +113,7 @@ int report_reply(const Context& ctx, const wire::Reply& reply) {
     return report_error(ctx, code, status_word(reply.status), message, extra);
 }
 
-std::optional<wire::Reply> call_daemon(const Context& ctx, wire::Op op, std::vector<uint8_t> request,
-                                       int* exit_code) {
+std::optional<wire::Reply> call_daemon(const Context& ctx, wire::Op op, std::vector<uint8_t> request, int* exit_code) {
     auto reply = wire::call(ctx.client, op, request);
     if (!request.empty()) OPENSSL_cleanse(request.data(), request.size());
     if (!reply) {

@@ -54,8 +54,7 @@ int report_reply(const Context& ctx, const wire::Reply& reply);
 // reports the failure, stores the exit code in *exit_code and returns
 // nullopt. The request bytes are wiped afterwards: they may hold a code or
 // an imported secret.
-std::optional<wire::Reply> call_daemon(const Context& ctx, wire::Op op, std::vector<uint8_t> request,
-                                       int* exit_code);
+std::optional<wire::Reply> call_daemon(const Context& ctx, wire::Op op, std::vector<uint8_t> request, int* exit_code);
 
 // The grants in an Ok reply; a malformed record is reported like a
 // transport failure (no usable answer) and gives nullopt.

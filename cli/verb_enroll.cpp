@@ -26,9 +26,12 @@ constexpr size_t kMaxImportFile = 64 * 1024;
 
 const char* algorithm_word(config::TotpAlgorithm a) {
     switch (a) {
-        case config::TotpAlgorithm::Sha1: return "sha1";
-        case config::TotpAlgorithm::Sha256: return "sha256";
-        case config::TotpAlgorithm::Sha512: return "sha512";
+        case config::TotpAlgorithm::Sha1:
+            return "sha1";
+        case config::TotpAlgorithm::Sha256:
+            return "sha256";
+        case config::TotpAlgorithm::Sha512:
+            return "sha512";
     }
     return "sha1";
 }
@@ -39,7 +42,8 @@ const char* algorithm_word(config::TotpAlgorithm a) {
 base::Result<base::SecureBuffer> read_import_file(const std::string& path) {
     base::UniqueFd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY));
     if (!fd.ok()) {
-        if (errno == ELOOP) return base::make_error("cannot read " + path + ": it is a symbolic link; give the real path");
+        if (errno == ELOOP)
+            return base::make_error("cannot read " + path + ": it is a symbolic link; give the real path");
         return base::errno_error("cannot read " + path);
     }
     struct stat st;
@@ -77,8 +81,7 @@ struct Import {
 
 // Returns nullopt with *exit_code set on failure; an empty Import (no
 // source) when no import option was given.
-std::optional<Import> load_import(const Context& ctx, const ParsedArgs& args, const std::string& user,
-                                  int* exit_code) {
+std::optional<Import> load_import(const Context& ctx, const ParsedArgs& args, const std::string& user, int* exit_code) {
     auto ga = args.value("import-google-authenticator");
     auto oath = args.value("import-oath-usersfile");
     if (!ga && !oath) return Import{};

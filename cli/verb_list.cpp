@@ -49,10 +49,8 @@ const Verb& list_verb() {
         "\n"
         "Lists active grants, optionally only those of USER or of ROLE.\n"
         "Needs root or the admin group. --json shows full grant ids.\n",
-        ArgSpec{{{"help", 'h', ValueKind::None}, {"user", 0, ValueKind::Text}, {"role", 0, ValueKind::Text}},
-                {},
-                0,
-                false},
+        ArgSpec{
+            {{"help", 'h', ValueKind::None}, {"user", 0, ValueKind::Text}, {"role", 0, ValueKind::Text}}, {}, 0, false},
         run,
     };
     return verb;

@@ -16,10 +16,16 @@ Daemon::Daemon(config::Config config, std::string config_path, const base::Clock
       sessions_(*store_, audit_, clock_),
       snapshot_(*store_, clock_) {
     grants_.set_on_end([this](const store::Grant& g) { on_grant_end(g); });
-    grants_.set_on_change([this] { publish_snapshot(); });
+    grants_.set_on_change([this] { snapshot_dirty_ = true; });
+}
+
+void Daemon::before_replies() {
+    if (snapshot_dirty_) publish_snapshot();
+    audit_.flush();
 }
 
 void Daemon::publish_snapshot() {
+    snapshot_dirty_ = false;
     // A failure is loud but not fatal: NSS readers keep the previous
     // snapshot and enforce its end times; PAM asks the daemon directly.
     if (auto r = snapshot_.publish(config_); !r) log_error("cannot write group snapshot: " + r.error().message);
@@ -66,7 +72,7 @@ void Daemon::reload() {
     }
     audit_.set_journal(new_d.audit_journal);
     config_ = std::move(*fresh);
-    identity_.clear();  // the admin group may have changed, and so may users
+    identity_.clear();   // the admin group may have changed, and so may users
     publish_snapshot();  // roles may have been added, removed or renumbered
     log_info("configuration reloaded (" + std::to_string(config_.roles.size()) + " role(s))");
     audit_.record({clock_.now(), "reload", "root", "", "", "", "SIGHUP", "ok", "configuration reloaded"});

@@ -43,6 +43,12 @@ public:
     // When on_timer() next has work (epoch seconds).
     std::optional<int64_t> next_timer() const;
 
+    // End of a round of requests, before any reply is sent: publishes the
+    // group snapshot once if grants changed (however many did), and writes
+    // the round's audit records. A client that got an answer can rely on
+    // both.
+    void before_replies();
+
 private:
     Daemon(config::Config config, std::string config_path, const base::Clock& clock,
            std::unique_ptr<store::Store> store);
@@ -61,6 +67,7 @@ private:
     int64_t next_prune_ = 0;
 
     void publish_snapshot();
+    bool snapshot_dirty_ = false;
 
     void on_grant_end(const store::Grant& g);
 };

@@ -25,7 +25,8 @@ const char kUsage[] =
     "grants, and answers pam_elevate and elevatectl over a Unix socket.\n"
     "\n"
     "Options:\n"
-    "  -c, --config PATH   configuration file (default " ELEVATE_DEFAULT_CONFIG ")\n"
+    "  -c, --config PATH   configuration file (default " ELEVATE_DEFAULT_CONFIG
+    ")\n"
     "                      drop-ins are read from PATH.d/*.conf\n"
     "      --check-config  validate the configuration and exit\n"
     "  -d, --debug         log debug messages\n"
@@ -78,8 +79,8 @@ int run(int argc, char** argv) {
         return 1;
     }
     if (opt.check_only) {
-        std::printf("%s: configuration OK (%zu role(s), %zu file(s) read)\n", opt.config.c_str(),
-                    config->roles.size(), config->files.size());
+        std::printf("%s: configuration OK (%zu role(s), %zu file(s) read)\n", opt.config.c_str(), config->roles.size(),
+                    config->files.size());
         return 0;
     }
     if (auto r = auth::totp_init(); !r) {
@@ -102,8 +103,7 @@ int run(int argc, char** argv) {
     }
     daemon::Daemon& daemon_ref = **d;
     server::Server srv(daemon_ref, std::move(*listener),
-                       server::ServerHooks{[&] { daemon_ref.reload(); },
-                                           [&] { return daemon_ref.next_timer(); },
+                       server::ServerHooks{[&] { daemon_ref.reload(); }, [&] { return daemon_ref.next_timer(); },
                                            [&] { daemon_ref.on_timer(); }});
     if (auto r = srv.init(); !r) {
         daemon::log_error(r.error().message);

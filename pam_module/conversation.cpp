@@ -55,7 +55,9 @@ ConvResult converse(pam_handle_t* pamh, int style, const char* text, Answer* ans
 
 }  // namespace
 
-size_t Answer::size() const { return text_ ? strlen(text_) : 0; }
+size_t Answer::size() const {
+    return text_ ? strlen(text_) : 0;
+}
 
 void Answer::reset(char* text) {
     if (text_ != text) wipe_and_free(text_);
@@ -64,10 +66,14 @@ void Answer::reset(char* text) {
 
 const char* conv_status_text(ConvStatus status) {
     switch (status) {
-        case ConvStatus::Ok: return "ok";
-        case ConvStatus::NoConversation: return "the application provides no conversation function (non-interactive)";
-        case ConvStatus::Failed: return "the conversation function failed";
-        case ConvStatus::NoResponse: return "the conversation returned no answer";
+        case ConvStatus::Ok:
+            return "ok";
+        case ConvStatus::NoConversation:
+            return "the application provides no conversation function (non-interactive)";
+        case ConvStatus::Failed:
+            return "the conversation function failed";
+        case ConvStatus::NoResponse:
+            return "the conversation returned no answer";
     }
     return "unknown conversation status";
 }
@@ -77,6 +83,8 @@ ConvResult ask(pam_handle_t* pamh, int style, const char* prompt, Answer* answer
     return converse(pamh, style, prompt, answer);
 }
 
-ConvResult tell(pam_handle_t* pamh, int style, const char* text) { return converse(pamh, style, text, nullptr); }
+ConvResult tell(pam_handle_t* pamh, int style, const char* text) {
+    return converse(pamh, style, text, nullptr);
+}
 
 }  // namespace elevate::pam

@@ -24,7 +24,9 @@ CallFailure kind_of(const wire::IoResult& io) {
 
 }  // namespace
 
-Request::~Request() { explicit_bzero(bytes_, sizeof bytes_); }
+Request::~Request() {
+    explicit_bzero(bytes_, sizeof bytes_);
+}
 
 Reply::~Reply() {
     if (payload_ != nullptr) {

@@ -51,12 +51,18 @@ int pam_code(Step step, Verdict v) {
     if (step == Step::CloseSession) return PAM_SUCCESS;  // a close never fails a logout; errors are logged
     switch (v) {
         case Verdict::Allow:
-        case Verdict::FailOpen: return PAM_SUCCESS;
-        case Verdict::Ignore: return PAM_IGNORE;
-        case Verdict::BadConfig: return PAM_SERVICE_ERR;
-        case Verdict::UserUnknown: return PAM_USER_UNKNOWN;
-        case Verdict::ConvError: return PAM_CONV_ERR;
-        default: break;
+        case Verdict::FailOpen:
+            return PAM_SUCCESS;
+        case Verdict::Ignore:
+            return PAM_IGNORE;
+        case Verdict::BadConfig:
+            return PAM_SERVICE_ERR;
+        case Verdict::UserUnknown:
+            return PAM_USER_UNKNOWN;
+        case Verdict::ConvError:
+            return PAM_CONV_ERR;
+        default:
+            break;
     }
     switch (step) {
         case Step::Authenticate:
@@ -66,22 +72,30 @@ int pam_code(Step step, Verdict v) {
         case Step::Account:
             if (v == Verdict::Rejected) return PAM_SERVICE_ERR;
             return PAM_PERM_DENIED;
-        case Step::OpenSession: return PAM_SESSION_ERR;
+        case Step::OpenSession:
+            return PAM_SESSION_ERR;
         case Step::Setcred:
         case Step::Chauthtok:
-        case Step::CloseSession: break;
+        case Step::CloseSession:
+            break;
     }
     return PAM_SERVICE_ERR;
 }
 
 const char* step_name(Step step) {
     switch (step) {
-        case Step::Authenticate: return "auth";
-        case Step::Setcred: return "setcred";
-        case Step::Account: return "account";
-        case Step::OpenSession: return "open_session";
-        case Step::CloseSession: return "close_session";
-        case Step::Chauthtok: return "chauthtok";
+        case Step::Authenticate:
+            return "auth";
+        case Step::Setcred:
+            return "setcred";
+        case Step::Account:
+            return "account";
+        case Step::OpenSession:
+            return "open_session";
+        case Step::CloseSession:
+            return "close_session";
+        case Step::Chauthtok:
+            return "chauthtok";
     }
     return "?";
 }
@@ -100,7 +114,9 @@ struct Txn {
     const char* tty = nullptr;
 };
 
-const char* or_dash(const char* s) { return s && *s ? s : "-"; }
+const char* or_dash(const char* s) {
+    return s && *s ? s : "-";
+}
 
 __attribute__((format(printf, 3, 4))) void log(const Txn& t, int priority, const char* fmt, ...) {
     va_list args;
@@ -153,7 +169,8 @@ Verdict exchange(const Txn& t, wire::Op op, const Request& request, Reply* reply
     const char* name = wire::op_name(op);
     const char* message = reply->message()[0] ? reply->message() : "no message";
     switch (reply->status()) {
-        case wire::Status::Ok: return Verdict::Allow;
+        case wire::Status::Ok:
+            return Verdict::Allow;
         case wire::Status::Denied:
         case wire::Status::Locked:
         case wire::Status::NotEnrolled:
@@ -174,8 +191,9 @@ Verdict exchange(const Txn& t, wire::Op op, const Request& request, Reply* reply
         case wire::Status::TooLarge:
             break;
     }
-    snprintf(why, why_size, "%s at %s: the daemon rejected the request (%s: %s); are elevated and pam_elevate the same version?",
-             name, t.opts.socket, wire::status_name(reply->status()), message);
+    snprintf(why, why_size,
+             "%s at %s: the daemon rejected the request (%s: %s); are elevated and pam_elevate the same version?", name,
+             t.opts.socket, wire::status_name(reply->status()), message);
     return Verdict::Rejected;
 }
 
@@ -204,7 +222,8 @@ Verdict settle(const Txn& t, Verdict v, const char* why) {
             log(t, LOG_ERR, "denied %s: %s", t.user, why);
             tell_user(t, PAM_ERROR_MSG, kUnavailableText);
             return v;
-        default: return v;
+        default:
+            return v;
     }
 }
 
@@ -270,7 +289,9 @@ struct ConfirmedGrant {
     int64_t confirmed_ms;  // monotonic
 };
 
-void free_confirmed(pam_handle_t*, void* data, int) { free(data); }
+void free_confirmed(pam_handle_t*, void* data, int) {
+    free(data);
+}
 
 void remember_grant(const Txn& t, const GrantView& g) {
     if (!g.has_end || g.role[0] == '\0') return;
@@ -296,7 +317,9 @@ bool confirmed_grant(const Txn& t, const char* roles, GrantView* out) {
     return true;
 }
 
-bool is_breakglass(const Txn& t) { return list_contains(t.opts.breakglass_users, t.user); }
+bool is_breakglass(const Txn& t) {
+    return list_contains(t.opts.breakglass_users, t.user);
+}
 
 // Emergency access: fall through to the next module, and make sure somebody
 // notices. The daemon's audit is best effort (it may be the thing that is down).
@@ -361,8 +384,8 @@ Verdict prove(const Txn& t, bool already_granted, bool need_reason) {
     if (v != Verdict::Allow) return settle(t, v, why);
 
     if (!activate) {
-        log(t, LOG_INFO, "allowed %s: verification code accepted%s%s", t.user, role ? " under the active grant for " : "",
-            role ? role : "");
+        log(t, LOG_INFO, "allowed %s: verification code accepted%s%s", t.user,
+            role ? " under the active grant for " : "", role ? role : "");
         return Verdict::Allow;
     }
     GrantView grant;
@@ -467,7 +490,9 @@ Verdict account(const Txn& t) {
     return Verdict::Allow;
 }
 
-void free_session_id(pam_handle_t*, void* data, int) { free(data); }
+void free_session_id(pam_handle_t*, void* data, int) {
+    free(data);
+}
 
 Verdict open_session(const Txn& t) {
     const bool breakglass = is_breakglass(t);
@@ -569,22 +594,31 @@ int run_step(pam_handle_t* pamh, Step step, int flags, int argc, const char** ar
     }
     t.quiet = t.opts.quiet;
     t.silent = (flags & PAM_SILENT) != 0;
-    if (step == Step::Setcred) return pam_code(step, Verdict::Allow);      // no credentials to set
-    if (step == Step::Chauthtok) return pam_code(step, Verdict::Ignore);   // no tokens to change
+    if (step == Step::Setcred) return pam_code(step, Verdict::Allow);     // no credentials to set
+    if (step == Step::Chauthtok) return pam_code(step, Verdict::Ignore);  // no tokens to change
 
     Verdict v = load_items(&t);
     if (v != Verdict::Allow) return pam_code(step, v);
-    debug(t, "%s for %s (service %s, from %s, tty %s) via %s, timeout %us, failmode=%s", step_name(step),
-                  t.user, or_dash(t.service), or_dash(t.rhost), or_dash(t.tty), t.opts.socket,
-                  t.opts.timeout_seconds, t.opts.failmode == FailMode::Open ? "open" : "secure");
+    debug(t, "%s for %s (service %s, from %s, tty %s) via %s, timeout %us, failmode=%s", step_name(step), t.user,
+          or_dash(t.service), or_dash(t.rhost), or_dash(t.tty), t.opts.socket, t.opts.timeout_seconds,
+          t.opts.failmode == FailMode::Open ? "open" : "secure");
 
     switch (step) {
-        case Step::Authenticate: v = authenticate(t); break;
-        case Step::Account: v = account(t); break;
-        case Step::OpenSession: v = open_session(t); break;
-        case Step::CloseSession: v = close_session(t); break;
+        case Step::Authenticate:
+            v = authenticate(t);
+            break;
+        case Step::Account:
+            v = account(t);
+            break;
+        case Step::OpenSession:
+            v = open_session(t);
+            break;
+        case Step::CloseSession:
+            v = close_session(t);
+            break;
         case Step::Setcred:
-        case Step::Chauthtok: break;
+        case Step::Chauthtok:
+            break;
     }
     int rc = pam_code(step, v);
     debug(t, "%s for %s: %s", step_name(step), t.user, pam_strerror(pamh, rc));

@@ -101,8 +101,8 @@ bool set_prompt(Options* o, const char* v, char* error, size_t size) {
         printable = c >= 0x20 && c != 0x7f;
     }
     if (!printable)
-        return fail(error, size, "%s=%.64s: must be 1-128 printable bytes (use [prompt=text with spaces])",
-                    "prompt", v);
+        return fail(error, size, "%s=%.64s: must be 1-128 printable bytes (use [prompt=text with spaces])", "prompt",
+                    v);
     o->prompt = v;
     return true;
 }

@@ -20,9 +20,9 @@ struct Options {
     const char* socket = ELEVATE_DEFAULT_SOCKET;
     unsigned timeout_seconds = kDefaultTimeoutSeconds;
     FailMode failmode = FailMode::Secure;
-    const char* activate = nullptr;          // role activated just in time at the auth prompt
-    const char* require_grant = nullptr;     // comma-separated roles, validated
-    bool reauth = false;                     // reauth=always: prompt even under an active grant
+    const char* activate = nullptr;       // role activated just in time at the auth prompt
+    const char* require_grant = nullptr;  // comma-separated roles, validated
+    bool reauth = false;                  // reauth=always: prompt even under an active grant
     const char* prompt = kDefaultCodePrompt;
     bool debug = false;
     bool quiet = false;

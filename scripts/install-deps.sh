@@ -5,7 +5,7 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update -q
 apt-get install -y -q --no-install-recommends \
   build-essential cmake pkg-config git ca-certificates \
-  clang libclang-rt-14-dev \
+  clang libclang-rt-14-dev clang-format \
   libpam0g-dev liboath-dev libcurl4-openssl-dev libssl-dev libsqlite3-dev sqlite3 \
   libgtest-dev libgmock-dev libpam-wrapper libpamtest0-dev \
   libtomlplusplus-dev nlohmann-json3-dev libsystemd-dev libqrencode-dev \

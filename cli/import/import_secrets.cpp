@@ -63,14 +63,18 @@ bool all_digits(std::string_view s) {
     return true;
 }
 
-std::string at_line(size_t n) { return "line " + std::to_string(n) + ": "; }
+std::string at_line(size_t n) {
+    return "line " + std::to_string(n) + ": ";
+}
 
 void add_note(std::string& note, const std::string& text) {
     if (!note.empty()) note += "; ";
     note += text;
 }
 
-base::Error line_error(size_t n, const std::string& what) { return base::make_error(at_line(n) + what); }
+base::Error line_error(size_t n, const std::string& what) {
+    return base::make_error(at_line(n) + what);
+}
 
 base::Result<void> check_secret_length(const base::SecureBuffer& secret, size_t line, std::string& note) {
     if (secret.size() < kMinImportedSecretBytes)
@@ -113,8 +117,7 @@ base::Result<ImportedSecret> parse_google_authenticator(std::string_view file_co
     ImportedSecret out;
 
     const std::string_view secret_text = trim(lines[0]);
-    if (secret_text.empty())
-        return line_error(1, "expected the base32 secret on the first line, found an empty line");
+    if (secret_text.empty()) return line_error(1, "expected the base32 secret on the first line, found an empty line");
     if (secret_text.front() == '"')
         return line_error(1, "expected the base32 secret on the first line, found an option line");
     auto secret = auth::base32_decode(secret_text);
@@ -191,8 +194,8 @@ base::Result<ImportedSecret> parse_google_authenticator(std::string_view file_co
 
     for (const std::string& name : ignored) add_note(out.note, "unknown option " + name + " ignored");
     if (scratch_codes != 0)
-        add_note(out.note, std::to_string(scratch_codes) + " scratch code" + (scratch_codes == 1 ? "" : "s") +
-                               " not imported");
+        add_note(out.note,
+                 std::to_string(scratch_codes) + " scratch code" + (scratch_codes == 1 ? "" : "s") + " not imported");
     return out;
 }
 
@@ -213,7 +216,8 @@ base::Result<TokenType> parse_token_type(std::string_view type, size_t n) {
                                  "imported: enroll the user afresh");
     const std::string shown = type.size() > 32 ? std::string(type.substr(0, 32)) + "..." : std::string(type);
     const auto unknown = [&] {
-        return line_error(n, "unknown token type '" + shown + "' (expected HOTP/T<period>[/<digits>], e.g. HOTP/T30/6)");
+        return line_error(n,
+                          "unknown token type '" + shown + "' (expected HOTP/T<period>[/<digits>], e.g. HOTP/T30/6)");
     };
     if (!type.starts_with("HOTP/T")) return unknown();
     std::string_view rest = type.substr(6);
@@ -293,8 +297,7 @@ base::Result<ImportedSecret> parse_oath_usersfile(std::string_view contents, std
     const size_t n = found_line;
     auto type = parse_token_type(found[0], n);
     if (!type) return std::move(type).error();
-    if (found.size() >= 5 && !all_digits(found[4]))
-        return line_error(n, "COUNTER is not a decimal number");
+    if (found.size() >= 5 && !all_digits(found[4])) return line_error(n, "COUNTER is not a decimal number");
 
     auto secret = decode_hex_secret(found[3], n);
     if (!secret) return std::move(secret).error();

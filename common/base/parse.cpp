@@ -23,12 +23,18 @@ constexpr int64_t kMaxDuration = 10LL * 366 * 86400;
 
 int64_t unit_seconds(char unit) {
     switch (unit) {
-        case 's': return 1;
-        case 'm': return 60;
-        case 'h': return 3600;
-        case 'd': return 86400;
-        case 'w': return 7 * 86400;
-        default: return 0;
+        case 's':
+            return 1;
+        case 'm':
+            return 60;
+        case 'h':
+            return 3600;
+        case 'd':
+            return 86400;
+        case 'w':
+            return 7 * 86400;
+        default:
+            return 0;
     }
 }
 }  // namespace
@@ -63,7 +69,10 @@ std::optional<int64_t> parse_duration(std::string_view text) {
 std::string format_duration(int64_t seconds) {
     if (seconds <= 0) return "0s";
     std::string out;
-    const struct { int64_t size; char unit; } units[] = {{86400, 'd'}, {3600, 'h'}, {60, 'm'}, {1, 's'}};
+    const struct {
+        int64_t size;
+        char unit;
+    } units[] = {{86400, 'd'}, {3600, 'h'}, {60, 'm'}, {1, 's'}};
     for (const auto& u : units) {
         if (seconds >= u.size) {
             out += std::to_string(seconds / u.size);

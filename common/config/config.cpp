@@ -4,26 +4,34 @@ namespace elevate::config {
 
 const char* factor_name(Factor f) {
     switch (f) {
-        case Factor::Totp: return "totp";
-        case Factor::Push: return "push";
-        case Factor::Any: return "any";
+        case Factor::Totp:
+            return "totp";
+        case Factor::Push:
+            return "push";
+        case Factor::Any:
+            return "any";
     }
     return "unknown";
 }
 
 const char* algorithm_name(TotpAlgorithm a) {
     switch (a) {
-        case TotpAlgorithm::Sha1: return "sha1";
-        case TotpAlgorithm::Sha256: return "sha256";
-        case TotpAlgorithm::Sha512: return "sha512";
+        case TotpAlgorithm::Sha1:
+            return "sha1";
+        case TotpAlgorithm::Sha256:
+            return "sha256";
+        case TotpAlgorithm::Sha512:
+            return "sha512";
     }
     return "unknown";
 }
 
 const char* on_expiry_name(OnExpiry e) {
     switch (e) {
-        case OnExpiry::Keep: return "keep";
-        case OnExpiry::Terminate: return "terminate";
+        case OnExpiry::Keep:
+            return "keep";
+        case OnExpiry::Terminate:
+            return "terminate";
     }
     return "unknown";
 }

@@ -37,22 +37,22 @@ struct DaemonConfig {
 };
 
 struct TotpConfig {
-    int digits = 6;               // 6..8
-    int64_t period = 30;          // seconds, 15..300
-    int drift_steps = 1;          // steps accepted either side of now, 0..10
+    int digits = 6;       // 6..8
+    int64_t period = 30;  // seconds, 15..300
+    int drift_steps = 1;  // steps accepted either side of now, 0..10
     TotpAlgorithm algorithm = TotpAlgorithm::Sha1;
     std::string issuer = "elevate";
 };
 
 struct LockoutConfig {
-    int max_failures = 5;         // consecutive failures before lockout, >= 1
-    int64_t window = 900;         // failures older than this are forgotten (s)
-    int64_t duration = 900;       // how long a lockout lasts (s)
+    int max_failures = 5;    // consecutive failures before lockout, >= 1
+    int64_t window = 900;    // failures older than this are forgotten (s)
+    int64_t duration = 900;  // how long a lockout lasts (s)
 };
 
 struct Role {
     std::string name;
-    std::string group;            // Unix group name served by NSS
+    std::string group;  // Unix group name served by NSS
     gid_t gid = 0;
     std::vector<std::string> eligible_users;
     std::vector<std::string> eligible_groups;

@@ -204,17 +204,15 @@ Status read_choice(const Field& f, E& out, const std::array<E, N>& choices, cons
 // kept to a charset that is safe in every file format that carries them.
 bool valid_role_name(std::string_view name) {
     if (name.empty() || name.size() > 32 || name[0] < 'a' || name[0] > 'z') return false;
-    return std::all_of(name.begin(), name.end(), [](char c) {
-        return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
-    });
+    return std::all_of(name.begin(), name.end(),
+                       [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-'; });
 }
 
 Status read_role_name(const Field& f, std::string& out) {
     std::string text;
     if (auto st = read_string(f, text); !st) return st;
     if (!valid_role_name(text)) {
-        return f.error(quoted(text) +
-                       " is not a valid name (1-32 of a-z, 0-9, '_' and '-', starting with a letter)");
+        return f.error(quoted(text) + " is not a valid name (1-32 of a-z, 0-9, '_' and '-', starting with a letter)");
     }
     out = std::move(text);
     return {};
@@ -303,7 +301,8 @@ const KeySpec<TotpConfig> kTotpKeys[] = {
     {"digits", [](const Field& f, TotpConfig& t) { return read_int(f, t.digits, 6, 8); }},
     {"period", [](const Field& f, TotpConfig& t) { return read_duration(f, t.period, 15, 300); }},
     {"drift_steps", [](const Field& f, TotpConfig& t) { return read_int(f, t.drift_steps, 0, 10); }},
-    {"algorithm", [](const Field& f, TotpConfig& t) { return read_choice(f, t.algorithm, kAlgorithms, algorithm_name); }},
+    {"algorithm",
+     [](const Field& f, TotpConfig& t) { return read_choice(f, t.algorithm, kAlgorithms, algorithm_name); }},
     {"issuer", [](const Field& f, TotpConfig& t) { return read_string(f, t.issuer); }},
 };
 
@@ -334,8 +333,8 @@ Status read_keys(const std::string& file, std::string_view section, const toml::
                  const KeySpec<T> (&specs)[N], T& out) {
     for (auto&& [key, node] : table) {
         const std::string dotted = std::string(section) + "." + std::string(key.str());
-        auto spec = std::find_if(std::begin(specs), std::end(specs),
-                                 [&](const KeySpec<T>& s) { return s.name == key.str(); });
+        auto spec =
+            std::find_if(std::begin(specs), std::end(specs), [&](const KeySpec<T>& s) { return s.name == key.str(); });
         if (spec == std::end(specs)) {
             std::vector<std::string_view> known;
             for (const auto& s : specs) known.push_back(s.name);
@@ -351,8 +350,7 @@ Status read_section(const std::string& file, std::string_view section, const tom
                     const KeySpec<T> (&specs)[N], T& out) {
     const auto* table = node.as_table();
     if (!table) {
-        return key_error(origin_of(file, node.source()), section,
-                         "must be a table ([" + std::string(section) + "])");
+        return key_error(origin_of(file, node.source()), section, "must be a table ([" + std::string(section) + "])");
     }
     return read_keys(file, section, *table, specs, out);
 }
@@ -374,10 +372,10 @@ Status check_one_timeout(const std::string& file, const toml::node& daemon) {
 // across roles (after merging) point their messages at.
 struct RoleEntry {
     Role role;
-    Origin header;     // the [[role]] line
+    Origin header;  // the [[role]] line
     Origin name_at;
     Origin gid_at;
-    Origin group_at;   // the group key, or the name key when group defaulted
+    Origin group_at;  // the group key, or the name key when group defaulted
     Origin eligible_groups_at;
 };
 
@@ -614,8 +612,7 @@ base::Result<toml::table> parse_toml(const std::string& file) {
     try {
         return toml::parse(*text, file);
     } catch (const toml::parse_error& e) {
-        return base::make_error(where(origin_of(file, e.source())) + ": syntax error: " +
-                                std::string(e.description()));
+        return base::make_error(where(origin_of(file, e.source())) + ": syntax error: " + std::string(e.description()));
     }
 }
 

@@ -19,7 +19,9 @@ bool BufferWriter::grow(void* ctx, size_t needed, uint8_t** buffer, size_t* capa
     return true;
 }
 
-Reply::Reply(Reply&& o) noexcept { *this = std::move(o); }
+Reply::Reply(Reply&& o) noexcept {
+    *this = std::move(o);
+}
 
 Reply& Reply::operator=(Reply&& o) noexcept {
     status = o.status;

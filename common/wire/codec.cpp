@@ -8,24 +8,39 @@ namespace {
 constexpr size_t kFieldHeader = 6;  // tag u16 + length u32
 constexpr int kMaxDepth = 1;        // records hold scalars only
 
-inline uint16_t get_be16(const uint8_t* p) { return uint16_t((p[0] << 8) | p[1]); }
+inline uint16_t get_be16(const uint8_t* p) {
+    return uint16_t((p[0] << 8) | p[1]);
+}
 }  // namespace
 
 const char* codec_error_text(CodecError e) {
     switch (e) {
-        case CodecError::Ok: return "ok";
-        case CodecError::Truncated: return "truncated message";
-        case CodecError::BadMagic: return "not an elevate protocol frame (bad magic)";
-        case CodecError::BadVersion: return "unsupported protocol version";
-        case CodecError::UnknownOp: return "unknown operation";
-        case CodecError::TooLarge: return "frame exceeds the size limit";
-        case CodecError::UnknownTag: return "unknown field";
-        case CodecError::BadLength: return "field has the wrong size";
-        case CodecError::EmbeddedNul: return "string field contains a NUL byte";
-        case CodecError::BadBool: return "boolean field is not 0 or 1";
-        case CodecError::Duplicate: return "field appears twice";
-        case CodecError::NestedTooDeep: return "records nested too deeply";
-        case CodecError::NoSpace: return "message does not fit the buffer";
+        case CodecError::Ok:
+            return "ok";
+        case CodecError::Truncated:
+            return "truncated message";
+        case CodecError::BadMagic:
+            return "not an elevate protocol frame (bad magic)";
+        case CodecError::BadVersion:
+            return "unsupported protocol version";
+        case CodecError::UnknownOp:
+            return "unknown operation";
+        case CodecError::TooLarge:
+            return "frame exceeds the size limit";
+        case CodecError::UnknownTag:
+            return "unknown field";
+        case CodecError::BadLength:
+            return "field has the wrong size";
+        case CodecError::EmbeddedNul:
+            return "string field contains a NUL byte";
+        case CodecError::BadBool:
+            return "boolean field is not 0 or 1";
+        case CodecError::Duplicate:
+            return "field appears twice";
+        case CodecError::NestedTooDeep:
+            return "records nested too deeply";
+        case CodecError::NoSpace:
+            return "message does not fit the buffer";
     }
     return "unknown codec error";
 }
@@ -189,9 +204,13 @@ void FieldWriter::put_field(uint16_t tag, const void* data, size_t length) {
     size_ += kFieldHeader + length;
 }
 
-void FieldWriter::put_str(Tag tag, std::string_view value) { put_field(uint16_t(tag), value.data(), value.size()); }
+void FieldWriter::put_str(Tag tag, std::string_view value) {
+    put_field(uint16_t(tag), value.data(), value.size());
+}
 
-void FieldWriter::put_bytes(Tag tag, const void* data, size_t length) { put_field(uint16_t(tag), data, length); }
+void FieldWriter::put_bytes(Tag tag, const void* data, size_t length) {
+    put_field(uint16_t(tag), data, length);
+}
 
 void FieldWriter::put_u64(Tag tag, uint64_t value) {
     uint8_t be[8];

@@ -13,25 +13,25 @@ namespace elevate::wire {
 
 enum class CodecError {
     Ok = 0,
-    Truncated,      // fewer bytes than a length promised
+    Truncated,  // fewer bytes than a length promised
     BadMagic,
     BadVersion,
     UnknownOp,
     TooLarge,
     UnknownTag,
-    BadLength,      // fixed-size field with the wrong size
-    EmbeddedNul,    // NUL inside a string
+    BadLength,    // fixed-size field with the wrong size
+    EmbeddedNul,  // NUL inside a string
     BadBool,
-    Duplicate,      // a non-repeating tag appeared twice
+    Duplicate,  // a non-repeating tag appeared twice
     NestedTooDeep,
-    NoSpace,        // writer ran out of room
+    NoSpace,  // writer ran out of room
 };
 
 const char* codec_error_text(CodecError e);
 
 struct FrameHeader {
     uint8_t version = kVersion;
-    uint8_t op = 0;  // with kReplyBit for replies
+    uint8_t op = 0;       // with kReplyBit for replies
     uint32_t length = 0;  // payload bytes after the header
 };
 
@@ -120,7 +120,10 @@ private:
 
 // Big-endian helpers.
 inline void put_be32(uint8_t* p, uint32_t v) {
-    p[0] = uint8_t(v >> 24); p[1] = uint8_t(v >> 16); p[2] = uint8_t(v >> 8); p[3] = uint8_t(v);
+    p[0] = uint8_t(v >> 24);
+    p[1] = uint8_t(v >> 16);
+    p[2] = uint8_t(v >> 8);
+    p[3] = uint8_t(v);
 }
 inline uint32_t get_be32(const uint8_t* p) {
     return (uint32_t(p[0]) << 24) | (uint32_t(p[1]) << 16) | (uint32_t(p[2]) << 8) | uint32_t(p[3]);

@@ -2,42 +2,70 @@
 
 namespace elevate::wire {
 
-bool op_known(uint8_t op) { return op >= uint8_t(Op::Ping) && op <= kLastOp; }
+bool op_known(uint8_t op) {
+    return op >= uint8_t(Op::Ping) && op <= kLastOp;
+}
 
 const char* op_name(Op op) {
     switch (op) {
-        case Op::Ping: return "ping";
-        case Op::Enroll: return "enroll";
-        case Op::Verify: return "verify";
-        case Op::Activate: return "activate";
-        case Op::Status: return "status";
-        case Op::List: return "list";
-        case Op::Revoke: return "revoke";
-        case Op::Drop: return "drop";
-        case Op::Unenroll: return "unenroll";
-        case Op::Authorize: return "authorize";
-        case Op::Account: return "account";
-        case Op::SessionOpen: return "session-open";
-        case Op::SessionClose: return "session-close";
-        case Op::BreakGlass: return "break-glass";
+        case Op::Ping:
+            return "ping";
+        case Op::Enroll:
+            return "enroll";
+        case Op::Verify:
+            return "verify";
+        case Op::Activate:
+            return "activate";
+        case Op::Status:
+            return "status";
+        case Op::List:
+            return "list";
+        case Op::Revoke:
+            return "revoke";
+        case Op::Drop:
+            return "drop";
+        case Op::Unenroll:
+            return "unenroll";
+        case Op::Authorize:
+            return "authorize";
+        case Op::Account:
+            return "account";
+        case Op::SessionOpen:
+            return "session-open";
+        case Op::SessionClose:
+            return "session-close";
+        case Op::BreakGlass:
+            return "break-glass";
     }
     return "unknown";
 }
 
 const char* status_name(Status s) {
     switch (s) {
-        case Status::Ok: return "ok";
-        case Status::Denied: return "denied";
-        case Status::BadRequest: return "bad request";
-        case Status::UnsupportedVersion: return "unsupported protocol version";
-        case Status::TooLarge: return "request too large";
-        case Status::Forbidden: return "forbidden";
-        case Status::NotFound: return "not found";
-        case Status::Locked: return "locked";
-        case Status::Conflict: return "conflict";
-        case Status::NotEnrolled: return "not enrolled";
-        case Status::Internal: return "internal error";
-        case Status::Unavailable: return "unavailable";
+        case Status::Ok:
+            return "ok";
+        case Status::Denied:
+            return "denied";
+        case Status::BadRequest:
+            return "bad request";
+        case Status::UnsupportedVersion:
+            return "unsupported protocol version";
+        case Status::TooLarge:
+            return "request too large";
+        case Status::Forbidden:
+            return "forbidden";
+        case Status::NotFound:
+            return "not found";
+        case Status::Locked:
+            return "locked";
+        case Status::Conflict:
+            return "conflict";
+        case Status::NotEnrolled:
+            return "not enrolled";
+        case Status::Internal:
+            return "internal error";
+        case Status::Unavailable:
+            return "unavailable";
     }
     return "unknown status";
 }

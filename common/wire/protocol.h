@@ -29,11 +29,11 @@ enum class Op : uint8_t {
     Drop = 8,
     Unenroll = 9,
     // PAM module (docs/PROTOCOL.md, "PAM operations").
-    Authorize = 10,     // auth: what does this user need here?
-    Account = 11,       // account: does the user hold a grant for one of these roles?
+    Authorize = 10,  // auth: what does this user need here?
+    Account = 11,    // account: does the user hold a grant for one of these roles?
     SessionOpen = 12,
     SessionClose = 13,
-    BreakGlass = 14,    // record an emergency access that bypassed elevate
+    BreakGlass = 14,  // record an emergency access that bypassed elevate
 };
 
 constexpr uint8_t kLastOp = uint8_t(Op::BreakGlass);
@@ -44,17 +44,17 @@ const char* op_name(Op op);
 // Every reply carries Tag::Status with one of these.
 enum class Status : uint32_t {
     Ok = 0,
-    Denied = 1,             // authentication or policy said no
-    BadRequest = 2,         // malformed or missing field
+    Denied = 1,      // authentication or policy said no
+    BadRequest = 2,  // malformed or missing field
     UnsupportedVersion = 3,
     TooLarge = 4,
-    Forbidden = 5,          // caller may not do this (identity/authorization)
+    Forbidden = 5,  // caller may not do this (identity/authorization)
     NotFound = 6,
-    Locked = 7,             // too many failures; Tag::LockedUntil says until when
-    Conflict = 8,           // already exists (e.g. enrolled without force)
+    Locked = 7,    // too many failures; Tag::LockedUntil says until when
+    Conflict = 8,  // already exists (e.g. enrolled without force)
     NotEnrolled = 9,
     Internal = 10,
-    Unavailable = 11,       // daemon shutting down or overloaded
+    Unavailable = 11,  // daemon shutting down or overloaded
 };
 
 const char* status_name(Status s);
@@ -92,14 +92,14 @@ enum class Tag : uint16_t {
     EndedBy = 46,
     EndedAt = 47,
     // PAM operations.
-    Granted = 50,       // bool: an active grant already covers this request
-    NeedCode = 51,      // bool: prompt for a verification code
-    NeedReason = 52,    // bool: prompt for a justification
-    Reauth = 53,        // bool: prompt even when a grant is active
-    Pid = 54,           // u64: process that opened a PAM session
-    SessionId = 55,     // str: daemon-assigned session id
-    Roles = 56,         // str: comma-separated role names (account)
-    Total = 57,         // u64: how many records matched (list may show fewer)
+    Granted = 50,     // bool: an active grant already covers this request
+    NeedCode = 51,    // bool: prompt for a verification code
+    NeedReason = 52,  // bool: prompt for a justification
+    Reauth = 53,      // bool: prompt even when a grant is active
+    Pid = 54,         // u64: process that opened a PAM session
+    SessionId = 55,   // str: daemon-assigned session id
+    Roles = 56,       // str: comma-separated role names (account)
+    Total = 57,       // u64: how many records matched (list may show fewer)
 };
 
 struct TagInfo {

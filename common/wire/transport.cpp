@@ -15,7 +15,9 @@ namespace elevate::wire {
 
 namespace {
 
-IoResult sys_error(int e) { return IoResult{IoStatus::SystemError, e, CodecError::Ok}; }
+IoResult sys_error(int e) {
+    return IoResult{IoStatus::SystemError, e, CodecError::Ok};
+}
 
 // Waits for `events` on fd until the deadline. EINTR restarts with the
 // remaining time so a signal cannot extend the wait.
@@ -45,9 +47,15 @@ int move_above_stdio(int fd) {
 
 const char* describe(const IoResult& r, const char* what, const char* path, char* buf, size_t size) {
     switch (r.status) {
-        case IoStatus::Ok: snprintf(buf, size, "%s %s: ok", what, path); break;
-        case IoStatus::Timeout: snprintf(buf, size, "%s %s: timed out", what, path); break;
-        case IoStatus::Closed: snprintf(buf, size, "%s %s: connection closed by the daemon", what, path); break;
+        case IoStatus::Ok:
+            snprintf(buf, size, "%s %s: ok", what, path);
+            break;
+        case IoStatus::Timeout:
+            snprintf(buf, size, "%s %s: timed out", what, path);
+            break;
+        case IoStatus::Closed:
+            snprintf(buf, size, "%s %s: connection closed by the daemon", what, path);
+            break;
         case IoStatus::SystemError: {
             char err[128];
             const char* text = strerror_r(r.sys_errno, err, sizeof err);

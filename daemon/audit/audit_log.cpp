@@ -27,15 +27,16 @@ base::Result<void> AuditLog::open_file(const std::string& path) {
 
 std::string AuditLog::to_json_line(const store::AuditRecord& r) {
     nlohmann::json j = {
-        {"time", r.time},     {"event", r.event},       {"actor", r.actor},   {"user", r.user},
-        {"role", r.role},     {"grant_id", r.grant_id}, {"source", r.source}, {"result", r.result},
-        {"reason", r.reason},
+        {"time", r.time},         {"event", r.event},   {"actor", r.actor},   {"user", r.user},     {"role", r.role},
+        {"grant_id", r.grant_id}, {"source", r.source}, {"result", r.result}, {"reason", r.reason},
     };
     // Replace invalid UTF-8 rather than throw: reasons come from users.
     return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 
-void AuditLog::record(store::AuditRecord r) { pending_.push_back(std::move(r)); }
+void AuditLog::record(store::AuditRecord r) {
+    pending_.push_back(std::move(r));
+}
 
 void AuditLog::flush() {
     if (pending_.empty()) return;

@@ -64,18 +64,24 @@ private:
 
 int oath_flags(config::TotpAlgorithm a) {
     switch (a) {
-        case config::TotpAlgorithm::Sha1: return 0;
-        case config::TotpAlgorithm::Sha256: return OATH_TOTP_HMAC_SHA256;
-        case config::TotpAlgorithm::Sha512: return OATH_TOTP_HMAC_SHA512;
+        case config::TotpAlgorithm::Sha1:
+            return 0;
+        case config::TotpAlgorithm::Sha256:
+            return OATH_TOTP_HMAC_SHA256;
+        case config::TotpAlgorithm::Sha512:
+            return OATH_TOTP_HMAC_SHA512;
     }
     return -1;
 }
 
 const char* uri_algorithm(config::TotpAlgorithm a) {
     switch (a) {
-        case config::TotpAlgorithm::Sha1: return "SHA1";
-        case config::TotpAlgorithm::Sha256: return "SHA256";
-        case config::TotpAlgorithm::Sha512: return "SHA512";
+        case config::TotpAlgorithm::Sha1:
+            return "SHA1";
+        case config::TotpAlgorithm::Sha256:
+            return "SHA256";
+        case config::TotpAlgorithm::Sha512:
+            return "SHA512";
     }
     return "SHA1";
 }

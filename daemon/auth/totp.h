@@ -36,7 +36,7 @@ inline constexpr int kMaxDriftSteps = 10;
 // coincidence) the latest step is returned, so replay protection that
 // remembers the step burns the larger one.
 std::optional<int64_t> totp_match(const base::SecureBuffer& secret, const TotpParams& p, std::string_view code,
-                                   int64_t now, int drift_steps);
+                                  int64_t now, int drift_steps);
 
 // Fresh random seed (20 bytes for SHA1, 32 for SHA256, 64 for SHA512).
 // Empty if the random generator fails (callers must check).

@@ -6,11 +6,16 @@ namespace elevate::auth {
 
 const char* outcome_name(VerifyOutcome o) {
     switch (o) {
-        case VerifyOutcome::Accepted: return "accepted";
-        case VerifyOutcome::Wrong: return "wrong code";
-        case VerifyOutcome::Replayed: return "code already used";
-        case VerifyOutcome::Locked: return "locked out";
-        case VerifyOutcome::NotEnrolled: return "not enrolled";
+        case VerifyOutcome::Accepted:
+            return "accepted";
+        case VerifyOutcome::Wrong:
+            return "wrong code";
+        case VerifyOutcome::Replayed:
+            return "code already used";
+        case VerifyOutcome::Locked:
+            return "locked out";
+        case VerifyOutcome::NotEnrolled:
+            return "not enrolled";
     }
     return "unknown";
 }

@@ -16,9 +16,9 @@ namespace elevate::auth {
 
 enum class VerifyOutcome {
     Accepted,
-    Wrong,        // no factor matched
-    Replayed,     // matched a time-step that was already used
-    Locked,       // locked out now (possibly by this very failure)
+    Wrong,     // no factor matched
+    Replayed,  // matched a time-step that was already used
+    Locked,    // locked out now (possibly by this very failure)
     NotEnrolled,
 };
 
@@ -26,9 +26,9 @@ const char* outcome_name(VerifyOutcome o);
 
 struct VerifyResult {
     VerifyOutcome outcome = VerifyOutcome::Wrong;
-    int64_t locked_until = 0;   // set when outcome == Locked
-    int failures = 0;           // consecutive failures after this attempt
-    std::string factor_label;   // which factor matched
+    int64_t locked_until = 0;  // set when outcome == Locked
+    int failures = 0;          // consecutive failures after this attempt
+    std::string factor_label;  // which factor matched
 };
 
 class Verifier {

@@ -17,7 +17,9 @@ bool stderr_is_journal() {
 }
 }  // namespace
 
-void set_debug(bool on) { g_debug = on; }
+void set_debug(bool on) {
+    g_debug = on;
+}
 
 void log(LogLevel level, std::string_view message) {
     if (level == LogLevel::Debug && !g_debug) return;

@@ -4,7 +4,9 @@
 
 namespace elevate::grants {
 
-bool is_active(const store::Grant& g, int64_t now) { return g.state == store::GrantState::Active && now < g.end; }
+bool is_active(const store::Grant& g, int64_t now) {
+    return g.state == store::GrantState::Active && now < g.end;
+}
 
 base::Result<size_t> GrantService::load() {
     auto active = store_.active_expiries();
@@ -24,7 +26,7 @@ base::Result<store::Grant> GrantService::create(store::Grant g) {
 }
 
 base::Result<std::optional<store::Grant>> GrantService::end(const std::string& id, store::GrantState state,
-                                                             const std::string& by) {
+                                                            const std::string& by) {
     auto existing = store_.get_grant(id);
     if (!existing) return std::move(existing).error();
     if (!*existing || (*existing)->state != store::GrantState::Active) return std::optional<store::Grant>();
@@ -48,7 +50,9 @@ base::Result<std::optional<store::Grant>> GrantService::end(const std::string& i
     return std::optional<store::Grant>(std::move(g));
 }
 
-base::Result<std::optional<store::Grant>> GrantService::find(const std::string& id) { return store_.get_grant(id); }
+base::Result<std::optional<store::Grant>> GrantService::find(const std::string& id) {
+    return store_.get_grant(id);
+}
 
 base::Result<std::vector<store::Grant>> GrantService::active_for_user(const std::string& user) {
     auto all = store_.active_grants_for_user(user);

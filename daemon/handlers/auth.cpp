@@ -22,15 +22,18 @@ bool get_code(const Call& call, base::SecureBuffer* code) {
 // Maps a verification outcome to the reply; Accepted maps to Ok.
 Answer answer_for(const auth::VerifyResult& v) {
     switch (v.outcome) {
-        case auth::VerifyOutcome::Accepted: return {};
-        case auth::VerifyOutcome::Wrong: return {wire::Status::Denied, "wrong verification code"};
+        case auth::VerifyOutcome::Accepted:
+            return {};
+        case auth::VerifyOutcome::Wrong:
+            return {wire::Status::Denied, "wrong verification code"};
         case auth::VerifyOutcome::Replayed:
             return {wire::Status::Denied, "this code was already used; wait for the next one"};
         case auth::VerifyOutcome::Locked:
             return {wire::Status::Locked, "too many failed attempts; locked until " + format_time(v.locked_until)};
         case auth::VerifyOutcome::NotEnrolled:
-            return {wire::Status::NotEnrolled, "no second factor is enrolled; ask an administrator to run "
-                                               "'elevatectl enroll USER'"};
+            return {wire::Status::NotEnrolled,
+                    "no second factor is enrolled; ask an administrator to run "
+                    "'elevatectl enroll USER'"};
     }
     return {wire::Status::Internal, "unknown verification outcome"};
 }
@@ -92,7 +95,8 @@ Answer activate(daemon::Daemon& d, const Call& call, wire::FieldWriter& reply) {
     if (!current) return internal_error("activate", current.error());
     if (*current) {
         Answer a{wire::Status::Conflict, role->name + " is already active until " + format_time((*current)->end) +
-                                             " (grant " + (*current)->id.substr(0, 8) + "); drop it first to change it"};
+                                             " (grant " + (*current)->id.substr(0, 8) +
+                                             "); drop it first to change it"};
         put_grant(reply, **current);
         return a;
     }

@@ -43,7 +43,9 @@ bool get_text(const wire::FieldList& f, wire::Tag tag, size_t max, std::string* 
     return true;
 }
 
-Answer bad_request(std::string message) { return {wire::Status::BadRequest, std::move(message)}; }
+Answer bad_request(std::string message) {
+    return {wire::Status::BadRequest, std::move(message)};
+}
 
 Answer internal_error(const std::string& what, const base::Error& e) {
     daemon::log_error(what + ": " + e.message);

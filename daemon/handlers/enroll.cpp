@@ -41,8 +41,9 @@ Answer enroll(daemon::Daemon& d, const Call& call, wire::FieldWriter& reply) {
     if (!existing) return internal_error("enroll", existing.error());
     if (!existing->empty() && !force) {
         audit(d, call, "enroll", "denied", "already enrolled");
-        return {wire::Status::Conflict, call.user + " is already enrolled; use --force to replace the factor "
-                                                    "(the old authenticator stops working)"};
+        return {wire::Status::Conflict, call.user +
+                                            " is already enrolled; use --force to replace the factor "
+                                            "(the old authenticator stops working)"};
     }
 
     const auto& totp = d.config().totp;

@@ -53,7 +53,8 @@ Answer drop(daemon::Daemon& d, const Call& call, wire::FieldWriter& reply) {
         target = *g;
     }
     if (!target)
-        return {wire::Status::NotFound, "no active grant " + (id.empty() ? "for role " + role : id) + " for " + call.user};
+        return {wire::Status::NotFound,
+                "no active grant " + (id.empty() ? "for role " + role : id) + " for " + call.user};
     return end_grant(d, call, reply, *target, store::GrantState::Dropped, "drop", "dropped by " + call.peer.user);
 }
 

@@ -33,9 +33,8 @@ bool factor_ready(daemon::Daemon& d, const Call& call, wire::FieldWriter& reply,
         return false;
     }
     if (factors->empty()) {
-        *denial = {wire::Status::NotEnrolled,
-                   "No second factor is enrolled for " + call.user + ". Ask an administrator to run: elevatectl enroll " +
-                       call.user};
+        *denial = {wire::Status::NotEnrolled, "No second factor is enrolled for " + call.user +
+                                                  ". Ask an administrator to run: elevatectl enroll " + call.user};
         return false;
     }
     auto locked = d.verifier().locked_until(call.user);
@@ -82,7 +81,8 @@ Answer authorize(daemon::Daemon& d, const Call& call, wire::FieldWriter& reply) 
     if (*current && !reauth) {
         reply.put_bool(wire::Tag::Granted, true);
         put_grant(reply, **current);
-        audit_answer(d, call, "authorize", role->name, (*current)->id, {}, "active grant until " + format_time((*current)->end));
+        audit_answer(d, call, "authorize", role->name, (*current)->id, {},
+                     "active grant until " + format_time((*current)->end));
         return {};
     }
 
@@ -183,8 +183,9 @@ Answer session_open(daemon::Daemon& d, const Call& call, wire::FieldWriter& repl
     if (!opened) return internal_error("session_open", opened.error());
     reply.put_str(wire::Tag::SessionId, opened->id);
     if (under) put_grant(reply, *under);
-    audit_answer(d, call, "session-open", under ? under->role : "", opened->grant_id, {},
-          "pid " + std::to_string(opened->pid) + (under ? " under grant " + under->id.substr(0, 8) : " without a grant"));
+    audit_answer(
+        d, call, "session-open", under ? under->role : "", opened->grant_id, {},
+        "pid " + std::to_string(opened->pid) + (under ? " under grant " + under->id.substr(0, 8) : " without a grant"));
     return {};
 }
 

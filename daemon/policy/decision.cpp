@@ -8,8 +8,7 @@
 namespace elevate::policy {
 
 namespace {
-bool eligible(const config::Role& role, const std::string& user, const std::vector<gid_t>& groups,
-              std::string* why) {
+bool eligible(const config::Role& role, const std::string& user, const std::vector<gid_t>& groups, std::string* why) {
     if (std::find(role.eligible_users.begin(), role.eligible_users.end(), user) != role.eligible_users.end()) {
         *why = "user " + user + " is listed in eligible_users";
         return true;

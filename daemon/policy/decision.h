@@ -15,24 +15,24 @@
 namespace elevate::policy {
 
 struct RequestContext {
-    std::string user;         // whom the request is about
-    std::string actor;        // who asked (from SO_PEERCRED)
+    std::string user;   // whom the request is about
+    std::string actor;  // who asked (from SO_PEERCRED)
     bool actor_is_admin = false;
-    std::string service;      // PAM service or "elevatectl"
+    std::string service;  // PAM service or "elevatectl"
     std::string remote_host;
     std::string tty;
-    int64_t time = 0;         // the daemon's clock, epoch seconds
+    int64_t time = 0;  // the daemon's clock, epoch seconds
 };
 
 struct ActivationRequest {
     std::string role;
-    int64_t duration = 0;     // 0: the role's default
+    int64_t duration = 0;  // 0: the role's default
     std::string reason;
 };
 
 struct Decision {
     bool allowed = false;
-    int64_t duration = 0;     // after clamping
+    int64_t duration = 0;              // after clamping
     std::vector<std::string> reasons;  // why, in order, for logs and explain
 };
 

@@ -18,9 +18,9 @@ struct Peer {
     uid_t uid = 0;
     gid_t gid = 0;
     pid_t pid = 0;
-    std::string user;             // from the passwd database for uid
-    std::vector<gid_t> groups;    // primary + supplementary, at connect time
-    bool admin = false;           // uid 0 or member of the admin group
+    std::string user;           // from the passwd database for uid
+    std::vector<gid_t> groups;  // primary + supplementary, at connect time
+    bool admin = false;         // uid 0 or member of the admin group
 };
 
 // Remembers uid -> name and group name -> gid for a short while: every

@@ -35,7 +35,8 @@ base::Result<base::UniqueFd> listen_unix(const std::string& path) {
 
     struct stat st;
     if (lstat(path.c_str(), &st) == 0) {
-        if (!S_ISSOCK(st.st_mode)) return base::make_error(path + " exists and is not a socket; refusing to replace it");
+        if (!S_ISSOCK(st.st_mode))
+            return base::make_error(path + " exists and is not a socket; refusing to replace it");
         if (unlink(path.c_str()) < 0) return base::errno_error("cannot remove stale socket " + path);
     }
 

@@ -109,7 +109,7 @@ struct Server::Impl {
     }
 
     void send_replies() {
-        daemon.audit().flush();
+        daemon.before_replies();
         std::vector<int> ready;
         ready.swap(replies_ready);
         for (int fd : ready)
@@ -127,7 +127,8 @@ struct Server::Impl {
         wire::FieldList fields;
         wire::CodecError e = fields.parse(c.payload.data(), c.payload.size());
         if (e != wire::CodecError::Ok) {
-            respond_error(c, op, wire::Status::BadRequest, std::string("malformed request: ") + wire::codec_error_text(e));
+            respond_error(c, op, wire::Status::BadRequest,
+                          std::string("malformed request: ") + wire::codec_error_text(e));
             return;
         }
         auto peer = policy::peer_from_socket(c.fd.get(), daemon.config().daemon.admin_group, daemon.identity());
@@ -164,8 +165,8 @@ struct Server::Impl {
                 return;
             case wire::CodecError::BadVersion:
                 respond_error(c, op, wire::Status::UnsupportedVersion,
-                              "protocol version " + std::to_string(c.frame.version) + " is not supported (elevated speaks " +
-                                  std::to_string(wire::kVersion) + ")");
+                              "protocol version " + std::to_string(c.frame.version) +
+                                  " is not supported (elevated speaks " + std::to_string(wire::kVersion) + ")");
                 return;
             default:
                 respond_error(c, op, wire::Status::BadRequest,

@@ -19,9 +19,9 @@ class Daemon;
 namespace elevate::server {
 
 struct ServerHooks {
-    std::function<void()> reload;                      // SIGHUP
+    std::function<void()> reload;                             // SIGHUP
     std::function<std::optional<int64_t>()> next_wall_timer;  // epoch seconds
-    std::function<void()> timer;                       // when that time is reached
+    std::function<void()> timer;                              // when that time is reached
 };
 
 class Server {

@@ -26,8 +26,8 @@ std::optional<ProcessInfo> read_process(pid_t pid) {
     int ppid, pgrp, session, tty_nr;
     unsigned long long start = 0;
     // fields: 3 state, 4 ppid, 5 pgrp, 6 session, 7 tty_nr, 8..21 skipped, 22 starttime
-    if (std::sscanf(p, "%c %d %d %d %d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu", &state,
-                    &ppid, &pgrp, &session, &tty_nr, &start) != 6)
+    if (std::sscanf(p, "%c %d %d %d %d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu", &state, &ppid,
+                    &pgrp, &session, &tty_nr, &start) != 6)
         return std::nullopt;
     info.ppid = ppid;
     info.tty_nr = tty_nr;

@@ -37,7 +37,7 @@ public:
 private:
     struct PendingSignal {
         int64_t at;
-        int signal;  // SIGTERM, then SIGKILL
+        int signal;                                         // SIGTERM, then SIGKILL
         std::vector<std::pair<pid_t, uint64_t>> processes;  // (pid, start time)
     };
     store::Store& store_;

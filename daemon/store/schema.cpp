@@ -110,8 +110,8 @@ constexpr bool versions_are_consecutive() {
 static_assert(versions_are_consecutive(), "migrations must be numbered 1, 2, 3, ... in order");
 
 base::Error migration_error(sqlite3* db, const std::string& db_path, int version, std::string_view what) {
-    return sqlite_error(db, "migrating " + db_path + " to schema version " + std::to_string(version) + ": " +
-                                std::string(what));
+    return sqlite_error(
+        db, "migrating " + db_path + " to schema version " + std::to_string(version) + ": " + std::string(what));
 }
 
 // Runs one migration inside BEGIN IMMEDIATE, so a second process migrating
@@ -142,7 +142,9 @@ base::Result<void> apply(sqlite3* db, const std::string& db_path, const Migratio
 
 }  // namespace
 
-int latest_version() { return static_cast<int>(std::size(kMigrations)); }
+int latest_version() {
+    return static_cast<int>(std::size(kMigrations));
+}
 
 base::Result<int> read_version(sqlite3* db) {
     sqlite3_stmt* raw = nullptr;
@@ -176,8 +178,8 @@ base::Result<int> migrate(sqlite3* db, const std::string& db_path) {
     }
     auto now = read_version(db);
     if (now && *now != latest)
-        return base::make_error(db_path + ": schema version is " + std::to_string(*now) + " after migrating, expected " +
-                                std::to_string(latest));
+        return base::make_error(db_path + ": schema version is " + std::to_string(*now) +
+                                " after migrating, expected " + std::to_string(latest));
     return now;
 }
 

@@ -42,8 +42,8 @@ base::Result<void> check_owner_and_mode(const std::string& path, const struct st
         if (me == 0)
             m += ", not root; run: chown root:root " + path;
         else
-            m += ", not uid " + std::to_string(me) + " (the user running elevated); run: chown " +
-                 std::to_string(me) + " " + path;
+            m += ", not uid " + std::to_string(me) + " (the user running elevated); run: chown " + std::to_string(me) +
+                 " " + path;
         return base::make_error(std::move(m));
     }
     if ((st.st_mode & 077) != 0) {
@@ -76,7 +76,7 @@ base::Result<void> prepare_db_file(const std::string& path) {
     if (!fd.ok()) {
         if (errno == ELOOP)
             return base::make_error("database file " + path + " is a symlink; remove it (rm " + path +
-                                    ") and restore the real file from a backup",
+                                        ") and restore the real file from a backup",
                                     ELOOP);
         return base::errno_error("opening database file " + path);
     }
@@ -182,15 +182,15 @@ constexpr const char kCommit[] = "COMMIT";
 constexpr const char kRollback[] = "ROLLBACK";
 
 #define ELEVATE_GRANT_COLUMNS "id, user, role, start, \"end\", reason, factor, source, state, ended_at, ended_by"
-constexpr const char kInsertGrant[] = "INSERT INTO grants (" ELEVATE_GRANT_COLUMNS
-                                      ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+constexpr const char kInsertGrant[] =
+    "INSERT INTO grants (" ELEVATE_GRANT_COLUMNS ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 constexpr const char kGetGrant[] = "SELECT " ELEVATE_GRANT_COLUMNS " FROM grants WHERE id = ?";
-constexpr const char kActiveGrants[] = "SELECT " ELEVATE_GRANT_COLUMNS
-                                       " FROM grants WHERE state = 'active' ORDER BY \"end\", id";
-constexpr const char kGrantsForUser[] = "SELECT " ELEVATE_GRANT_COLUMNS
-                                        " FROM grants WHERE user = ? ORDER BY start DESC, rowid DESC LIMIT ?";
-constexpr const char kActiveGrantsForUser[] = "SELECT " ELEVATE_GRANT_COLUMNS
-                                              " FROM grants WHERE user = ? AND state = 'active' ORDER BY \"end\", id";
+constexpr const char kActiveGrants[] =
+    "SELECT " ELEVATE_GRANT_COLUMNS " FROM grants WHERE state = 'active' ORDER BY \"end\", id";
+constexpr const char kGrantsForUser[] =
+    "SELECT " ELEVATE_GRANT_COLUMNS " FROM grants WHERE user = ? ORDER BY start DESC, rowid DESC LIMIT ?";
+constexpr const char kActiveGrantsForUser[] =
+    "SELECT " ELEVATE_GRANT_COLUMNS " FROM grants WHERE user = ? AND state = 'active' ORDER BY \"end\", id";
 #undef ELEVATE_GRANT_COLUMNS
 constexpr const char kActiveExpiries[] = "SELECT \"end\", id FROM grants WHERE state = 'active'";
 constexpr const char kActiveMemberships[] = "SELECT user, role, \"end\" FROM grants WHERE state = 'active'";
@@ -203,10 +203,9 @@ constexpr const char kActiveMatching[] =
 constexpr const char kCountActiveMatching[] = "SELECT count(*)" ELEVATE_ACTIVE_MATCH;
 #undef ELEVATE_ACTIVE_MATCH
 
-#define ELEVATE_SESSION_COLUMNS \
-    "id, user, grant_id, pid, pid_start, service, rhost, tty, opened, closed, closed_by"
-constexpr const char kInsertSession[] = "INSERT INTO sessions (" ELEVATE_SESSION_COLUMNS
-                                        ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+#define ELEVATE_SESSION_COLUMNS "id, user, grant_id, pid, pid_start, service, rhost, tty, opened, closed, closed_by"
+constexpr const char kInsertSession[] =
+    "INSERT INTO sessions (" ELEVATE_SESSION_COLUMNS ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 constexpr const char kGetSession[] = "SELECT " ELEVATE_SESSION_COLUMNS " FROM sessions WHERE id = ?";
 constexpr const char kOpenSessionsForGrant[] =
     "SELECT " ELEVATE_SESSION_COLUMNS " FROM sessions WHERE grant_id = ? AND closed = 0 ORDER BY opened";
@@ -219,7 +218,8 @@ constexpr const char kFactorsForUser[] =
     "SELECT id, user, kind, label, secret, algorithm, digits, period, created FROM factors WHERE user = ? ORDER BY id";
 constexpr const char kDeleteFactors[] = "DELETE FROM factors WHERE user = ? AND kind = ?";
 constexpr const char kInsertFactor[] =
-    "INSERT INTO factors (user, kind, label, secret, algorithm, digits, period, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?)";
+    "INSERT INTO factors (user, kind, label, secret, algorithm, digits, period, created) VALUES (?, ?, ?, ?, ?, ?, ?, "
+    "?)";
 
 constexpr const char kClaimStep[] = "INSERT OR IGNORE INTO totp_used (user, step) VALUES (?, ?)";
 constexpr const char kPruneSteps[] = "DELETE FROM totp_used WHERE step < ?";
@@ -369,7 +369,9 @@ base::Result<std::unique_ptr<Store>> Store::open(const std::string& state_dir) {
     return std::unique_ptr<Store>(new Store(std::move(impl)));
 }
 
-int Store::schema_version() const { return impl_->version; }
+int Store::schema_version() const {
+    return impl_->version;
+}
 
 // Grants.
 
@@ -731,8 +733,15 @@ base::Result<void> Store::append_audit(const AuditRecord& r) {
     auto st = impl_->statement(kAppendAudit, op);
     if (!st) return std::move(st).error();
     Query q(impl_->db.get(), *st);
-    q.integer(r.time).text(r.event).text(r.actor).text(r.user).text(r.role).text(r.grant_id).text(r.source).text(
-        r.result).text(r.reason);
+    q.integer(r.time)
+        .text(r.event)
+        .text(r.actor)
+        .text(r.user)
+        .text(r.role)
+        .text(r.grant_id)
+        .text(r.source)
+        .text(r.result)
+        .text(r.reason);
     return q.run(op);
 }
 
@@ -783,10 +792,14 @@ base::Result<std::vector<AuditRecord>> Store::audit_tail(int limit) {
 
 const char* grant_state_name(GrantState s) {
     switch (s) {
-    case GrantState::Active: return "active";
-    case GrantState::Expired: return "expired";
-    case GrantState::Revoked: return "revoked";
-    case GrantState::Dropped: return "dropped";
+        case GrantState::Active:
+            return "active";
+        case GrantState::Expired:
+            return "expired";
+        case GrantState::Revoked:
+            return "revoked";
+        case GrantState::Dropped:
+            return "dropped";
     }
     return "unknown";
 }

@@ -23,17 +23,17 @@ const char* grant_state_name(GrantState s);
 std::optional<GrantState> parse_grant_state(std::string_view s);
 
 struct Grant {
-    std::string id;          // globally unique (UUIDv4 text), never a row number
+    std::string id;  // globally unique (UUIDv4 text), never a row number
     std::string user;
     std::string role;
-    int64_t start = 0;       // epoch seconds
-    int64_t end = 0;         // epoch seconds; the grant is active while now < end
+    int64_t start = 0;  // epoch seconds
+    int64_t end = 0;    // epoch seconds; the grant is active while now < end
     std::string reason;
-    std::string factor;      // "totp", "push", "admin", ...
-    std::string source;      // "elevatectl", "pam:sudo", ... plus rhost/tty where known
+    std::string factor;  // "totp", "push", "admin", ...
+    std::string source;  // "elevatectl", "pam:sudo", ... plus rhost/tty where known
     GrantState state = GrantState::Active;
-    int64_t ended_at = 0;    // when it left Active (0 while active)
-    std::string ended_by;    // who revoked/dropped it, or "expiry"
+    int64_t ended_at = 0;  // when it left Active (0 while active)
+    std::string ended_by;  // who revoked/dropped it, or "expiry"
 };
 
 // One enrolled factor of a user. A user has a list of factors, each with a
@@ -41,17 +41,17 @@ struct Grant {
 struct Factor {
     int64_t id = 0;
     std::string user;
-    std::string kind;          // "totp"
+    std::string kind;  // "totp"
     std::string label;
-    base::SecureBuffer secret; // raw seed bytes
-    std::string algorithm;     // "sha1" | "sha256" | "sha512"
+    base::SecureBuffer secret;  // raw seed bytes
+    std::string algorithm;      // "sha1" | "sha256" | "sha512"
     int digits = 6;
     int64_t period = 30;
     int64_t created = 0;
 };
 
 struct FailureState {
-    int failures = 0;          // consecutive failures inside the window
+    int failures = 0;  // consecutive failures inside the window
     int64_t first_failure = 0;
     int64_t locked_until = 0;  // 0 when not locked
 };
@@ -60,27 +60,27 @@ struct FailureState {
 struct Session {
     std::string id;
     std::string user;
-    std::string grant_id;    // the grant that admitted it, or empty
-    int64_t pid = 0;         // the process that opened it (from SO_PEERCRED)
-    int64_t pid_start = 0;   // its start time (/proc/PID/stat field 22)
+    std::string grant_id;   // the grant that admitted it, or empty
+    int64_t pid = 0;        // the process that opened it (from SO_PEERCRED)
+    int64_t pid_start = 0;  // its start time (/proc/PID/stat field 22)
     std::string service;
     std::string rhost;
     std::string tty;
     int64_t opened = 0;
-    int64_t closed = 0;      // 0 while open
+    int64_t closed = 0;  // 0 while open
     std::string closed_by;
 };
 
 struct AuditRecord {
     int64_t time = 0;
-    std::string event;         // "activate", "verify", "revoke", "expire", ...
-    std::string actor;         // who asked (from SO_PEERCRED)
-    std::string user;          // for whom
+    std::string event;  // "activate", "verify", "revoke", "expire", ...
+    std::string actor;  // who asked (from SO_PEERCRED)
+    std::string user;   // for whom
     std::string role;
     std::string grant_id;
     std::string source;
-    std::string result;        // "ok" | "denied" | "error"
-    std::string reason;        // why (human text, never a secret or code)
+    std::string result;  // "ok" | "denied" | "error"
+    std::string reason;  // why (human text, never a secret or code)
 };
 
 class Store {
@@ -113,7 +113,7 @@ public:
     // Active grants whose end is after `now`, optionally of one user and/or
     // role, soonest to end first, at most `limit`; and how many match.
     base::Result<std::vector<Grant>> active_grants_matching(const std::string& user, const std::string& role,
-                                                           int64_t now, int limit);
+                                                            int64_t now, int limit);
     base::Result<uint64_t> count_active_matching(const std::string& user, const std::string& role, int64_t now);
     // All grants for a user, newest first, limited.
     base::Result<std::vector<Grant>> grants_for_user(const std::string& user, int limit);

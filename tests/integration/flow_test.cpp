@@ -193,7 +193,8 @@ TEST_F(Flow, SecondActivationOfActiveRoleIsAConflict) {
 TEST_F(Flow, ImportedGoogleAuthenticatorSecretKeepsWorking) {
     // The secret a user already has in their app: RFC 6238's test seed.
     const std::string b32 = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ";
-    write_file(daemon.dir() + "/ga", b32 + "\n\" RATE_LIMIT 3 30\n\" WINDOW_SIZE 3\n\" DISALLOW_REUSE\n\" TOTP_AUTH\n12345678\n");
+    write_file(daemon.dir() + "/ga",
+               b32 + "\n\" RATE_LIMIT 3 30\n\" WINDOW_SIZE 3\n\" DISALLOW_REUSE\n\" TOTP_AUTH\n12345678\n");
     auto r = daemon.ctl({"enroll", "root", "--force", "--import-google-authenticator", daemon.dir() + "/ga"});
     ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
     auto a = daemon.ctl({"activate", "db-admin", "--reason", "x"}, {.input = oathtool_code(b32, now()) + "\n"});
@@ -202,8 +203,10 @@ TEST_F(Flow, ImportedGoogleAuthenticatorSecretKeepsWorking) {
 
 TEST_F(Flow, ImportedOathUsersfileSecretKeepsWorking) {
     const std::string hex = "3132333435363738393031323334353637383930";
-    write_file(daemon.dir() + "/users.oath", "# pam_oath users\nHOTP/T30/6 someone - 00112233445566778899\n"
-                                             "HOTP/T30/6 root - " + hex + "\n");
+    write_file(daemon.dir() + "/users.oath",
+               "# pam_oath users\nHOTP/T30/6 someone - 00112233445566778899\n"
+               "HOTP/T30/6 root - " +
+                   hex + "\n");
     auto r = daemon.ctl({"enroll", "root", "--force", "--import-oath-usersfile", daemon.dir() + "/users.oath"});
     ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
     auto a = daemon.ctl({"activate", "db-admin", "--reason", "x"},

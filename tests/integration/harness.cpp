@@ -21,9 +21,15 @@
 
 namespace elevate::test {
 
-std::string elevated_bin() { return ELEVATED_BIN; }
-std::string elevatectl_bin() { return ELEVATECTL_BIN; }
-int64_t now() { return int64_t(::time(nullptr)); }
+std::string elevated_bin() {
+    return ELEVATED_BIN;
+}
+std::string elevatectl_bin() {
+    return ELEVATECTL_BIN;
+}
+int64_t now() {
+    return int64_t(::time(nullptr));
+}
 
 RunResult run(const std::vector<std::string>& argv, const RunOptions& options) {
     int in[2], out[2], err[2];
@@ -126,8 +132,7 @@ std::string read_file(const std::string& path) {
     return ss.str();
 }
 
-std::string oathtool_code(const std::string& base32, int64_t at, const std::string& algorithm, int digits,
-                          int period) {
+std::string oathtool_code(const std::string& base32, int64_t at, const std::string& algorithm, int digits, int period) {
     auto r = run({"/usr/bin/oathtool", "--totp=" + algorithm, "-b", "-d", std::to_string(digits), "-s",
                   std::to_string(period) + "s", "-N", "@" + std::to_string(at), base32});
     if (r.exit_code != 0) throw std::runtime_error("oathtool failed: " + r.err);
@@ -153,7 +158,9 @@ TestUser::TestUser(std::string name) : name_(std::move(name)) {
     gid_ = pw->pw_gid;
 }
 
-TestUser::~TestUser() { run({"/usr/sbin/userdel", name_}); }
+TestUser::~TestUser() {
+    run({"/usr/sbin/userdel", name_});
+}
 
 Daemon::Daemon(const std::string& extra_toml) {
     socket_ = dir_.path() + "/elevated.sock";
@@ -171,12 +178,21 @@ Daemon::Daemon(const std::string& extra_toml) {
     chmod(ctl_path_.c_str(), 0755);
     write_file(config_path_,
                "[daemon]\n"
-               "socket = \"" + socket_ + "\"\n"
-               "state_dir = \"" + state_dir_ + "\"\n"
-               "audit_file = \"" + audit_path_ + "\"\n"
-               "snapshot = \"" + snapshot_path_ + "\"\n"
-               "audit_journal = false\n"
-               "admin_group = \"elvt-admins\"\n" + extra_toml);
+               "socket = \"" +
+                   socket_ +
+                   "\"\n"
+                   "state_dir = \"" +
+                   state_dir_ +
+                   "\"\n"
+                   "audit_file = \"" +
+                   audit_path_ +
+                   "\"\n"
+                   "snapshot = \"" +
+                   snapshot_path_ +
+                   "\"\n"
+                   "audit_journal = false\n"
+                   "admin_group = \"elvt-admins\"\n" +
+                   extra_toml);
 }
 
 Daemon::~Daemon() {
@@ -221,7 +237,9 @@ void Daemon::kill9() {
     pid_ = -1;
 }
 
-void Daemon::sighup() { kill(pid_, SIGHUP); }
+void Daemon::sighup() {
+    kill(pid_, SIGHUP);
+}
 
 bool Daemon::running() {
     if (pid_ <= 0) return false;
@@ -229,7 +247,9 @@ bool Daemon::running() {
     return waitpid(pid_, &status, WNOHANG) == 0;
 }
 
-std::string Daemon::log() { return read_file(log_path_); }
+std::string Daemon::log() {
+    return read_file(log_path_);
+}
 
 RunResult Daemon::ctl(const std::vector<std::string>& args, const RunOptions& options) {
     std::vector<std::string> argv = {ctl_path_, "--socket", socket_};

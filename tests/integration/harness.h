@@ -21,10 +21,10 @@ struct RunResult {
 };
 
 struct RunOptions {
-    std::string input;                  // written to stdin, then closed
-    std::optional<uid_t> uid;           // drop to this user (root only)
+    std::string input;         // written to stdin, then closed
+    std::optional<uid_t> uid;  // drop to this user (root only)
     std::optional<gid_t> gid;
-    std::vector<std::string> env;       // extra NAME=value entries
+    std::vector<std::string> env;  // extra NAME=value entries
     int timeout_ms = 30000;
 };
 
@@ -51,8 +51,8 @@ std::string read_file(const std::string& path);
 
 // TOTP code for a base32 secret at time `at`, from oathtool (independent of
 // elevate's own TOTP code).
-std::string oathtool_code(const std::string& base32, int64_t at, const std::string& algorithm = "sha1",
-                          int digits = 6, int period = 30);
+std::string oathtool_code(const std::string& base32, int64_t at, const std::string& algorithm = "sha1", int digits = 6,
+                          int period = 30);
 
 // The secret=... parameter of an otpauth:// URI.
 std::string uri_secret(const std::string& uri);
@@ -79,9 +79,9 @@ public:
     explicit Daemon(const std::string& extra_toml = "");
     ~Daemon();
 
-    void start();                   // waits until it answers ping
-    void stop();                    // SIGTERM and wait
-    void kill9();                   // SIGKILL and wait
+    void start();  // waits until it answers ping
+    void stop();   // SIGTERM and wait
+    void kill9();  // SIGKILL and wait
     void sighup();
     bool running();
 
@@ -92,7 +92,7 @@ public:
     const std::string& snapshot_path() const { return snapshot_path_; }
     const std::string& ctl_path() const { return ctl_path_; }  // world-executable copy
     const std::string& dir() const { return dir_.path(); }
-    std::string log();              // the daemon's stderr so far
+    std::string log();  // the daemon's stderr so far
 
     // Runs elevatectl against this daemon.
     RunResult ctl(const std::vector<std::string>& args, const RunOptions& options = {});

@@ -154,13 +154,13 @@ TEST_F(Malformed, TruncatedFramesAreDropped) {
 
 TEST_F(Malformed, MalformedFieldsGetBadRequest) {
     const std::vector<std::vector<uint8_t>> bad = {
-        {0, 10, 0, 0, 0, 5, 'a', 'b'},               // length past end
-        {0x03, 0xe7, 0, 0, 0, 1, 'x'},               // unknown tag 999
-        {0, 21, 0, 0, 0, 3, 1, 2, 3},                // u64 of 3 bytes
-        {0, 10, 0, 0, 0, 3, 'a', 0, 'b'},            // NUL in a string
-        {0, 24, 0, 0, 0, 1, 7},                      // bool of 7
+        {0, 10, 0, 0, 0, 5, 'a', 'b'},                     // length past end
+        {0x03, 0xe7, 0, 0, 0, 1, 'x'},                     // unknown tag 999
+        {0, 21, 0, 0, 0, 3, 1, 2, 3},                      // u64 of 3 bytes
+        {0, 10, 0, 0, 0, 3, 'a', 0, 'b'},                  // NUL in a string
+        {0, 24, 0, 0, 0, 1, 7},                            // bool of 7
         {0, 10, 0, 0, 0, 1, 'a', 0, 10, 0, 0, 0, 1, 'b'},  // duplicate user
-        {0, 1},                                      // truncated field header
+        {0, 1},                                            // truncated field header
     };
     for (const auto& payload : bad) {
         auto p = parse_reply(send_raw(daemon.socket(), frame(1, uint8_t(wire::Op::Status), payload)));

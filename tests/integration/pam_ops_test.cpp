@@ -70,9 +70,9 @@ TEST_F(PamOps, AuthorizeAsksForReasonAndCodeThenGrantCoversIt) {
     auto plain = ask(wire::Op::Authorize, "root", "web-admin");
     EXPECT_FALSE(flag(plain, wire::Tag::NeedReason));
 
-    ASSERT_EQ(daemon.ctl({"activate", "db-admin", "--reason", "x"}, {.input = oathtool_code(secret, now()) + "\n"})
-                  .exit_code,
-              0);
+    ASSERT_EQ(
+        daemon.ctl({"activate", "db-admin", "--reason", "x"}, {.input = oathtool_code(secret, now()) + "\n"}).exit_code,
+        0);
     auto covered = ask(wire::Op::Authorize, "root", "db-admin");
     ASSERT_EQ(covered.status, wire::Status::Ok);
     EXPECT_TRUE(flag(covered, wire::Tag::Granted));

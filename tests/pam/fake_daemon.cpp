@@ -127,7 +127,8 @@ void FakeDaemon::handle(int fd) {
     FakeReply reply = handler_(request);
     std::vector<uint8_t> bytes;
     switch (reply.mode) {
-        case FakeReply::Mode::Close: return;
+        case FakeReply::Mode::Close:
+            return;
         case FakeReply::Mode::Hang: {
             // Hold the connection until the client hangs up or the test ends.
             pollfd fds[2] = {{fd, POLLIN, 0}, {stop_pipe_[0], POLLIN, 0}};
@@ -135,9 +136,15 @@ void FakeDaemon::handle(int fd) {
             }
             return;
         }
-        case FakeReply::Mode::Garbage: bytes = {'H', 'T', 'T', 'P', '/', '1', '.', '1', ' ', '2', '0', '0'}; break;
-        case FakeReply::Mode::WrongOp: bytes = reply_frame(uint8_t(wire::Op::Ping) | wire::kReplyBit, reply); break;
-        case FakeReply::Mode::Reply: bytes = reply_frame(header.op | wire::kReplyBit, reply); break;
+        case FakeReply::Mode::Garbage:
+            bytes = {'H', 'T', 'T', 'P', '/', '1', '.', '1', ' ', '2', '0', '0'};
+            break;
+        case FakeReply::Mode::WrongOp:
+            bytes = reply_frame(uint8_t(wire::Op::Ping) | wire::kReplyBit, reply);
+            break;
+        case FakeReply::Mode::Reply:
+            bytes = reply_frame(header.op | wire::kReplyBit, reply);
+            break;
     }
     (void)wire::write_all(fd, bytes.data(), bytes.size(), deadline);
 }

@@ -134,17 +134,19 @@ int main(int argc, char** argv) {
                     reply.status = wire::Status::Denied;
                     reply.message = "wrong verification code";
                     break;
-                default: break;
+                default:
+                    break;
             }
             return reply;
         });
 
-        write(dir + "/other", "auth required pam_deny.so\naccount required pam_deny.so\nsession required pam_deny.so\n");
+        write(dir + "/other",
+              "auth required pam_deny.so\naccount required pam_deny.so\nsession required pam_deny.so\n");
         const std::string opts = " socket=" + sock + " activate=db-admin";
         write(dir + "/ok", "auth required " + module + opts + "\naccount required " + module + opts +
                                " require_grant=db-admin\nsession required " + module + opts + "\n");
-        write(dir + "/verify", "auth required " + module + " socket=" + sock + " reauth=always\naccount required " + module +
-                                   " socket=" + sock + " require_grant=db-admin\nsession required " + module +
+        write(dir + "/verify", "auth required " + module + " socket=" + sock + " reauth=always\naccount required " +
+                                   module + " socket=" + sock + " require_grant=db-admin\nsession required " + module +
                                    " socket=" + sock + "\n");
         write(dir + "/down", "auth required " + module + " socket=" + down + "\naccount required " + module +
                                  " socket=" + down + " require_grant=db-admin\nsession required " + module +
@@ -164,10 +166,8 @@ int main(int argc, char** argv) {
         for (int i = 0; i < 20; ++i) {
             transaction(dir, "ok", "root", &conv, {PAM_SUCCESS, PAM_SUCCESS, PAM_SUCCESS, PAM_SUCCESS});
             transaction(dir, "verify", "root", &conv, {PAM_AUTH_ERR, PAM_SUCCESS, PAM_SUCCESS, PAM_SUCCESS});
-            transaction(dir, "down", "root", &conv,
-                        {PAM_AUTHINFO_UNAVAIL, PAM_PERM_DENIED, PAM_SUCCESS, PAM_SUCCESS});
-            transaction(dir, "typo", "root", &conv,
-                        {PAM_SERVICE_ERR, PAM_SERVICE_ERR, PAM_SERVICE_ERR, kAny});
+            transaction(dir, "down", "root", &conv, {PAM_AUTHINFO_UNAVAIL, PAM_PERM_DENIED, PAM_SUCCESS, PAM_SUCCESS});
+            transaction(dir, "typo", "root", &conv, {PAM_SERVICE_ERR, PAM_SERVICE_ERR, PAM_SERVICE_ERR, kAny});
             transaction(dir, "bg", "root", &none, {PAM_SUCCESS, PAM_SUCCESS, PAM_SUCCESS, PAM_SUCCESS});
         }
         // No conversation: the granted/prompt alternation gives both paths.

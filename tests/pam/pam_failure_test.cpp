@@ -198,7 +198,8 @@ TEST_F(PamFailure, RequestsCarryTheContextAndTheCodeOnlyGoesToActivate) {
                 w.put_bool(wire::Tag::NeedReason, true);
             });
         }
-        if (r.op == uint8_t(wire::Op::Activate)) return ok([&](wire::FieldWriter& w) { put_grant(w, "db-admin", end); });
+        if (r.op == uint8_t(wire::Op::Activate))
+            return ok([&](wire::FieldWriter& w) { put_grant(w, "db-admin", end); });
         return status(wire::Status::BadRequest, "unexpected");
     });
     write_service("ctx", line("auth", "activate=db-admin debug"));
@@ -240,7 +241,8 @@ TEST_F(PamFailure, RequestsCarryTheContextAndTheCodeOnlyGoesToActivate) {
 
 TEST_F(PamFailure, ReauthAlwaysIsSentAndKeptEvenIfTheDaemonWouldNotAsk) {
     FakeDaemon fake(socket(), [](const FakeRequest& r) {
-        if (r.op == uint8_t(wire::Op::Authorize)) return ok([](wire::FieldWriter& w) { w.put_bool(wire::Tag::Granted, true); });
+        if (r.op == uint8_t(wire::Op::Authorize))
+            return ok([](wire::FieldWriter& w) { w.put_bool(wire::Tag::Granted, true); });
         return ok();  // verify
     });
     write_service("reauth-fake", line("auth", "activate=db-admin reauth=always"));
@@ -259,7 +261,8 @@ TEST_F(PamFailure, ReauthAlwaysIsSentAndKeptEvenIfTheDaemonWouldNotAsk) {
 TEST_F(PamFailure, ExpiredGrantInAnOkAccountReplyIsStillDenied) {
     // Expiry is enforced by every reader from the end time (DESIGN.md, invariant 3).
     const int64_t ended = int64_t(time(nullptr)) - 5;
-    FakeDaemon fake(socket(), [&](const FakeRequest&) { return ok([&](wire::FieldWriter& w) { put_grant(w, "web", ended); }); });
+    FakeDaemon fake(socket(),
+                    [&](const FakeRequest&) { return ok([&](wire::FieldWriter& w) { put_grant(w, "web", ended); }); });
     write_service("expired", line("account", "require_grant=web"));
     Conversation conv;
     ASSERT_TRUE(run_cases("expired", "root", conv, {pam_test(PAMTEST_ACCOUNT, PAM_PERM_DENIED)}));
@@ -275,8 +278,9 @@ TEST_F(PamFailure, SessionIdFromOpenIsSentOnClose) {
         return ok();
     });
     write_service("sess", line("session", "activate=db-admin"));
-    ASSERT_EQ(run_direct({"sess", "root", nullptr, "192.0.2.1", "pts/9", {PAMTEST_OPEN_SESSION, PAMTEST_CLOSE_SESSION}}),
-              (std::vector<int>{PAM_SUCCESS, PAM_SUCCESS}));
+    ASSERT_EQ(
+        run_direct({"sess", "root", nullptr, "192.0.2.1", "pts/9", {PAMTEST_OPEN_SESSION, PAMTEST_CLOSE_SESSION}}),
+        (std::vector<int>{PAM_SUCCESS, PAM_SUCCESS}));
     auto requests = fake.requests();
     ASSERT_EQ(requests.size(), 2u);
     EXPECT_EQ(requests[0].op, uint8_t(wire::Op::SessionOpen));
@@ -297,7 +301,8 @@ TEST_F(PamFailure, SessionOpenWithoutSessionIdFailsUnderSecure) {
     auto codes = run_direct({"sess-bad", "root", nullptr, "", "", {PAMTEST_OPEN_SESSION, PAMTEST_CLOSE_SESSION}});
     EXPECT_EQ(codes[0], PAM_SESSION_ERR);
     EXPECT_EQ(fake.count(wire::Op::SessionClose), 0u);  // nothing was kept, nothing to close
-    EXPECT_EQ(run_direct({"sess-bad", "root", nullptr, "", "", {PAMTEST_CLOSE_SESSION}}), std::vector<int>{PAM_SUCCESS});
+    EXPECT_EQ(run_direct({"sess-bad", "root", nullptr, "", "", {PAMTEST_CLOSE_SESSION}}),
+              std::vector<int>{PAM_SUCCESS});
 }
 
 TEST_F(PamFailure, CloseSessionErrorsAreLoggedNotReturned) {
@@ -328,7 +333,8 @@ TEST_F(PamFailure, LockedReplyShowsTheDaemonsMessageWithoutPrompting) {
 }
 
 TEST_F(PamFailure, ControlCharactersFromTheWireNeverReachTheTerminal) {
-    FakeDaemon fake(socket(), [](const FakeRequest&) { return status(wire::Status::Denied, "no\x1b]0;pwned\x07 grant"); });
+    FakeDaemon fake(socket(),
+                    [](const FakeRequest&) { return status(wire::Status::Denied, "no\x1b]0;pwned\x07 grant"); });
     write_service("escape", line("account", "require_grant=web"));
     ScriptedConv conv;
     pam_conv c = conv.conv();

@@ -243,8 +243,8 @@ TEST_F(PamStack, ActiveGrantAuthenticatesWithoutPromptAndPassesAccount) {
 
 TEST_F(PamStack, AccountReusesTheGrantConfirmedByAuthInTheSameHandleOnly) {
     activate_with_ctl("db-admin", "INC-1", 0);
-    write_service("reuse", line("auth", "required", "activate=db-admin") +
-                               line("account", "required", "require_grant=db-admin"));
+    write_service(
+        "reuse", line("auth", "required", "activate=db-admin") + line("account", "required", "require_grant=db-admin"));
     write_service("account-only", line("account", "required", "require_grant=db-admin"));
     Conversation conv;
     // auth then account in one handle (sudo): the daemon is asked once.
@@ -272,8 +272,8 @@ TEST_F(PamStack, ReauthAlwaysPromptsEvenUnderAnActiveGrant) {
 }
 
 TEST_F(PamStack, GrantThatExpiresMidTestStopsPassingAccount) {
-    write_service("quick", line("auth", "required", "activate=quick") +
-                               line("account", "required", "require_grant=quick"));
+    write_service("quick",
+                  line("auth", "required", "activate=quick") + line("account", "required", "require_grant=quick"));
     Conversation activate({code()});
     ASSERT_TRUE(run_cases("quick", "root", activate,
                           {pam_test(PAMTEST_AUTHENTICATE, PAM_SUCCESS), pam_test(PAMTEST_ACCOUNT, PAM_SUCCESS)}));
@@ -284,8 +284,8 @@ TEST_F(PamStack, GrantThatExpiresMidTestStopsPassingAccount) {
 }
 
 TEST_F(PamStack, DaemonDownDeniesQuicklyWithReasonUnderFailmodeSecure) {
-    write_service("down", line("auth", "required", "activate=web") +
-                              line("account", "required", "require_grant=web") + line("session", "required"));
+    write_service("down", line("auth", "required", "activate=web") + line("account", "required", "require_grant=web") +
+                              line("session", "required"));
     daemon.stop();
     LogCapture log;
     Conversation conv({code()});
@@ -317,8 +317,7 @@ TEST_F(PamStack, DaemonDownAllowsWithLoudLogUnderFailmodeOpen) {
                            pam_test(PAMTEST_OPEN_SESSION, PAM_SUCCESS), pam_test(PAMTEST_CLOSE_SESSION, PAM_SUCCESS)}));
     std::string logged = log.text();
     EXPECT_TRUE(contains(logged, "SYSLOG(1)")) << logged;  // LOG_ALERT
-    EXPECT_TRUE(contains(logged, "failmode=open: allowing root without elevate because connect to " +
-                                     daemon.socket()))
+    EXPECT_TRUE(contains(logged, "failmode=open: allowing root without elevate because connect to " + daemon.socket()))
         << logged;
     EXPECT_TRUE(contains(logged, "failmode=open: opening the session of root without elevate")) << logged;
 }
@@ -472,8 +471,8 @@ TEST_F(PamStack, UnenrolledUserIsToldWhatToDo) {
 TEST_F(PamStack, NonRootCallerIsAnsweredOnlyForItself) {
     TestUser user("elvt-pamu");
     const std::string user_secret = daemon.enroll(user.name());
-    write_service("self", line("auth", "required", "activate=db-admin") +
-                              line("account", "required", "require_grant=db-admin"));
+    write_service(
+        "self", line("auth", "required", "activate=db-admin") + line("account", "required", "require_grant=db-admin"));
     const std::string user_code = oathtool_code(user_secret, now());
     const std::string root_code = code();
 

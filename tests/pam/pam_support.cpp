@@ -15,7 +15,9 @@
 
 namespace elevate::pamtest {
 
-std::string module_path() { return PAM_ELEVATE_MODULE; }
+std::string module_path() {
+    return PAM_ELEVATE_MODULE;
+}
 
 namespace {
 void write_file_0644(const std::string& path, const std::string& content) {
@@ -46,8 +48,7 @@ void discard_child_runtime_dir(const std::string& parent_runtime_dir) {
 
 std::string elevate_line(const std::string& type, const std::string& control, const std::string& socket,
                          const std::string& args) {
-    return type + " " + control + " " + module_path() + " socket=" + socket + (args.empty() ? "" : " " + args) +
-           "\n";
+    return type + " " + control + " " + module_path() + " socket=" + socket + (args.empty() ? "" : " " + args) + "\n";
 }
 
 Conversation::Conversation(std::vector<std::string> echo_off, std::vector<std::string> echo_on)
@@ -82,10 +83,18 @@ std::string join(const std::vector<std::string>& v) {
 }
 }  // namespace
 
-std::vector<std::string> Conversation::errors() const { return collect(err_buf_, kSlots); }
-std::vector<std::string> Conversation::infos() const { return collect(info_buf_, kSlots); }
-std::string Conversation::all_errors() const { return join(errors()); }
-std::string Conversation::all_infos() const { return join(infos()); }
+std::vector<std::string> Conversation::errors() const {
+    return collect(err_buf_, kSlots);
+}
+std::vector<std::string> Conversation::infos() const {
+    return collect(info_buf_, kSlots);
+}
+std::string Conversation::all_errors() const {
+    return join(errors());
+}
+std::string Conversation::all_infos() const {
+    return join(infos());
+}
 
 ::testing::AssertionResult run_cases(const std::string& service, const std::string& user, Conversation& conv,
                                      std::vector<pam_testcase> cases) {
@@ -108,9 +117,13 @@ int ScriptedConv::fn(int n, const pam_message** msg, pam_response** resp, void* 
     auto* self = static_cast<ScriptedConv*>(appdata);
     for (int i = 0; i < n; ++i) self->seen.emplace_back(msg[i]->msg_style, msg[i]->msg ? msg[i]->msg : "");
     switch (self->mode) {
-        case Mode::ConvErr: return PAM_CONV_ERR;
-        case Mode::NullResponseArray: *resp = nullptr; return PAM_SUCCESS;
-        default: break;
+        case Mode::ConvErr:
+            return PAM_CONV_ERR;
+        case Mode::NullResponseArray:
+            *resp = nullptr;
+            return PAM_SUCCESS;
+        default:
+            break;
     }
     auto* replies = static_cast<pam_response*>(calloc(size_t(n), sizeof(pam_response)));
     if (replies == nullptr) return PAM_BUF_ERR;
@@ -141,13 +154,26 @@ std::vector<int> run_direct(const DirectRun& run) {
     std::vector<int> out;
     for (int step : run.steps) {
         switch (step) {
-            case PAMTEST_AUTHENTICATE: rc = pam_authenticate(pamh, 0); break;
-            case PAMTEST_SETCRED: rc = pam_setcred(pamh, PAM_ESTABLISH_CRED); break;
-            case PAMTEST_ACCOUNT: rc = pam_acct_mgmt(pamh, 0); break;
-            case PAMTEST_OPEN_SESSION: rc = pam_open_session(pamh, 0); break;
-            case PAMTEST_CLOSE_SESSION: rc = pam_close_session(pamh, 0); break;
-            case PAMTEST_CHAUTHTOK: rc = pam_chauthtok(pamh, 0); break;
-            default: throw std::runtime_error("run_direct: unknown step");
+            case PAMTEST_AUTHENTICATE:
+                rc = pam_authenticate(pamh, 0);
+                break;
+            case PAMTEST_SETCRED:
+                rc = pam_setcred(pamh, PAM_ESTABLISH_CRED);
+                break;
+            case PAMTEST_ACCOUNT:
+                rc = pam_acct_mgmt(pamh, 0);
+                break;
+            case PAMTEST_OPEN_SESSION:
+                rc = pam_open_session(pamh, 0);
+                break;
+            case PAMTEST_CLOSE_SESSION:
+                rc = pam_close_session(pamh, 0);
+                break;
+            case PAMTEST_CHAUTHTOK:
+                rc = pam_chauthtok(pamh, 0);
+                break;
+            default:
+                throw std::runtime_error("run_direct: unknown step");
         }
         out.push_back(rc);
     }

@@ -33,8 +33,10 @@ protected:
 // RFC 6238 Appendix B seeds: the ASCII digits repeated to the hash size.
 SecureBuffer rfc_seed(TotpAlgorithm a) {
     switch (a) {
-        case TotpAlgorithm::Sha1: return SecureBuffer("12345678901234567890");
-        case TotpAlgorithm::Sha256: return SecureBuffer("12345678901234567890123456789012");
+        case TotpAlgorithm::Sha1:
+            return SecureBuffer("12345678901234567890");
+        case TotpAlgorithm::Sha256:
+            return SecureBuffer("12345678901234567890123456789012");
         case TotpAlgorithm::Sha512:
             return SecureBuffer("1234567890123456789012345678901234567890123456789012345678901234");
     }
@@ -57,9 +59,12 @@ std::string code_at(const SecureBuffer& s, const TotpParams& p, int64_t t) {
 
 const char* alg_name(TotpAlgorithm a) {
     switch (a) {
-        case TotpAlgorithm::Sha1: return "SHA1";
-        case TotpAlgorithm::Sha256: return "SHA256";
-        case TotpAlgorithm::Sha512: return "SHA512";
+        case TotpAlgorithm::Sha1:
+            return "SHA1";
+        case TotpAlgorithm::Sha256:
+            return "SHA256";
+        case TotpAlgorithm::Sha512:
+            return "SHA512";
     }
     return "?";
 }
@@ -148,8 +153,8 @@ const WindowRow kWindow[] = {
     {1, 1111111050, kStep},  // now in step-1, first second
     {1, 1111111079, kStep},
     {1, 1111111095, kStep},
-    {1, 1111111110, kStep},  // now in step+1
-    {1, 1111111139, kStep},  // step+1, last second
+    {1, 1111111110, kStep},         // now in step+1
+    {1, 1111111139, kStep},         // step+1, last second
     {1, 1111111049, std::nullopt},  // step-2
     {1, 1111111140, std::nullopt},  // step+2
     // drift 2
@@ -286,15 +291,15 @@ TEST_F(Totp, AgreesWithOathtool) {
         for (int round = 0; round < 3; ++round) {
             const SecureBuffer seed = totp_new_secret(a);
             ASSERT_FALSE(seed.empty());
-            const int digits = 6 + round;               // 6, 7, 8
+            const int digits = 6 + round;  // 6, 7, 8
             const int64_t period = round == 1 ? 60 : 30;
             uint32_t r = 0;
             ASSERT_EQ(RAND_bytes(reinterpret_cast<unsigned char*>(&r), sizeof r), 1);
             const int64_t t = 1000000000 + static_cast<int64_t>(r % 1000000000u);
             const TotpParams p = params(a, digits, period);
             const std::string mine = code_at(seed, p, t);
-            const std::string common = std::string("--totp=") + alg_name(a) + " -d " + std::to_string(digits) +
-                                       " -s " + std::to_string(period) + "s -N @" + std::to_string(t) + " ";
+            const std::string common = std::string("--totp=") + alg_name(a) + " -d " + std::to_string(digits) + " -s " +
+                                       std::to_string(period) + "s -N @" + std::to_string(t) + " ";
             // Hex seed: checks the TOTP computation on its own.
             EXPECT_EQ(run_oathtool(common + to_hex(seed)), mine) << alg_name(a) << " t=" << t;
             // Base32 seed: also checks our encoder against oathtool's decoder.
@@ -322,8 +327,8 @@ TEST_F(Totp, NewSecretLengthsAndRandomness) {
 
 TEST_F(Totp, Base32Rfc4648Vectors) {
     const std::pair<const char*, const char*> vectors[] = {
-        {"f", "MY"},          {"fo", "MZXQ"},         {"foo", "MZXW6"},
-        {"foob", "MZXW6YQ"},  {"fooba", "MZXW6YTB"},  {"foobar", "MZXW6YTBOI"},
+        {"f", "MY"},         {"fo", "MZXQ"},        {"foo", "MZXW6"},
+        {"foob", "MZXW6YQ"}, {"fooba", "MZXW6YTB"}, {"foobar", "MZXW6YTBOI"},
     };
     EXPECT_EQ(base32_encode(SecureBuffer()), "");
     for (const auto& [plain, encoded] : vectors) {
@@ -348,9 +353,8 @@ TEST_F(Totp, Base32DecodeIsLenient) {
 }
 
 TEST_F(Totp, Base32DecodeRejects) {
-    for (const char* text : {"", "   ", "====", "MZXW6YTB0I", "MZXW6YTB1I", "MZXW6YTB8I", "MZXW6YTB!I",
-                             "MZXW-6YTB-OI", "MZXW\t6YTBOI", "MZ=XW6YTBOI", "MZXW6YTBOI=A", "M", "MZX", "MZXW6Y",
-                             "MZXW6YTBO"}) {
+    for (const char* text : {"", "   ", "====", "MZXW6YTB0I", "MZXW6YTB1I", "MZXW6YTB8I", "MZXW6YTB!I", "MZXW-6YTB-OI",
+                             "MZXW\t6YTBOI", "MZ=XW6YTBOI", "MZXW6YTBOI=A", "M", "MZX", "MZXW6Y", "MZXW6YTBO"}) {
         auto d = base32_decode(text);
         EXPECT_FALSE(d.ok()) << '"' << text << '"';
         if (!d.ok()) {

@@ -5,12 +5,17 @@
 
 using elevate::base::UniqueFd;
 
-static bool fd_open(int fd) { return fcntl(fd, F_GETFD) != -1; }
+static bool fd_open(int fd) {
+    return fcntl(fd, F_GETFD) != -1;
+}
 
 TEST(UniqueFd, ClosesOnDestruction) {
     int raw = open("/dev/null", O_RDONLY | O_CLOEXEC);
     ASSERT_GE(raw, 0);
-    { UniqueFd fd(raw); EXPECT_TRUE(fd.ok()); }
+    {
+        UniqueFd fd(raw);
+        EXPECT_TRUE(fd.ok());
+    }
     EXPECT_FALSE(fd_open(raw));
 }
 

@@ -25,7 +25,7 @@ ArgSpec activate_like() {
 struct Good {
     std::vector<std::string> args;
     std::string role;
-    int64_t duration;  // 0: --for absent
+    int64_t duration;    // 0: --for absent
     std::string reason;  // "" : --reason absent
     bool force;
 };

@@ -25,11 +25,9 @@ TEST(OutputTest, Span) {
         int64_t seconds;
         const char* text;
     } cases[] = {
-        {0, "0s"},          {1, "1s"},           {59, "59s"},        {60, "1m"},
-        {89, "1m"},         {90, "2m"},          {2659, "44m"},      {2699, "45m"},
-        {2700, "45m"},      {3599, "1h"},        {3600, "1h"},       {5400, "1h30m"},
-        {7500, "2h5m"},     {86399, "1d"},       {86400, "1d"},      {97200, "1d3h"},
-        {-2700, "45m"},
+        {0, "0s"},      {1, "1s"},     {59, "59s"},   {60, "1m"},      {89, "1m"},     {90, "2m"},
+        {2659, "44m"},  {2699, "45m"}, {2700, "45m"}, {3599, "1h"},    {3600, "1h"},   {5400, "1h30m"},
+        {7500, "2h5m"}, {86399, "1d"}, {86400, "1d"}, {97200, "1d3h"}, {-2700, "45m"},
     };
     for (const auto& c : cases) EXPECT_EQ(format_span(c.seconds), c.text) << c.seconds;
 }
@@ -62,7 +60,9 @@ TEST(OutputTest, PrintableStripsControlCharacters) {
     EXPECT_EQ(printable("INC-4711 naïve"), "INC-4711 naïve");
     EXPECT_EQ(printable("a\x1b[2Jb"), "a?[2Jb");
     EXPECT_EQ(printable("line\nbreak\r\x7f"), "line?break??");
-    EXPECT_EQ(printable("c1\xc2\x9b" "31m"), "c1?31m");  // U+009B CSI
+    EXPECT_EQ(printable("c1\xc2\x9b"
+                        "31m"),
+              "c1?31m");  // U+009B CSI
 }
 
 TEST(OutputTest, TableAlignsColumns) {

@@ -37,7 +37,9 @@ TEST(ReplyTest, UnknownStatusFailsClosed) {
     EXPECT_STREQ(status_word(static_cast<wire::Status>(99)), "unknown");
 }
 
-TEST(ReplyTest, UnreachableIsExUnavailable) { EXPECT_EQ(kExitUnreachable, 69); }
+TEST(ReplyTest, UnreachableIsExUnavailable) {
+    EXPECT_EQ(kExitUnreachable, 69);
+}
 
 }  // namespace
 }  // namespace elevate::cli

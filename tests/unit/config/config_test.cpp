@@ -73,9 +73,9 @@ protected:
     LoadOptions options_;
 };
 
-#define EXPECT_CONTAINS(haystack, needle)                                                          \
-    do {                                                                                           \
-        const std::string h_ = (haystack);                                                         \
+#define EXPECT_CONTAINS(haystack, needle)                                                               \
+    do {                                                                                                \
+        const std::string h_ = (haystack);                                                              \
         EXPECT_NE(h_.find(needle), std::string::npos) << "message: " << h_ << "\nwanted: " << (needle); \
     } while (0)
 
@@ -252,7 +252,7 @@ eligible_users = ["bob"]
     ASSERT_NE(db, nullptr);
     EXPECT_EQ(db->gid, 60003u);
     EXPECT_EQ(db->eligible_users, std::vector<std::string>{"bob"});
-    EXPECT_FALSE(db->require_reason);   // not inherited from the main file
+    EXPECT_FALSE(db->require_reason);  // not inherited from the main file
     EXPECT_EQ(db->factor, Factor::Totp);
     EXPECT_NE(config.find_role("web-admin"), nullptr);
 }
@@ -311,7 +311,8 @@ TEST_F(ConfigLoad, UnknownRoleKey) {
 }
 
 TEST_F(ConfigLoad, UnknownSection) {
-    EXPECT_EQ(error_for("[deamon]\nsocket = \"/x\"\n"), main_ + ":1: unknown section 'deamon' (did you mean 'daemon'?)");
+    EXPECT_EQ(error_for("[deamon]\nsocket = \"/x\"\n"),
+              main_ + ":1: unknown section 'deamon' (did you mean 'daemon'?)");
     EXPECT_EQ(error_for("socket = \"/x\"\n"), main_ + ":1: unknown key 'socket'");
     EXPECT_CONTAINS(error_for("[daemon.extra]\nx = 1\n"), "unknown key 'daemon.extra'");
 }
@@ -388,7 +389,8 @@ TEST_F(ConfigLoad, MaxDurationBelowDefault) {
 }
 
 TEST_F(ConfigLoad, RoleRequiredKeys) {
-    EXPECT_EQ(error_for("[[role]]\ngid = 60001\neligible_users = [\"a\"]\n"), main_ + ":1: key 'role.name': is required");
+    EXPECT_EQ(error_for("[[role]]\ngid = 60001\neligible_users = [\"a\"]\n"),
+              main_ + ":1: key 'role.name': is required");
     EXPECT_EQ(error_for("\n[[role]]\nname = \"r\"\neligible_users = [\"a\"]\n"),
               main_ + ":2: key 'role.gid': is required (role 'r')");
 }
@@ -441,8 +443,10 @@ TEST_F(ConfigLoad, DuplicateRoleNameInOneFile) {
 
 TEST_F(ConfigLoad, DuplicateGidBetweenRoles) {
     write_main(kDbAdmin);
-    std::string drop_in = write_drop_in("web.conf", "[[role]]\nname = \"web-admin\"\ngid = 60001\neligible_users = [\"a\"]\n");
-    EXPECT_EQ(load_error(), drop_in + ":3: key 'role.gid': gid 60001 is already used by role 'db-admin' (" + main_ + ":4)");
+    std::string drop_in =
+        write_drop_in("web.conf", "[[role]]\nname = \"web-admin\"\ngid = 60001\neligible_users = [\"a\"]\n");
+    EXPECT_EQ(load_error(),
+              drop_in + ":3: key 'role.gid': gid 60001 is already used by role 'db-admin' (" + main_ + ":4)");
 }
 
 TEST_F(ConfigLoad, DuplicateGroupBetweenRoles) {
@@ -454,14 +458,15 @@ TEST_F(ConfigLoad, DuplicateGroupBetweenRoles) {
 TEST_F(ConfigLoad, RoleGroupCannotConferEligibility) {
     EXPECT_EQ(error_for(std::string(kDbAdmin) +
                         "[[role]]\nname = \"dba-lead\"\ngid = 60002\neligible_groups = [\"db-admin\"]\n"),
-              main_ + ":9: key 'role.eligible_groups': 'db-admin' is the group of role 'db-admin'; eligibility must "
-                      "come from a standing group, not from a grant");
+              main_ +
+                  ":9: key 'role.eligible_groups': 'db-admin' is the group of role 'db-admin'; eligibility must "
+                  "come from a standing group, not from a grant");
 }
 
 TEST_F(ConfigLoad, GidClashWithSystemGroup) {
     options_.system_group_file = write("fake-group", "# comment\n+nis\nstaff:x:60001:\n");
-    EXPECT_EQ(error_for(kDbAdmin),
-              main_ + ":4: key 'role.gid': gid 60001 is already used by group 'staff' in " + *options_.system_group_file);
+    EXPECT_EQ(error_for(kDbAdmin), main_ + ":4: key 'role.gid': gid 60001 is already used by group 'staff' in " +
+                                       *options_.system_group_file);
 }
 
 TEST_F(ConfigLoad, GroupNameClashWithSystemGroup) {

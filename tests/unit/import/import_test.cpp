@@ -137,7 +137,7 @@ TEST_F(Import, GoogleAuthenticatorMalformedLines) {
         {s + "\" STEP_SIZE\n", "line 3: STEP_SIZE"},
         {s + "\" STEP_SIZE 30\n\" STEP_SIZE 60\n", "line 4: STEP_SIZE given twice"},
         {s + "12345678\nhello\n", "line 4:"},
-        {s + "1234567\n", "line 3:"},    // scratch codes have 8 digits
+        {s + "1234567\n", "line 3:"},  // scratch codes have 8 digits
         {s + "\"TOTP_AUTH\n", "line 3: malformed option"},
         {s + "\" totp_auth\n", "line 3: malformed option"},
         {s + "\" \n", "line 3: malformed option"},
@@ -164,11 +164,21 @@ constexpr const char* kRfcHex = "3132333435363738393031323334353637383930";  // 
 const std::string kUsersfile = std::string() +
                                "# /etc/users.oath\n"
                                "\n"
-                               "HOTP/T30/6\talice\t-\t" + kRfcHex + "\n"
-                               "HOTP/T30/8 bob 1234 " + kRfcHex + " 0 12345678 2024-01-01T00:00:00L\n"
-                               "HOTP/T60   carol  -  " + "3132333435363738393031323334353637383931" + "\n"
-                               "HOTP dave - " + kRfcHex + "\n"
-                               "HOTP/E/8 erin - " + kRfcHex + " 42\n"
+                               "HOTP/T30/6\talice\t-\t" +
+                               kRfcHex +
+                               "\n"
+                               "HOTP/T30/8 bob 1234 " +
+                               kRfcHex +
+                               " 0 12345678 2024-01-01T00:00:00L\n"
+                               "HOTP/T60   carol  -  " +
+                               "3132333435363738393031323334353637383931" +
+                               "\n"
+                               "HOTP dave - " +
+                               kRfcHex +
+                               "\n"
+                               "HOTP/E/8 erin - " +
+                               kRfcHex +
+                               " 42\n"
                                "   # indented comment\n"
                                "HOTP/T30/7 frank + 00112233445566778899AABBCCDDEEFF\n";
 
@@ -282,8 +292,8 @@ TEST_F(Import, UsersfileMalformedLineNumberReported) {
 }
 
 TEST_F(Import, UsersfileFirstLineWinsAndCrlf) {
-    const std::string text = std::string("HOTP/T30/6 alice - ") + kRfcHex + "\r\nHOTP/T60/8 alice - " + kRfcHex +
-                             "\r\n";
+    const std::string text =
+        std::string("HOTP/T30/6 alice - ") + kRfcHex + "\r\nHOTP/T60/8 alice - " + kRfcHex + "\r\n";
     auto r = parse_oath_usersfile(text, "alice");
     ASSERT_TRUE(r.ok()) << r.error().message;
     EXPECT_EQ(r->period, 30);

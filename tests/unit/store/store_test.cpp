@@ -331,7 +331,7 @@ TEST_F(StoreTest, ActiveGrantsMatchingFiltersOrdersLimitsAndCounts) {
 
     auto all = s->active_grants_matching("", "", now, 100);
     ASSERT_TRUE(all.ok());
-    ASSERT_EQ(all->size(), 3u);  // carol's is past its end
+    ASSERT_EQ(all->size(), 3u);      // carol's is past its end
     EXPECT_EQ((*all)[0].id, a2.id);  // soonest to end first
     EXPECT_EQ((*all)[1].id, b.id);
     EXPECT_EQ((*all)[2].id, a1.id);
@@ -445,8 +445,8 @@ TEST_F(StoreTest, GrantIdFormatAndUniqueness) {
                 ASSERT_TRUE((id[k] >= '0' && id[k] <= '9') || (id[k] >= 'a' && id[k] <= 'f')) << id;
             }
         }
-        EXPECT_EQ(id[14], '4') << id;                                                    // version 4
-        EXPECT_NE(std::string("89ab").find(id[19]), std::string::npos) << id;           // RFC 4122 variant
+        EXPECT_EQ(id[14], '4') << id;                                          // version 4
+        EXPECT_NE(std::string("89ab").find(id[19]), std::string::npos) << id;  // RFC 4122 variant
         EXPECT_TRUE(seen.insert(id).second) << "duplicate " << id;
     }
 }

@@ -19,7 +19,9 @@ std::vector<uint8_t> field(uint16_t tag, const std::vector<uint8_t>& value) {
     return out;
 }
 
-std::vector<uint8_t> str(const char* s) { return std::vector<uint8_t>(s, s + std::strlen(s)); }
+std::vector<uint8_t> str(const char* s) {
+    return std::vector<uint8_t>(s, s + std::strlen(s));
+}
 
 CodecError parse(const std::vector<uint8_t>& bytes) {
     FieldList f;
@@ -112,7 +114,9 @@ TEST(Fields, WriterReaderRoundTrip) {
     EXPECT_EQ(roles, (std::vector<std::string>{"db-admin", "web-admin"}));
 }
 
-TEST(Fields, EmptyPayloadIsValid) { EXPECT_EQ(parse({}), CodecError::Ok); }
+TEST(Fields, EmptyPayloadIsValid) {
+    EXPECT_EQ(parse({}), CodecError::Ok);
+}
 
 TEST(Fields, RejectsTruncation) {
     auto good = field(uint16_t(Tag::User), str("alice"));
