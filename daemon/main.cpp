@@ -7,10 +7,12 @@
 #include "daemon/server/listener.h"
 #include "daemon/server/server.h"
 
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <systemd/sd-daemon.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <exception>
@@ -86,6 +88,17 @@ int run(int argc, char** argv) {
     if (auto r = auth::totp_init(); !r) {
         daemon::log_error(r.error().message);
         return 1;
+    }
+
+    // Room for max_clients connections plus the daemon's own files; without
+    // it accept() would hit EMFILE first and leave the listener readable.
+    struct rlimit files;
+    if (getrlimit(RLIMIT_NOFILE, &files) == 0) {
+        rlim_t want = rlim_t(config->daemon.max_clients) + 64;
+        if (files.rlim_cur < want) {
+            files.rlim_cur = std::min(want, files.rlim_max);
+            setrlimit(RLIMIT_NOFILE, &files);
+        }
     }
 
     static base::SystemClock clock;
