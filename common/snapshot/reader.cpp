@@ -217,6 +217,16 @@ Error View::validate(const void* data, size_t size, View* out) {
     return Error::None;
 }
 
+Error View::check_sorted_name(uint32_t off, uint32_t len, Error unordered, const char** prev,
+                              uint32_t* prev_len) const {
+    const char* name;
+    if (!string_at(off, len, &name) || !elevate_snapshot_name_ok(name, len)) return Error::Strings;
+    if (*prev != nullptr && compare(*prev, *prev_len, name, len) >= 0) return unordered;
+    *prev = name;
+    *prev_len = len;
+    return Error::None;
+}
+
 // Users: names valid and strictly increasing; entry ranges tiling the user
 // index in order; each entry a member of this user, by strictly increasing
 // group. With the counts adding up, the user index is a permutation.
@@ -227,10 +237,8 @@ Error View::check_users() const {
     for (uint32_t u = 0; u < user_count_; ++u) {
         elevate_snapshot_user r;
         memcpy(&r, &users_[u], sizeof r);
-        const char* name;
-        if (!string_at(r.name_off, r.name_len, &name) || !elevate_snapshot_name_ok(name, r.name_len))
-            return Error::Strings;
-        if (prev != nullptr && compare(prev, prev_len, name, r.name_len) >= 0) return Error::Users;
+        if (Error e = check_sorted_name(r.name_off, r.name_len, Error::Users, &prev, &prev_len); e != Error::None)
+            return e;
         if (r.entry_first != next_entry || r.entry_count == 0 || r.entry_count > group_count_ ||
             r.entry_count > member_count_ - next_entry)
             return Error::Users;
@@ -245,8 +253,6 @@ Error View::check_users() const {
             prev_group = m.group;
         }
         next_entry += r.entry_count;
-        prev = name;
-        prev_len = r.name_len;
     }
     if (next_entry != member_count_) return Error::Users;
     return Error::None;
@@ -262,11 +268,9 @@ Error View::check_groups() const {
     for (uint32_t i = 0; i < group_count_; ++i) {
         elevate_snapshot_group g;
         memcpy(&g, &groups_[i], sizeof g);
-        const char* name;
-        if (!string_at(g.name_off, g.name_len, &name) || !elevate_snapshot_name_ok(name, g.name_len))
-            return Error::Strings;
+        if (Error e = check_sorted_name(g.name_off, g.name_len, Error::Groups, &prev, &prev_len); e != Error::None)
+            return e;
         if (g.reserved != 0 || g.gid == 0 || g.gid == UINT32_MAX) return Error::Groups;
-        if (prev != nullptr && compare(prev, prev_len, name, g.name_len) >= 0) return Error::Groups;
         if (g.member_first != next_member || g.member_count > ELEVATE_SNAPSHOT_MAX_GROUP_MEMBERS ||
             g.member_count > member_count_ - next_member)
             return Error::Groups;
@@ -277,8 +281,6 @@ Error View::check_groups() const {
             if (j > 0 && m.user <= members_[g.member_first + j - 1].user) return Error::Members;
         }
         next_member += g.member_count;
-        prev = name;
-        prev_len = g.name_len;
     }
     if (next_member != member_count_) return Error::Groups;
 

@@ -140,6 +140,9 @@ private:
     bool user_entry(uint32_t k, MemberRef* m, GroupRef* g) const;
     bool string_at(uint32_t off, uint32_t len, const char** out) const;
     bool member_record(uint32_t index, MemberRef* out) const;
+    // One entry of a name-sorted table: a valid name in the string area,
+    // strictly after *prev (which it then becomes); `unordered` otherwise.
+    Error check_sorted_name(uint32_t off, uint32_t len, Error unordered, const char** prev, uint32_t* prev_len) const;
     Error check_groups() const;
     Error check_users() const;
 
