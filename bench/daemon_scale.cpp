@@ -72,39 +72,32 @@ struct Options {
 
 Options parse_args(int argc, char** argv) {
     Options o;
-    for (int i = 1; i < argc; ++i) {
-        std::string a = argv[i];
-        auto value = [&]() -> std::string {
-            if (i + 1 >= argc) throw std::runtime_error("option " + a + " needs a value");
-            return argv[++i];
-        };
-        if (a == "--help" || a == "-h") {
-            std::fputs(kUsage, stdout);
-            std::exit(0);
-        } else if (a == "--grants") {
-            o.grants = std::stoi(value());
-        } else if (a == "--roles") {
-            o.roles = std::stoi(value());
-        } else if (a == "--starts") {
-            o.starts = std::stoi(value());
-        } else if (a == "--status-requests") {
-            o.status_requests = std::stoi(value());
-        } else if (a == "--clients") {
-            o.clients = std::stoi(value());
-        } else if (a == "--duration") {
-            o.duration = std::stod(value());
-        } else if (a == "--max-store-seconds") {
-            o.max_store_seconds = std::stod(value());
-        } else if (a == "--no-list") {
+    BenchArgs args(argc, argv, kUsage);
+    while (args.next()) {
+        if (args.is("--grants")) {
+            o.grants = args.integer();
+        } else if (args.is("--roles")) {
+            o.roles = args.integer();
+        } else if (args.is("--starts")) {
+            o.starts = args.integer();
+        } else if (args.is("--status-requests")) {
+            o.status_requests = args.integer();
+        } else if (args.is("--clients")) {
+            o.clients = args.integer();
+        } else if (args.is("--duration")) {
+            o.duration = args.real();
+        } else if (args.is("--max-store-seconds")) {
+            o.max_store_seconds = args.real();
+        } else if (args.is("--no-list")) {
             o.list = false;
-        } else if (a == "--hold") {
+        } else if (args.is("--hold")) {
             o.hold = true;
-        } else if (a == "--dir") {
-            o.dir = value();
-        } else if (a == "--elevated") {
-            o.elevated = value();
+        } else if (args.is("--dir")) {
+            o.dir = args.value();
+        } else if (args.is("--elevated")) {
+            o.elevated = args.value();
         } else {
-            throw std::runtime_error("unknown option " + a + " (try --help)");
+            args.unknown();
         }
     }
     if (o.grants < 1 || o.roles < 1 || o.roles > 100 || o.starts < 1 || o.clients < 1 || o.duration <= 0)

@@ -84,35 +84,28 @@ struct Options {
 
 Options parse_args(int argc, char** argv) {
     Options o;
-    for (int i = 1; i < argc; ++i) {
-        std::string a = argv[i];
-        auto value = [&]() -> std::string {
-            if (i + 1 >= argc) throw std::runtime_error("option " + a + " needs a value");
-            return argv[++i];
-        };
-        if (a == "--help" || a == "-h") {
-            std::fputs(kUsage, stdout);
-            std::exit(0);
-        } else if (a == "--duration") {
-            o.duration = std::stod(value());
-        } else if (a == "--clients") {
-            o.clients = std::stoi(value());
-        } else if (a == "--rounds") {
-            o.rounds = std::stoi(value());
-        } else if (a == "--verify-users") {
-            o.verify_users = std::stoi(value());
-        } else if (a == "--no-floor") {
+    BenchArgs args(argc, argv, kUsage);
+    while (args.next()) {
+        if (args.is("--duration")) {
+            o.duration = args.real();
+        } else if (args.is("--clients")) {
+            o.clients = args.integer();
+        } else if (args.is("--rounds")) {
+            o.rounds = args.integer();
+        } else if (args.is("--verify-users")) {
+            o.verify_users = args.integer();
+        } else if (args.is("--no-floor")) {
             o.floor = false;
-        } else if (a == "--dir") {
-            o.dir = value();
-        } else if (a == "--elevated") {
-            o.elevated = value();
-        } else if (a == "--socket") {
-            o.socket = value();
-        } else if (a == "--daemon-pid") {
-            o.daemon_pid = pid_t(std::stoi(value()));
+        } else if (args.is("--dir")) {
+            o.dir = args.value();
+        } else if (args.is("--elevated")) {
+            o.elevated = args.value();
+        } else if (args.is("--socket")) {
+            o.socket = args.value();
+        } else if (args.is("--daemon-pid")) {
+            o.daemon_pid = pid_t(args.integer());
         } else {
-            throw std::runtime_error("unknown option " + a + " (try --help)");
+            args.unknown();
         }
     }
     if (o.duration <= 0 || o.clients < 1 || o.rounds < 1 || o.verify_users < 0)

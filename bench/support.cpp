@@ -16,6 +16,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -436,6 +437,25 @@ void print_machine() {
         "CPU columns: %% of one CPU over the window (100%% = one core busy); us/req = CPU time per request;\n"
         "'other' = CPU used by everything else on the machine meanwhile (noise)\n");
     std::fflush(stdout);
+}
+
+bool BenchArgs::next() {
+    if (++i_ >= argc_) return false;
+    current_ = argv_[i_];
+    if (current_ == "--help" || current_ == "-h") {
+        std::fputs(usage_, stdout);
+        std::exit(0);
+    }
+    return true;
+}
+
+std::string BenchArgs::value() {
+    if (i_ + 1 >= argc_) throw std::runtime_error("option " + current_ + " needs a value");
+    return argv_[++i_];
+}
+
+void BenchArgs::unknown() const {
+    throw std::runtime_error("unknown option " + current_ + " (try --help)");
 }
 
 }  // namespace elevate::bench

@@ -144,4 +144,27 @@ std::string fmt(double v, int decimals = 1);
 void print_load(const std::string& label, const LoadResult& r);
 void print_machine();
 
+// The command line of a benchmark program, read one option at a time:
+//   BenchArgs args(argc, argv, kUsage);
+//   while (args.next()) { if (args.is("--rounds")) o.rounds = args.integer(); ... else args.unknown(); }
+// --help / -h prints the usage and exits; a missing value or an unknown
+// option throws with a message naming it.
+class BenchArgs {
+public:
+    BenchArgs(int argc, char** argv, const char* usage) : argc_(argc), argv_(argv), usage_(usage) {}
+    bool next();
+    bool is(const char* name) const { return current_ == name; }
+    std::string value();
+    int integer() { return std::stoi(value()); }
+    double real() { return std::stod(value()); }
+    [[noreturn]] void unknown() const;
+
+private:
+    int argc_;
+    char** argv_;
+    const char* usage_;
+    int i_ = 0;
+    std::string current_;
+};
+
 }  // namespace elevate::bench

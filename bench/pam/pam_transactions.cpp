@@ -223,42 +223,35 @@ struct Options {
 
 Options parse_args(int argc, char** argv) {
     Options o;
-    for (int i = 1; i < argc; ++i) {
-        std::string a = argv[i];
-        auto value = [&]() -> std::string {
-            if (i + 1 >= argc) throw std::runtime_error("option " + a + " needs a value");
-            return argv[++i];
-        };
-        if (a == "--help" || a == "-h") {
-            std::fputs(kUsage, stdout);
-            std::exit(0);
-        } else if (a == "--rounds") {
-            o.rounds = std::stoi(value());
-        } else if (a == "--iterations") {
-            o.iterations = std::stoi(value());
-        } else if (a == "--verify") {
-            o.verify = std::stoi(value());
-        } else if (a == "--verify-users") {
-            o.verify_users = std::stoi(value());
-        } else if (a == "--down") {
-            o.down = std::stoi(value());
-        } else if (a == "--hung") {
-            o.hung = std::stoi(value());
-        } else if (a == "--only") {
-            std::stringstream ss(value());
+    BenchArgs args(argc, argv, kUsage);
+    while (args.next()) {
+        if (args.is("--rounds")) {
+            o.rounds = args.integer();
+        } else if (args.is("--iterations")) {
+            o.iterations = args.integer();
+        } else if (args.is("--verify")) {
+            o.verify = args.integer();
+        } else if (args.is("--verify-users")) {
+            o.verify_users = args.integer();
+        } else if (args.is("--down")) {
+            o.down = args.integer();
+        } else if (args.is("--hung")) {
+            o.hung = args.integer();
+        } else if (args.is("--only")) {
+            std::stringstream ss(args.value());
             for (std::string g; std::getline(ss, g, ',');) {
                 if (g != "grant" && g != "verify" && g != "down" && g != "dlopen")
                     throw std::runtime_error("--only: unknown group '" + g + "' (grant, verify, down, dlopen)");
                 o.only.insert(g);
             }
-        } else if (a == "--dir") {
-            o.dir = value();
-        } else if (a == "--elevated") {
-            o.elevated = value();
-        } else if (a == "--module") {
-            o.module = value();
+        } else if (args.is("--dir")) {
+            o.dir = args.value();
+        } else if (args.is("--elevated")) {
+            o.elevated = args.value();
+        } else if (args.is("--module")) {
+            o.module = args.value();
         } else {
-            throw std::runtime_error("unknown option " + a + " (try --help)");
+            args.unknown();
         }
     }
     if (o.rounds < 1 || o.iterations < 1 || o.verify < 1 || o.down < 1 || o.verify_users < 0 || o.hung < 0)
