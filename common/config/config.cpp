@@ -36,6 +36,18 @@ const char* on_expiry_name(OnExpiry e) {
     return "unknown";
 }
 
+const char* push_provider_name(PushProviderKind p) {
+    switch (p) {
+        case PushProviderKind::None:
+            return "none";
+        case PushProviderKind::Webhook:
+            return "webhook";
+        case PushProviderKind::Duo:
+            return "duo";
+    }
+    return "unknown";
+}
+
 const Role* Config::find_role(const std::string& name) const {
     for (const Role& role : roles) {
         if (role.name == name) return &role;

@@ -253,6 +253,117 @@ Status read_gid(const Field& f, gid_t& out) {
     return {};
 }
 
+// ------------------------------------------------------ HTTPS and secrets
+
+// Only https: push answers and events travel over networks elevate does not
+// control, and a plain-http URL would be a silent downgrade.
+Status read_https_url(const Field& f, std::string& out) {
+    std::string text;
+    if (auto st = read_string(f, text); !st) return st;
+    if (!text.starts_with("https://") || text.size() <= 8) {
+        return f.error(quoted(text) + " must be an https:// URL");
+    }
+    if (std::any_of(text.begin(), text.end(), [](unsigned char c) { return c == ' ' || c > 0x7e; })) {
+        return f.error(quoted(text) + " must not contain spaces or non-ASCII characters");
+    }
+    while (text.size() > 8 && text.back() == '/') text.pop_back();
+    out = std::move(text);
+    return {};
+}
+
+// A secret may only sit in a file that nobody but root (or the daemon's own
+// user, for tests run unprivileged) can read: the file that set it is
+// checked, so a secret in a world-readable elevate.conf is refused and can
+// be moved to a 0600 drop-in.
+Status check_secret_file(const Field& f) {
+    struct stat st {};
+    if (::stat(f.file.c_str(), &st) != 0) return f.error("cannot check the permissions of " + f.file);
+    const bool owner_ok = st.st_uid == 0 || st.st_uid == ::geteuid();
+    const bool group_ok = (st.st_mode & S_IRGRP) == 0 || st.st_gid == 0;
+    if (!owner_ok || !group_ok || (st.st_mode & (S_IROTH | S_IWOTH | S_IWGRP)) != 0) {
+        char mode[8];
+        std::snprintf(mode, sizeof mode, "%04o", unsigned(st.st_mode & 07777));
+        return f.error("holds a secret, but " + f.file + " (mode " + mode + ", uid " + std::to_string(st.st_uid) +
+                       ") is readable or writable by others; put secrets in a root-owned file with mode 0600 "
+                       "(for example a drop-in in elevate.conf.d)");
+    }
+    return {};
+}
+
+Status read_secret(const Field& f, std::string& out, size_t min_length) {
+    std::string text;
+    if (auto st = read_string(f, text); !st) return st;
+    if (text.size() < min_length) {
+        return f.error("must be at least " + std::to_string(min_length) +
+                       " characters (generate one with: openssl "
+                       "rand -hex 32)");
+    }
+    if (auto st = check_secret_file(f); !st) return st;
+    out = std::move(text);
+    return {};
+}
+
+constexpr size_t kMinHmacSecret = 32;
+
+Status read_ca_file(const Field& f, HttpEndpoint& e) {
+    return read_path(f, e.ca_file);
+}
+
+Status read_pinned_key(const Field& f, HttpEndpoint& e) {
+    std::string text;
+    if (auto st = read_string(f, text); !st) return st;
+    if (!text.starts_with("sha256//")) return f.error(quoted(text) + " must look like \"sha256//BASE64\"");
+    e.pinned_key = std::move(text);
+    return {};
+}
+
+Status read_proxy(const Field& f, HttpEndpoint& e) {
+    return read_string(f, e.proxy);
+}
+
+Status read_timeout_ms(const Field& f, int64_t& out_ms, int64_t max_seconds) {
+    int64_t seconds = 0;
+    if (auto st = read_duration(f, seconds, 1, max_seconds); !st) return st;
+    out_ms = seconds * 1000;
+    return {};
+}
+
+Status read_connect_timeout(const Field& f, HttpEndpoint& e) {
+    return read_timeout_ms(f, e.connect_timeout_ms, 60);
+}
+
+Status read_request_timeout(const Field& f, HttpEndpoint& e) {
+    return read_timeout_ms(f, e.request_timeout_ms, 120);
+}
+
+// The same endpoint keys in every section that talks HTTPS.
+template <typename T, Status (*Read)(const Field&, HttpEndpoint&)>
+Status on_endpoint(const Field& f, T& t) {
+    return Read(f, t.endpoint);
+}
+
+// "group:NAME" or "user:NAME": whose approval a role needs.
+Status read_approvers(const Field& f, std::vector<std::string>& out) {
+    const auto* array = f.node.as_array();
+    if (!array || array->empty()) return f.error("must be a non-empty array such as [\"group:sec-leads\"]");
+    std::vector<std::string> approvers;
+    for (const toml::node& item : *array) {
+        Field element{f.file, f.key, item};
+        const auto* value = item.as_string();
+        if (!value) return element.error("must be an array of strings");
+        std::string_view text = value->get();
+        size_t colon = text.find(':');
+        std::string_view kind = text.substr(0, colon);
+        if (colon == std::string_view::npos || (kind != "group" && kind != "user") ||
+            !valid_account_name(text.substr(colon + 1))) {
+            return element.error(quoted(text) + " must be \"group:NAME\" or \"user:NAME\"");
+        }
+        approvers.emplace_back(text);
+    }
+    out = std::move(approvers);
+    return {};
+}
+
 // ------------------------------------------------------------- key tables
 
 template <typename T>
@@ -312,6 +423,8 @@ const KeySpec<LockoutConfig> kLockoutKeys[] = {
     {"duration", [](const Field& f, LockoutConfig& l) { return read_duration(f, l.duration); }},
 };
 
+Status read_role_approval(const Field& f, Role& r);  // after read_keys, below
+
 const KeySpec<Role> kRoleKeys[] = {
     {"name", [](const Field& f, Role& r) { return read_role_name(f, r.name); }},
     {"group", [](const Field& f, Role& r) { return read_role_name(f, r.group); }},
@@ -323,9 +436,61 @@ const KeySpec<Role> kRoleKeys[] = {
     {"factor", [](const Field& f, Role& r) { return read_choice(f, r.factor, kFactors, factor_name); }},
     {"require_reason", [](const Field& f, Role& r) { return read_bool(f, r.require_reason); }},
     {"on_expiry", [](const Field& f, Role& r) { return read_choice(f, r.on_expiry, kOnExpiry, on_expiry_name); }},
+    {"approval", read_role_approval},
 };
 
-constexpr std::array<std::string_view, 4> kSections = {"daemon", "totp", "lockout", "role"};
+constexpr std::array kPushProviders = {PushProviderKind::None, PushProviderKind::Webhook, PushProviderKind::Duo};
+
+const KeySpec<Approval> kApprovalKeys[] = {
+    {"approvers", [](const Field& f, Approval& a) { return read_approvers(f, a.approvers); }},
+    {"count", [](const Field& f, Approval& a) { return read_int(f, a.count, 1, 100); }},
+    {"timeout", [](const Field& f, Approval& a) { return read_duration(f, a.timeout, 60, 30 * 86400); }},
+};
+
+const KeySpec<WebhookConfig> kWebhookKeys[] = {
+    {"url", [](const Field& f, WebhookConfig& w) { return read_https_url(f, w.endpoint.url); }},
+    {"secret", [](const Field& f, WebhookConfig& w) { return read_secret(f, w.secret, kMinHmacSecret); }},
+    {"poll_interval", [](const Field& f, WebhookConfig& w) { return read_timeout_ms(f, w.poll_interval_ms, 30); }},
+    {"ca_file", on_endpoint<WebhookConfig, read_ca_file>},
+    {"pinned_key", on_endpoint<WebhookConfig, read_pinned_key>},
+    {"proxy", on_endpoint<WebhookConfig, read_proxy>},
+    {"connect_timeout", on_endpoint<WebhookConfig, read_connect_timeout>},
+    {"request_timeout", on_endpoint<WebhookConfig, read_request_timeout>},
+};
+
+const KeySpec<DuoConfig> kDuoKeys[] = {
+    {"api_host",
+     [](const Field& f, DuoConfig& d) -> Status {
+         std::string host;
+         if (auto st = read_string(f, host); !st) return st;
+         if (host.find_first_of("/ @") != std::string::npos)
+             return f.error(quoted(host) + " must be a host name such as api-XXXXXXXX.duosecurity.com");
+         d.api_host = std::move(host);
+         return {};
+     }},
+    {"integration_key", [](const Field& f, DuoConfig& d) { return read_string(f, d.integration_key); }},
+    {"secret_key", [](const Field& f, DuoConfig& d) { return read_secret(f, d.secret_key, 1); }},
+    {"poll_interval", [](const Field& f, DuoConfig& d) { return read_timeout_ms(f, d.poll_interval_ms, 30); }},
+    {"ca_file", on_endpoint<DuoConfig, read_ca_file>},
+    {"pinned_key", on_endpoint<DuoConfig, read_pinned_key>},
+    {"proxy", on_endpoint<DuoConfig, read_proxy>},
+    {"connect_timeout", on_endpoint<DuoConfig, read_connect_timeout>},
+    {"request_timeout", on_endpoint<DuoConfig, read_request_timeout>},
+};
+
+const KeySpec<NotifyConfig> kNotifyKeys[] = {
+    {"url", [](const Field& f, NotifyConfig& n) { return read_https_url(f, n.endpoint.url); }},
+    {"secret", [](const Field& f, NotifyConfig& n) { return read_secret(f, n.secret, kMinHmacSecret); }},
+    {"max_attempts", [](const Field& f, NotifyConfig& n) { return read_int(f, n.max_attempts, 1, 100); }},
+    {"max_backoff", [](const Field& f, NotifyConfig& n) { return read_timeout_ms(f, n.max_backoff_ms, 86400); }},
+    {"ca_file", on_endpoint<NotifyConfig, read_ca_file>},
+    {"pinned_key", on_endpoint<NotifyConfig, read_pinned_key>},
+    {"proxy", on_endpoint<NotifyConfig, read_proxy>},
+    {"connect_timeout", on_endpoint<NotifyConfig, read_connect_timeout>},
+    {"request_timeout", on_endpoint<NotifyConfig, read_request_timeout>},
+};
+
+constexpr std::array<std::string_view, 6> kSections = {"daemon", "totp", "lockout", "push", "notify", "role"};
 
 // Applies every key of `table` to `out`; keys not in `specs` are errors.
 template <typename T, size_t N>
@@ -353,6 +518,43 @@ Status read_section(const std::string& file, std::string_view section, const tom
         return key_error(origin_of(file, node.source()), section, "must be a table ([" + std::string(section) + "])");
     }
     return read_keys(file, section, *table, specs, out);
+}
+
+// approval = { approvers = [...], count = N, timeout = "2h" }
+Status read_role_approval(const Field& f, Role& r) {
+    const auto* table = f.node.as_table();
+    if (!table) return f.error("must be a table such as { approvers = [\"group:sec-leads\"], count = 1 }");
+    Approval approval;
+    if (auto st = read_keys(f.file, f.key, *table, kApprovalKeys, approval); !st) return st;
+    if (approval.approvers.empty()) return f.error("needs approvers (for example [\"group:sec-leads\"])");
+    r.approval = std::move(approval);
+    return {};
+}
+
+const KeySpec<PushConfig> kPushKeys[] = {
+    {"provider",
+     [](const Field& f, PushConfig& p) { return read_choice(f, p.provider, kPushProviders, push_provider_name); }},
+    {"timeout", [](const Field& f, PushConfig& p) { return read_duration(f, p.timeout, 10, 300); }},
+    {"hostname", [](const Field& f, PushConfig& p) { return read_string(f, p.hostname); }},
+    {"webhook", [](const Field& f, PushConfig&) -> Status { return f.error("must be a table ([push.webhook])"); }},
+    {"duo", [](const Field& f, PushConfig&) -> Status { return f.error("must be a table ([push.duo])"); }},
+};
+
+// [push] with its [push.webhook] and [push.duo] tables.
+Status read_push(const std::string& file, const toml::node& node, PushConfig& push) {
+    const auto* table = node.as_table();
+    if (!table) return key_error(origin_of(file, node.source()), "push", "must be a table ([push])");
+    toml::table plain = *table;
+    for (const char* sub : {"webhook", "duo"}) {
+        const toml::node* nested = table->get(sub);
+        if (!nested || !nested->is_table()) continue;
+        plain.erase(sub);
+        const std::string dotted = std::string("push.") + sub;
+        Status st = std::string_view(sub) == "webhook" ? read_section(file, dotted, *nested, kWebhookKeys, push.webhook)
+                                                       : read_section(file, dotted, *nested, kDuoKeys, push.duo);
+        if (!st) return st;
+    }
+    return read_keys(file, "push", plain, kPushKeys, push);
 }
 
 // Both spellings set the same value; within one file that is a contradiction.
@@ -493,6 +695,15 @@ Status check_eligibility_not_by_role_group(const std::vector<RoleEntry>& roles) 
                                      "'; eligibility must come from a standing group, not from a grant");
             }
         }
+        if (!entry.role.approval) continue;
+        for (const std::string& approver : entry.role.approval->approvers) {
+            for (const RoleEntry& other : roles) {
+                if (approver != "group:" + other.role.group) continue;
+                return key_error(entry.header, "role.approval.approvers",
+                                 "'" + approver + "' is the group of role '" + other.role.name +
+                                     "'; approvers must come from a standing group, not from a grant");
+            }
+        }
     }
     return {};
 }
@@ -604,7 +815,40 @@ Status check_system_clashes(const std::vector<RoleEntry>& roles, const std::stri
 struct Merged {
     Config config;
     std::vector<RoleEntry> roles;
+    Origin push_at;  // the last [push] / [notify] table read
+    Origin notify_at;
 };
+
+// Keys that only make sense together, checked once every file is merged.
+Status check_push_and_notify(const Merged& merged) {
+    const PushConfig& push = merged.config.push;
+    auto missing = [&](const char* key) {
+        return key_error(merged.push_at, key,
+                         std::string("is required with provider = \"") + push_provider_name(push.provider) + "\"");
+    };
+    if (push.provider == PushProviderKind::Webhook) {
+        if (push.webhook.endpoint.url.empty()) return missing("push.webhook.url");
+        if (push.webhook.secret.empty()) return missing("push.webhook.secret");
+    } else if (push.provider == PushProviderKind::Duo) {
+        if (push.duo.api_host.empty()) return missing("push.duo.api_host");
+        if (push.duo.integration_key.empty()) return missing("push.duo.integration_key");
+        if (push.duo.secret_key.empty()) return missing("push.duo.secret_key");
+    } else {
+        for (const RoleEntry& entry : merged.roles) {
+            if (entry.role.factor != Factor::Push) continue;
+            return key_error(
+                entry.header, "role.factor",
+                "role '" + entry.role.name + "' needs push, but no push provider is configured ([push] provider)");
+        }
+    }
+    const NotifyConfig& notify = merged.config.notify;
+    if (notify.endpoint.url.empty() != notify.secret.empty()) {
+        return key_error(
+            merged.notify_at, notify.secret.empty() ? "notify.secret" : "notify.url",
+            "is required when notify." + std::string(notify.secret.empty() ? "url" : "secret") + " is set");
+    }
+    return {};
+}
 
 base::Result<toml::table> parse_toml(const std::string& file) {
     auto text = read_file(file, kMaxConfigBytes);
@@ -628,6 +872,12 @@ Status read_document(const std::string& file, const toml::table& doc, Merged& me
             st = read_section(file, name, node, kTotpKeys, merged.config.totp);
         } else if (name == "lockout") {
             st = read_section(file, name, node, kLockoutKeys, merged.config.lockout);
+        } else if (name == "push") {
+            st = read_push(file, node, merged.config.push);
+            merged.push_at = origin_of(file, node.source());
+        } else if (name == "notify") {
+            st = read_section(file, name, node, kNotifyKeys, merged.config.notify);
+            merged.notify_at = origin_of(file, node.source());
         } else if (name == "role") {
             st = read_roles(file, node, file_roles);
         } else {
@@ -659,6 +909,7 @@ base::Result<Config> load(const std::string& path, const LoadOptions& options) {
 
     if (auto st = check_roles_distinct(merged.roles); !st) return std::move(st).error();
     if (auto st = check_eligibility_not_by_role_group(merged.roles); !st) return std::move(st).error();
+    if (auto st = check_push_and_notify(merged); !st) return std::move(st).error();
     if (auto st = check_system_clashes(merged.roles, options.system_group_file.value_or(kSystemGroupFile)); !st)
         return std::move(st).error();
 

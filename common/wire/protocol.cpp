@@ -36,6 +36,18 @@ const char* op_name(Op op) {
             return "session-close";
         case Op::BreakGlass:
             return "break-glass";
+        case Op::PushStart:
+            return "push-start";
+        case Op::RequestList:
+            return "request-list";
+        case Op::RequestDecide:
+            return "request-decide";
+        case Op::RequestCancel:
+            return "request-cancel";
+        case Op::RequestWait:
+            return "request-wait";
+        case Op::Unlock:
+            return "unlock";
     }
     return "unknown";
 }
@@ -82,6 +94,12 @@ bool tag_info(uint16_t tag, TagInfo* info) {
         case Tag::EndedAt:
         case Tag::Pid:
         case Tag::Total:
+        case Tag::Timeout:
+        case Tag::RequestId:
+        case Tag::Approvals:
+        case Tag::Needed:
+        case Tag::Wait:
+        case Tag::Expires:
             *info = {Kind::U64, false};
             return true;
         case Tag::Force:
@@ -90,12 +108,16 @@ bool tag_info(uint16_t tag, TagInfo* info) {
         case Tag::NeedCode:
         case Tag::NeedReason:
         case Tag::Reauth:
+        case Tag::PushOk:
+        case Tag::Mine:
+        case Tag::CanDecide:
             *info = {Kind::Bool, false};
             return true;
         case Tag::Secret:
             *info = {Kind::Bytes, false};
             return true;
         case Tag::Grant:
+        case Tag::Request:
             *info = {Kind::Record, true};
             return true;
         case Tag::Message:
@@ -117,6 +139,10 @@ bool tag_info(uint16_t tag, TagInfo* info) {
         case Tag::EndedBy:
         case Tag::SessionId:
         case Tag::Roles:
+        case Tag::Challenge:
+        case Tag::Approvers:
+        case Tag::Decision:
+        case Tag::DecidedBy:
             *info = {Kind::Str, false};
             return true;
     }

@@ -34,9 +34,16 @@ enum class Op : uint8_t {
     SessionOpen = 12,
     SessionClose = 13,
     BreakGlass = 14,  // record an emergency access that bypassed elevate
+    // Push and approvals (docs/PROTOCOL.md, "Push" and "Approval requests").
+    PushStart = 15,      // send a push; reply once the provider has it
+    RequestList = 16,    // approval requests: mine, and those I may decide
+    RequestDecide = 17,  // approve (with the approver's own factor) or deny
+    RequestCancel = 18,  // the requester withdraws a pending request
+    RequestWait = 19,    // wait (bounded) until a request is decided
+    Unlock = 20,         // admin: clear a user's fraud or failure lockout
 };
 
-constexpr uint8_t kLastOp = uint8_t(Op::BreakGlass);
+constexpr uint8_t kLastOp = uint8_t(Op::Unlock);
 
 bool op_known(uint8_t op);
 const char* op_name(Op op);
@@ -100,6 +107,21 @@ enum class Tag : uint16_t {
     SessionId = 55,   // str: daemon-assigned session id
     Roles = 56,       // str: comma-separated role names (account)
     Total = 57,       // u64: how many records matched (list may show fewer)
+    // Push and approvals.
+    Challenge = 60,  // str: push challenge id (instead of Code in verify/activate)
+    PushOk = 61,     // bool (authorize): a push may be used instead of a code
+    Timeout = 62,    // u64: seconds a push or wait may take
+    RequestId = 63,  // u64: approval request number
+    Approvers = 64,  // str: who may approve, for people ("group:sec-leads")
+    Request = 65,    // Record, may repeat (request list)
+    Approvals = 66,  // u64: approvals given so far
+    Needed = 67,     // u64: approvals needed
+    Decision = 68,   // str: "approve" or "deny"
+    Wait = 69,       // u64: seconds to wait for a decision
+    Expires = 70,    // u64: when a request or challenge lapses (epoch s)
+    Mine = 71,       // bool (request record): the caller made this request
+    CanDecide = 72,  // bool (request record): the caller may approve it
+    DecidedBy = 73,  // str: approvers so far, or who denied/cancelled
 };
 
 struct TagInfo {

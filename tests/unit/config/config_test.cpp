@@ -153,12 +153,40 @@ factor = "any"
 require_reason = true
 on_expiry = "terminate"
 
+[push]
+provider = "webhook"
+timeout = "90s"
+hostname = "db1.example.com"
+
+[push.webhook]
+url = "https://approvals.example.com/elevate/v1/"
+secret = "0123456789abcdef0123456789abcdef"
+poll_interval = "2s"
+ca_file = "/etc/elevate/ca.pem"
+pinned_key = "sha256//AAAA"
+proxy = "http://proxy.example.com:3128"
+connect_timeout = "3s"
+request_timeout = "20s"
+
+[push.duo]
+api_host = "api-12345678.duosecurity.com"
+integration_key = "DIXXXXXXXXXXXXXXXXXX"
+secret_key = "deadbeefdeadbeefdeadbeefdeadbeefdeadbeef"
+
+[notify]
+url = "https://chat.example.com/hooks/elevate"
+secret = "fedcba9876543210fedcba9876543210"
+max_attempts = 4
+max_backoff = "1m"
+
 [[role]]
 name = "web-admin"
 gid = 60002
 eligible_groups = ["web"]
 factor = "push"
+approval = { approvers = ["group:sec-leads", "user:carol"], count = 2, timeout = "30m" }
 )");
+    ::chmod(main_.c_str(), 0600);  // it holds secrets
     Config config = load_ok();
     EXPECT_EQ(config.daemon.socket_path, "/run/x/d.sock");
     EXPECT_EQ(config.daemon.state_dir, "/var/lib/x");
@@ -191,6 +219,28 @@ factor = "push"
     EXPECT_EQ(db.on_expiry, OnExpiry::Terminate);
     EXPECT_EQ(config.roles[1].factor, Factor::Push);
     EXPECT_EQ(config.roles[1].group, "web-admin");
+    EXPECT_FALSE(db.approval.has_value());
+    ASSERT_TRUE(config.roles[1].approval.has_value());
+    EXPECT_EQ(config.roles[1].approval->approvers, (std::vector<std::string>{"group:sec-leads", "user:carol"}));
+    EXPECT_EQ(config.roles[1].approval->count, 2);
+    EXPECT_EQ(config.roles[1].approval->timeout, 1800);
+
+    EXPECT_EQ(config.push.provider, PushProviderKind::Webhook);
+    EXPECT_EQ(config.push.timeout, 90);
+    EXPECT_EQ(config.push.hostname, "db1.example.com");
+    EXPECT_EQ(config.push.webhook.endpoint.url, "https://approvals.example.com/elevate/v1");  // trailing '/' dropped
+    EXPECT_EQ(config.push.webhook.secret, "0123456789abcdef0123456789abcdef");
+    EXPECT_EQ(config.push.webhook.poll_interval_ms, 2000);
+    EXPECT_EQ(config.push.webhook.endpoint.ca_file, "/etc/elevate/ca.pem");
+    EXPECT_EQ(config.push.webhook.endpoint.pinned_key, "sha256//AAAA");
+    EXPECT_EQ(config.push.webhook.endpoint.proxy, "http://proxy.example.com:3128");
+    EXPECT_EQ(config.push.webhook.endpoint.connect_timeout_ms, 3000);
+    EXPECT_EQ(config.push.webhook.endpoint.request_timeout_ms, 20000);
+    EXPECT_EQ(config.push.duo.api_host, "api-12345678.duosecurity.com");
+    EXPECT_EQ(config.push.duo.integration_key, "DIXXXXXXXXXXXXXXXXXX");
+    EXPECT_EQ(config.notify.endpoint.url, "https://chat.example.com/hooks/elevate");
+    EXPECT_EQ(config.notify.max_attempts, 4);
+    EXPECT_EQ(config.notify.max_backoff_ms, 60000);
 
     ASSERT_NE(config.find_role("web-admin"), nullptr);
     EXPECT_EQ(config.find_role("web-admin")->gid, 60002u);
@@ -513,3 +563,100 @@ TEST_F(ConfigLoad, ShippedExampleLoads) {
 }
 
 }  // namespace
+
+// ------------------------------------------------------- push, notify, approval
+
+constexpr const char* kWebhookPush = R"(
+[push]
+provider = "webhook"
+[push.webhook]
+url = "https://approvals.example.com"
+secret = "0123456789abcdef0123456789abcdef"
+)";
+
+TEST_F(ConfigLoad, PushSecretInWorldReadableFileRefused) {
+    write_main(kWebhookPush);
+    ::chmod(main_.c_str(), 0644);
+    std::string error = load_error();
+    EXPECT_CONTAINS(error, main_ + ":6: key 'push.webhook.secret': holds a secret, but " + main_);
+    EXPECT_CONTAINS(error, "mode 0644");
+    EXPECT_EQ(error.find("0123456789abcdef"), std::string::npos) << "the secret itself must not be echoed";
+}
+
+TEST_F(ConfigLoad, PushSecretInPrivateDropInAccepted) {
+    write_main(std::string(kDbAdmin));
+    std::string drop_in = write_drop_in("push.conf", kWebhookPush);
+    ::chmod(drop_in.c_str(), 0600);
+    Config config = load_ok();
+    EXPECT_EQ(config.push.provider, PushProviderKind::Webhook);
+}
+
+TEST_F(ConfigLoad, PushProviderNeedsItsKeys) {
+    write_main("[push]\nprovider = \"webhook\"\n[push.webhook]\nurl = \"https://a.example\"\n");
+    EXPECT_CONTAINS(load_error(), main_ + ":1: key 'push.webhook.secret': is required with provider = \"webhook\"");
+    write_main("[push]\nprovider = \"duo\"\n[push.duo]\napi_host = \"api-1.duosecurity.com\"\n");
+    EXPECT_CONTAINS(load_error(), "key 'push.duo.integration_key': is required with provider = \"duo\"");
+}
+
+TEST_F(ConfigLoad, PushRoleWithoutProviderRefused) {
+    EXPECT_CONTAINS(error_for("[[role]]\nname = \"x\"\ngid = 60001\neligible_users = [\"a\"]\nfactor = \"push\"\n"),
+                    main_ + ":1: key 'role.factor': role 'x' needs push, but no push provider is configured");
+}
+
+TEST_F(ConfigLoad, PushValuesChecked) {
+    EXPECT_CONTAINS(error_for("[push]\nprovider = \"sms\"\n"),
+                    "key 'push.provider': must be \"none\", \"webhook\" or \"duo\"");
+    EXPECT_CONTAINS(error_for("[push]\ntimeout = \"2s\"\n"), "key 'push.timeout': must be between 10s and 5m");
+    EXPECT_CONTAINS(error_for("[push.webhook]\nurl = \"http://plain.example\"\n"),
+                    "key 'push.webhook.url': 'http://plain.example' must be an https:// URL");
+    EXPECT_CONTAINS(error_for("[push.webhook]\npinned_key = \"abc\"\n"),
+                    "key 'push.webhook.pinned_key': 'abc' must look like \"sha256//BASE64\"");
+    EXPECT_CONTAINS(error_for("[push.webhook]\nsecret = \"short\"\n"),
+                    "key 'push.webhook.secret': must be at least 32 characters");
+    EXPECT_CONTAINS(error_for("[push.webhook]\nurll = \"https://x\"\n"),
+                    "unknown key 'push.webhook.urll' (did you mean 'url'?)");
+    EXPECT_CONTAINS(error_for("[push]\nwebhook = 3\n"), "key 'push.webhook': must be a table ([push.webhook])");
+    EXPECT_CONTAINS(error_for("[push.duo]\napi_host = \"https://api-1.duosecurity.com/\"\n"),
+                    "key 'push.duo.api_host': 'https://api-1.duosecurity.com/' must be a host name");
+    EXPECT_CONTAINS(error_for("[push.webhook]\nconnect_timeout = \"5m\"\n"),
+                    "key 'push.webhook.connect_timeout': must be between 1s and 1m");
+}
+
+TEST_F(ConfigLoad, NotifyNeedsUrlAndSecretTogether) {
+    EXPECT_CONTAINS(error_for("[notify]\nurl = \"https://chat.example\"\n"),
+                    main_ + ":1: key 'notify.secret': is required when notify.url is set");
+    EXPECT_CONTAINS(error_for("[notify]\nmax_attempts = 0\n"), "key 'notify.max_attempts': must be between 1 and 100");
+}
+
+TEST_F(ConfigLoad, ApprovalValuesChecked) {
+    const std::string role = "[[role]]\nname = \"x\"\ngid = 60001\neligible_users = [\"a\"]\n";
+    EXPECT_CONTAINS(error_for(role + "approval = { approvers = [] }\n"),
+                    "key 'role.approval.approvers': must be a non-empty array");
+    EXPECT_CONTAINS(error_for(role + "approval = { approvers = [\"sec-leads\"] }\n"),
+                    "'sec-leads' must be \"group:NAME\" or \"user:NAME\"");
+    EXPECT_CONTAINS(error_for(role + "approval = { approvers = [\"team:x\"] }\n"), "'team:x' must be");
+    EXPECT_CONTAINS(error_for(role + "approval = { approvers = [\"user:b\"], count = 0 }\n"),
+                    "key 'role.approval.count': must be between 1 and 100");
+    EXPECT_CONTAINS(error_for(role + "approval = { approvers = [\"user:b\"], timeout = \"10s\" }\n"),
+                    "key 'role.approval.timeout': must be between 1m and");
+    EXPECT_CONTAINS(error_for(role + "approval = { approvers = [\"user:b\"], quorum = 2 }\n"),
+                    "unknown key 'role.approval.quorum'");
+    EXPECT_CONTAINS(error_for(role + "approval = { count = 1 }\n"), "key 'role.approval': needs approvers");
+    EXPECT_CONTAINS(error_for(role + "approval = \"yes\"\n"), "key 'role.approval': must be a table");
+}
+
+TEST_F(ConfigLoad, ApproverMayNotBeARoleGroup) {
+    EXPECT_CONTAINS(error_for(R"(
+[[role]]
+name = "db-admin"
+gid = 60001
+eligible_users = ["alice"]
+approval = { approvers = ["group:sec-admin"] }
+
+[[role]]
+name = "sec-admin"
+gid = 60002
+eligible_users = ["bob"]
+)"),
+                    "'group:sec-admin' is the group of role 'sec-admin'; approvers must come from a standing group");
+}
