@@ -57,19 +57,22 @@ bool ParsedArgs::has(std::string_view name) const {
 
 std::optional<std::string> ParsedArgs::value(std::string_view name) const {
     const Entry* e = find(name);
-    if (e == nullptr) return std::nullopt;
+    if (e == nullptr || !e->has_value) return std::nullopt;
     return e->value;
 }
 
 std::optional<int64_t> ParsedArgs::number(std::string_view name) const {
     const Entry* e = find(name);
-    if (e == nullptr) return std::nullopt;
+    if (e == nullptr || !e->has_value) return std::nullopt;
     return e->number;
 }
 
 base::Result<ParsedArgs> parse_args(const ArgSpec& spec, const std::vector<std::string>& args) {
     ParsedArgs out;
     bool options_done = false;
+    // The option just given alone whose value is optional: `--wait 60`
+    // leaves 60 as a positional, and the error should say how to attach it.
+    const OptionSpec* bare_optional = nullptr;
     for (size_t i = 0; i < args.size(); ++i) {
         const std::string& arg = args[i];
         const bool looks_like_option = !options_done && arg.size() > 1 && arg[0] == '-';
@@ -78,11 +81,17 @@ base::Result<ParsedArgs> parse_args(const ArgSpec& spec, const std::vector<std::
                 out.rest_.assign(args.begin() + static_cast<std::ptrdiff_t>(i), args.end());
                 break;
             }
-            if (out.positionals_.size() >= spec.positionals.size())
-                return base::make_error("unexpected argument " + quoted(arg));
+            if (out.positionals_.size() >= spec.positionals.size()) {
+                std::string message = "unexpected argument " + quoted(arg);
+                if (bare_optional != nullptr)
+                    message += " (write --" + std::string(bare_optional->name) + "=" + arg + " to give it a value)";
+                return base::make_error(message);
+            }
             out.positionals_.push_back(arg);
+            bare_optional = nullptr;
             continue;
         }
+        bare_optional = nullptr;
         if (arg == "--") {
             options_done = true;
             continue;
@@ -116,6 +125,10 @@ base::Result<ParsedArgs> parse_args(const ArgSpec& spec, const std::vector<std::
         } else {
             if (inline_value) {
                 entry.value = std::move(*inline_value);
+            } else if (opt->value_optional) {
+                bare_optional = opt;
+                out.entries_.push_back(std::move(entry));
+                continue;
             } else if (i + 1 < args.size() && !args[i + 1].starts_with("--")) {
                 // `--reason --force` is far more likely a forgotten value
                 // than a reason that starts with "--" (use --reason=--x).
@@ -126,12 +139,16 @@ base::Result<ParsedArgs> parse_args(const ArgSpec& spec, const std::vector<std::
             auto n = check_value(*opt, entry.value);
             if (!n) return std::move(n).error();
             entry.number = *n;
+            entry.has_value = true;
         }
         out.entries_.push_back(std::move(entry));
     }
-    // `VERB --help` needs no positionals.
-    if (out.positionals_.size() < spec.min_positionals && !out.has("help"))
+    // `VERB --help` needs no positionals and no required options.
+    if (out.has("help")) return out;
+    if (out.positionals_.size() < spec.min_positionals)
         return base::make_error("missing " + std::string(spec.positionals[out.positionals_.size()]));
+    for (const auto& o : spec.options)
+        if (o.required && !out.has(o.name)) return base::make_error("option --" + std::string(o.name) + " is required");
     return out;
 }
 

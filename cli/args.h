@@ -5,9 +5,10 @@
 // checked here, through common/base/parse.h, so no verb sees bad text.
 //
 // Accepted forms: `--name VALUE`, `--name=VALUE`, `--flag`, `-h` (short
-// aliases take no bundling), and `--` to end options. Rejected: unknown
-// options, a missing or empty value, a value given to a flag, the same
-// option twice, too few or too many positionals.
+// aliases take no bundling), `--name` alone for an option whose value is
+// optional, and `--` to end options. Rejected: unknown options, a missing or
+// empty value, a value given to a flag, the same option twice, a required
+// option left out, too few or too many positionals.
 #pragma once
 
 #include "common/base/result.h"
@@ -32,6 +33,12 @@ struct OptionSpec {
     std::string_view name;  // long name without "--"
     char short_name = 0;    // 0 when there is no short form
     ValueKind kind = ValueKind::None;
+    // `--name` alone means "the default"; a value must then be attached
+    // (`--name=VALUE`), so the next argument is never taken as the value:
+    // `activate --wait db` keeps db as the role.
+    bool value_optional = false;
+    // Parsing fails without it (unless --help is given).
+    bool required = false;
 };
 
 struct ArgSpec {
@@ -47,9 +54,11 @@ struct ArgSpec {
 class ParsedArgs {
 public:
     bool has(std::string_view name) const;
-    // The value of an option that takes one; nullopt when it was not given.
+    // The value of an option that takes one; nullopt when it was not given,
+    // or given without a value (a flag, or `--wait` alone).
     std::optional<std::string> value(std::string_view name) const;
-    // For ValueKind::Duration and Seconds: the checked number.
+    // For ValueKind::Duration and Seconds: the checked number; nullopt as
+    // for value().
     std::optional<int64_t> number(std::string_view name) const;
 
     const std::vector<std::string>& positionals() const { return positionals_; }
@@ -62,6 +71,7 @@ private:
         std::string name;
         std::string value;
         int64_t number = 0;
+        bool has_value = false;
     };
     const Entry* find(std::string_view name) const;
 

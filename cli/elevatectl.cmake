@@ -2,18 +2,28 @@
 # Everything but main.cpp goes into elevate_cli so unit tests can link it.
 add_library(elevate_cli STATIC
   args.cpp
+  factor.cpp
   grant.cpp
   output.cpp
   prompt.cpp
   qr.cpp
   reply.cpp
+  request.cpp
+  request_text.cpp
+  request_wait.cpp
   verb_activate.cpp
+  verb_approve.cpp
+  verb_cancel.cpp
+  verb_deny.cpp
   verb_drop.cpp
   verb_enroll.cpp
   verb_list.cpp
   verb_ping.cpp
+  verb_requests.cpp
   verb_revoke.cpp
-  verb_status.cpp)
+  verb_status.cpp
+  verb_unlock.cpp
+  verb_wait.cpp)
 target_include_directories(elevate_cli PUBLIC ${PROJECT_SOURCE_DIR})
 target_link_libraries(elevate_cli
   PUBLIC elevate_client elevate_base nlohmann_json::nlohmann_json

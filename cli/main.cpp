@@ -14,8 +14,10 @@ namespace {
 constexpr int kDefaultTimeoutSeconds = 10;
 
 const Verb* const* verbs() {
-    static const Verb* const table[] = {&status_verb(), &activate_verb(), &drop_verb(), &list_verb(),
-                                        &revoke_verb(), &enroll_verb(),   &ping_verb(), nullptr};
+    static const Verb* const table[] = {&status_verb(), &activate_verb(), &requests_verb(), &approve_verb(),
+                                        &deny_verb(),   &cancel_verb(),   &wait_verb(),     &drop_verb(),
+                                        &list_verb(),   &revoke_verb(),   &unlock_verb(),   &enroll_verb(),
+                                        &ping_verb(),   nullptr};
     return table;
 }
 
@@ -46,7 +48,8 @@ void print_help() {
                  "Options:\n"
                  "  --socket PATH      daemon socket (default: $ELEVATE_SOCKET, else " ELEVATE_DEFAULT_SOCKET
                  ")\n"
-                 "  --timeout SECONDS  how long to wait for the daemon (default 10; activate 30)\n"
+                 "  --timeout SECONDS  how long to wait for the daemon (default 10; activate 30);\n"
+                 "                     a push or a wait for approvers adds its own time\n"
                  "  --json             one JSON object on stdout, errors included\n"
                  "  -h, --help         this help; `elevatectl VERB --help` for a verb\n"
                  "  --version          print the version\n"

@@ -3,7 +3,9 @@
 #include "cli/output.h"
 
 #include <openssl/crypto.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <iostream>
 
 namespace elevate::cli {
@@ -113,7 +115,22 @@ int report_reply(const Context& ctx, const wire::Reply& reply) {
     return report_error(ctx, code, status_word(reply.status), message, extra);
 }
 
-std::optional<wire::Reply> call_daemon(const Context& ctx, wire::Op op, std::vector<uint8_t> request, int* exit_code) {
+Context with_extra_time(const Context& ctx, int64_t seconds) {
+    // Bounded so the millisecond deadline cannot overflow whatever a daemon
+    // says a push may take; no wait here is longer than an hour.
+    constexpr int64_t kMaxExtraSeconds = 3600;
+    Context longer = ctx;
+    longer.client.timeout_ms += static_cast<int>(std::clamp<int64_t>(seconds, 0, kMaxExtraSeconds) * 1000);
+    return longer;
+}
+
+void put_client_context(wire::FieldWriter& request) {
+    request.put_str(wire::Tag::Service, "elevatectl");
+    char tty[256];
+    if (ttyname_r(STDIN_FILENO, tty, sizeof tty) == 0) request.put_str(wire::Tag::Tty, tty);
+}
+
+std::optional<wire::Reply> exchange(const Context& ctx, wire::Op op, std::vector<uint8_t> request, int* exit_code) {
     auto reply = wire::call(ctx.client, op, request);
     if (!request.empty()) OPENSSL_cleanse(request.data(), request.size());
     if (!reply) {
@@ -122,12 +139,18 @@ std::optional<wire::Reply> call_daemon(const Context& ctx, wire::Op op, std::vec
         *exit_code = report_error(ctx, kExitUnreachable, "unreachable", reply.error().message);
         return std::nullopt;
     }
+    *exit_code = kExitOk;
+    return std::move(reply).value();
+}
+
+std::optional<wire::Reply> call_daemon(const Context& ctx, wire::Op op, std::vector<uint8_t> request, int* exit_code) {
+    auto reply = exchange(ctx, op, std::move(request), exit_code);
+    if (!reply) return std::nullopt;
     if (reply->status != wire::Status::Ok) {
         *exit_code = report_reply(ctx, *reply);
         return std::nullopt;
     }
-    *exit_code = kExitOk;
-    return std::move(reply).value();
+    return reply;
 }
 
 std::optional<std::vector<Grant>> grants_from(const Context& ctx, const wire::Reply& reply, int* exit_code) {

@@ -25,6 +25,7 @@ enum ExitCode : int {
     kExitNotFound = 5,
     kExitNotEnrolled = 6,
     kExitConflict = 7,
+    kExitPending = 8,       // an approval request is waiting for approvers
     kExitUnreachable = 69,  // EX_UNAVAILABLE: no valid answer from the daemon
 };
 
@@ -40,6 +41,15 @@ struct Context {
     bool json = false;
 };
 
+// `ctx` with a deadline `seconds` longer, for a call the daemon answers only
+// after waiting on someone (a push to be answered, an approval request to be
+// decided): that wait plus the usual deadline.
+Context with_extra_time(const Context& ctx, int64_t seconds);
+
+// Adds the context fields that requests which make a decision carry
+// (docs/PROTOCOL.md: service, tty), for the audit trail.
+void put_client_context(wire::FieldWriter& request);
+
 // Prints an error; returns `exit_code`. `extra` members are merged into the
 // JSON object (e.g. locked_until).
 int report_error(const Context& ctx, int exit_code, std::string_view status, std::string_view message,
@@ -50,10 +60,16 @@ int report_usage(const Context& ctx, std::string_view verb, std::string_view mes
 // A reply whose status is not Ok.
 int report_reply(const Context& ctx, const wire::Reply& reply);
 
+// Sends one request and returns the reply, whatever its status; nullopt,
+// reported and with *exit_code set, only when no valid reply came. The
+// request bytes are wiped afterwards: they may hold a code or an imported
+// secret. For callers that read a non-Ok reply (activate's conflict names the
+// pending request); others use call_daemon.
+std::optional<wire::Reply> exchange(const Context& ctx, wire::Op op, std::vector<uint8_t> request, int* exit_code);
+
 // Sends one request and returns the reply when its status is Ok. Otherwise
 // reports the failure, stores the exit code in *exit_code and returns
-// nullopt. The request bytes are wiped afterwards: they may hold a code or
-// an imported secret.
+// nullopt. The request bytes are wiped as by exchange().
 std::optional<wire::Reply> call_daemon(const Context& ctx, wire::Op op, std::vector<uint8_t> request, int* exit_code);
 
 // The grants in an Ok reply; a malformed record is reported like a

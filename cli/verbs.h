@@ -26,5 +26,12 @@ const Verb& list_verb();
 const Verb& revoke_verb();
 const Verb& enroll_verb();
 const Verb& ping_verb();
+// Approval requests (docs/PROTOCOL.md, "Approval requests").
+const Verb& requests_verb();
+const Verb& approve_verb();
+const Verb& deny_verb();
+const Verb& cancel_verb();
+const Verb& wait_verb();
+const Verb& unlock_verb();
 
 }  // namespace elevate::cli

@@ -1,22 +1,100 @@
 #include "daemon/daemon.h"
 
+#include "common/base/parse.h"
 #include "daemon/core/log.h"
+
+#include <nlohmann/json.hpp>
 
 namespace elevate::daemon {
 
 Daemon::Daemon(config::Config config, std::string config_path, const base::Clock& clock,
-               std::unique_ptr<store::Store> store)
+               std::unique_ptr<store::Store> store, std::unique_ptr<push::HttpClient> http)
     : config_(std::move(config)),
       config_path_(std::move(config_path)),
       clock_(clock),
       store_(std::move(store)),
+      http_(std::move(http)),
       audit_(*store_, config_.daemon.audit_journal),
       verifier_(*store_, clock_),
       grants_(*store_, audit_, clock_),
       sessions_(*store_, audit_, clock_),
-      snapshot_(*store_, clock_) {
+      snapshot_(*store_, clock_),
+      push_(clock_),
+      approvals_(*store_, grants_, clock_),
+      notifier_(*http_, clock_) {
     grants_.set_on_end([this](const store::Grant& g) { on_grant_end(g); });
     grants_.set_on_change([this] { snapshot_dirty_ = true; });
+    push_.set_on_answer([this](const push::ChallengeState& s) { on_push_answer(s); });
+    approvals_.set_on_expire([this](const store::Request& r) { on_request_expired(r); });
+}
+
+void Daemon::set_resume(std::function<void(uint64_t)> fn) {
+    push_.set_resume(fn);
+    approvals_.set_resume(std::move(fn));
+}
+
+void Daemon::abandoned(uint64_t ticket) {
+    push_.abandon(ticket);
+    approvals_.abandon(ticket);
+}
+
+void Daemon::notify(const std::string& type, const store::Grant* grant, const store::Request* request,
+                    const std::string& actor, const std::string& detail) {
+    nlohmann::json fields = nlohmann::json::object();
+    if (!actor.empty()) fields["actor"] = actor;
+    if (!detail.empty()) fields["detail"] = detail;
+    if (grant) {
+        fields["user"] = grant->user;
+        fields["role"] = grant->role;
+        fields["grant"] = {{"id", grant->id},         {"start", grant->start},
+                           {"end", grant->end},       {"state", store::grant_state_name(grant->state)},
+                           {"reason", grant->reason}, {"factor", grant->factor},
+                           {"source", grant->source}};
+    }
+    if (request) {
+        fields["user"] = request->user;
+        fields["role"] = request->role;
+        fields["request"] = {{"id", request->id},
+                             {"state", store::request_state_name(request->state)},
+                             {"reason", request->reason},
+                             {"duration", request->duration},
+                             {"created", request->created},
+                             {"expires", request->expires},
+                             {"approvers", request->approvers},
+                             {"approvals", request->approved_by},
+                             {"needed", request->needed}};
+    }
+    notifier_.send(type, fields);
+}
+
+void Daemon::on_push_answer(const push::ChallengeState& s) {
+    const push::PushChallenge& c = s.challenge;
+    const std::string source =
+        c.service + (c.remote_host.empty() ? "" : " from " + c.remote_host) + (c.tty.empty() ? "" : " on " + c.tty);
+    const char* outcome = push::push_outcome_name(s.answer.outcome);
+    std::string detail = std::string("push ") + c.id.substr(0, 8) + " on " + s.device + ": " + outcome;
+    if (!s.answer.detail.empty()) detail += " (" + s.answer.detail + ")";
+    const bool approved = s.answer.outcome == push::PushOutcome::Approved;
+    audit_.record(
+        {clock_.now(), "push-answer", c.user, c.user, c.role, "", source, approved ? "ok" : "denied", detail});
+    if (s.answer.outcome != push::PushOutcome::Fraud) return;
+    // "This wasn't me": someone else holds the password. Nothing more is
+    // granted to this user until an administrator has looked.
+    if (auto r = store_->set_lock({c.user, clock_.now(), "push " + c.id.substr(0, 8) + " reported as fraud"}); !r)
+        log_error("cannot lock " + c.user + " after a fraud report: " + r.error().message);
+    log_warning("push for " + c.user + " reported as fraud on " + s.device + "; elevation locked");
+    audit_.record({clock_.now(), "fraud", c.user, c.user, c.role, "", source, "denied",
+                   "push reported as fraud; elevation locked until an administrator unlocks " + c.user});
+    nlohmann::json fields = {{"user", c.user}, {"role", c.role},       {"device", s.device},
+                             {"host", c.host}, {"service", c.service}, {"remote_host", c.remote_host}};
+    notifier_.send("push.fraud", fields);
+}
+
+void Daemon::on_request_expired(const store::Request& r) {
+    audit_.record({clock_.now(), "request-expire", "expiry", r.user, r.role, "", r.source, "denied",
+                   "request " + std::to_string(r.id) + " expired without enough approvals (" +
+                       std::to_string(r.approved_by.size()) + " of " + std::to_string(r.needed) + ")"});
+    notify("request.expired", nullptr, &r, "expiry", "");
 }
 
 void Daemon::before_replies() {
@@ -32,6 +110,10 @@ void Daemon::publish_snapshot() {
 }
 
 void Daemon::on_grant_end(const store::Grant& g) {
+    const char* type = g.state == store::GrantState::Expired   ? "grant.expired"
+                       : g.state == store::GrantState::Revoked ? "grant.revoked"
+                                                               : "grant.dropped";
+    notify(type, &g, nullptr, g.ended_by, "");
     const config::Role* role = config_.find_role(g.role);
     if (!role || role->on_expiry != config::OnExpiry::Terminate) return;
     const char* why = g.state == store::GrantState::Expired   ? "expired"
@@ -44,11 +126,18 @@ base::Result<std::unique_ptr<Daemon>> Daemon::create(config::Config config, std:
                                                      const base::Clock& clock) {
     auto store = store::Store::open(config.daemon.state_dir);
     if (!store) return std::move(store).error();
-    std::unique_ptr<Daemon> d(new Daemon(std::move(config), std::move(config_path), clock, std::move(*store)));
+    auto http = push::HttpClient::create();
+    if (!http) return std::move(http).error();
+    std::unique_ptr<Daemon> d(
+        new Daemon(std::move(config), std::move(config_path), clock, std::move(*store), std::move(*http)));
     if (auto r = d->audit_.open_file(d->config_.daemon.audit_file); !r) return std::move(r).error();
     auto loaded = d->grants_.load();
     if (!loaded) return std::move(loaded).error();
     log_info("loaded " + std::to_string(*loaded) + " active grant(s)");
+    auto pending = d->approvals_.load();
+    if (!pending) return std::move(pending).error();
+    if (auto r = d->push_.configure(d->config_.push, *d->http_); !r) return std::move(r).error();
+    d->notifier_.configure(d->config_.notify);
     if (auto r = d->snapshot_.publish(d->config_); !r) return std::move(r).error();
     return d;
 }
@@ -71,6 +160,12 @@ void Daemon::reload() {
         if (auto r = audit_.open_file(new_d.audit_file); !r) log_error("audit file: " + r.error().message);
     }
     audit_.set_journal(new_d.audit_journal);
+    if (auto r = push_.configure(fresh->push, *http_); !r) {
+        log_error("reload failed, keeping the current configuration: " + r.error().message);
+        audit_.record({clock_.now(), "reload", "root", "", "", "", "SIGHUP", "error", r.error().message});
+        return;
+    }
+    notifier_.configure(fresh->notify);
     config_ = std::move(*fresh);
     identity_.clear();   // the admin group may have changed, and so may users
     publish_snapshot();  // roles may have been added, removed or renumbered
@@ -83,6 +178,8 @@ void Daemon::on_timer() {
     auto next = grants_.next_expiry();
     if (next && *next <= now) grants_.expire_due();
     sessions_.tick();
+    if (auto due = approvals_.next_expiry(); due && *due <= now) approvals_.expire_due();
+    push_.prune();
     if (now >= next_checkpoint_) {
         // Checkpoints run here, between requests, rather than inside some
         // unlucky request's commit.
@@ -100,6 +197,7 @@ void Daemon::on_timer() {
 std::optional<int64_t> Daemon::next_timer() const {
     std::optional<int64_t> next = grants_.next_expiry();
     if (auto kill = sessions_.next_deadline(); kill && (!next || *kill < *next)) next = kill;
+    if (auto request = approvals_.next_expiry(); request && (!next || *request < *next)) next = request;
     return next;
 }
 

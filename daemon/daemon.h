@@ -6,14 +6,20 @@
 #include "common/base/clock.h"
 #include "common/base/result.h"
 #include "common/config/config.h"
+#include "daemon/approvals/approval_service.h"
 #include "daemon/audit/audit_log.h"
 #include "daemon/auth/verifier.h"
 #include "daemon/grants/grant_service.h"
 #include "daemon/groups/snapshot_publisher.h"
+#include "daemon/notify/notifier.h"
+#include "daemon/push/http_client.h"
+#include "daemon/push/push_service.h"
 #include "daemon/policy/identity.h"
 #include "daemon/sessions/session_service.h"
 #include "daemon/store/store.h"
 
+#include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -33,6 +39,18 @@ public:
     grants::GrantService& grants() { return grants_; }
     sessions::SessionService& sessions() { return sessions_; }
     policy::IdentityCache& identity() { return identity_; }
+    push::PushService& push() { return push_; }
+    approvals::ApprovalService& approvals() { return approvals_; }
+    push::HttpClient& http() { return *http_; }
+
+    // Parked requests (server/dispatch.h): how services wake them, and what
+    // happens when their client goes away.
+    void set_resume(std::function<void(uint64_t)> fn);
+    void abandoned(uint64_t ticket);
+
+    // Sends a notification event (when [notify] is configured); never blocks.
+    void notify(const std::string& type, const store::Grant* grant, const store::Request* request,
+                const std::string& actor, const std::string& detail);
 
     // SIGHUP: re-read the configuration; on error keep the old one.
     void reload();
@@ -51,18 +69,22 @@ public:
 
 private:
     Daemon(config::Config config, std::string config_path, const base::Clock& clock,
-           std::unique_ptr<store::Store> store);
+           std::unique_ptr<store::Store> store, std::unique_ptr<push::HttpClient> http);
 
     config::Config config_;
     std::string config_path_;
     const base::Clock& clock_;
     std::unique_ptr<store::Store> store_;
+    std::unique_ptr<push::HttpClient> http_;  // before its users: destroyed after them
     AuditLog audit_;
     auth::Verifier verifier_;
     grants::GrantService grants_;
     sessions::SessionService sessions_;
     groups::SnapshotPublisher snapshot_;
     policy::IdentityCache identity_;
+    push::PushService push_;
+    approvals::ApprovalService approvals_;
+    notify::Notifier notifier_;
     int64_t next_checkpoint_ = 0;
     int64_t next_prune_ = 0;
 
@@ -70,6 +92,8 @@ private:
     bool snapshot_dirty_ = false;
 
     void on_grant_end(const store::Grant& g);
+    void on_push_answer(const push::ChallengeState& s);
+    void on_request_expired(const store::Request& r);
 };
 
 }  // namespace elevate::daemon

@@ -7,6 +7,8 @@
 #include "daemon/server/listener.h"
 #include "daemon/server/server.h"
 
+#include <pthread.h>
+#include <signal.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -101,6 +103,13 @@ int run(int argc, char** argv) {
         }
     }
 
+    // Blocked before any thread exists (the HTTPS worker), so every thread
+    // inherits the mask and these signals reach only the server's signalfd.
+    sigset_t signals;
+    sigemptyset(&signals);
+    for (int sig : {SIGHUP, SIGTERM, SIGINT}) sigaddset(&signals, sig);
+    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
     static base::SystemClock clock;
     const std::string socket_path = config->daemon.socket_path;
     auto d = daemon::Daemon::create(std::move(*config), opt.config, clock);
@@ -115,9 +124,16 @@ int run(int argc, char** argv) {
         return 1;
     }
     daemon::Daemon& daemon_ref = **d;
-    server::Server srv(daemon_ref, std::move(*listener),
-                       server::ServerHooks{[&] { daemon_ref.reload(); }, [&] { return daemon_ref.next_timer(); },
-                                           [&] { daemon_ref.on_timer(); }});
+    server::ServerHooks hooks;
+    hooks.reload = [&] { daemon_ref.reload(); };
+    hooks.next_wall_timer = [&] { return daemon_ref.next_timer(); };
+    hooks.timer = [&] { daemon_ref.on_timer(); };
+    // Finished HTTPS transfers (push providers, notifications) run their
+    // callbacks on this thread, between requests.
+    hooks.watched.push_back({daemon_ref.http().wake_fd(), [&] { daemon_ref.http().run_completions(); }});
+    hooks.abandoned = [&](uint64_t ticket) { daemon_ref.abandoned(ticket); };
+    server::Server srv(daemon_ref, std::move(*listener), std::move(hooks));
+    daemon_ref.set_resume([&](uint64_t ticket) { srv.resume(ticket); });
     if (auto r = srv.init(); !r) {
         daemon::log_error(r.error().message);
         return 1;

@@ -83,4 +83,13 @@ std::string format_duration(int64_t seconds) {
     return out;
 }
 
+std::string join(const std::vector<std::string>& items, std::string_view separator) {
+    std::string out;
+    for (const auto& item : items) {
+        if (!out.empty()) out += separator;
+        out += item;
+    }
+    return out;
+}
+
 }  // namespace elevate::base

@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace elevate::base {
 
@@ -21,5 +22,8 @@ std::optional<int64_t> parse_duration(std::string_view text);
 
 // Inverse of parse_duration for humans: 2700 -> "45m", 5400 -> "1h30m".
 std::string format_duration(int64_t seconds);
+
+// "a, b, c": items joined by `separator`.
+std::string join(const std::vector<std::string>& items, std::string_view separator);
 
 }  // namespace elevate::base

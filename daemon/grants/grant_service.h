@@ -32,6 +32,13 @@ public:
     // Stores a new grant durably; it is acknowledged only after the commit.
     base::Result<store::Grant> create(store::Grant g);
 
+    // Takes note of a grant another part stored (an approval completes a
+    // request and inserts its grant in the same transaction).
+    void adopt(const store::Grant& g) {
+        expiries_.emplace(g.end, g.id);
+        changed();
+    }
+
     // Ends an active grant (revoke/drop/expire). nullopt: it was not active.
     base::Result<std::optional<store::Grant>> end(const std::string& id, store::GrantState state,
                                                   const std::string& by);

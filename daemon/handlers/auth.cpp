@@ -1,5 +1,7 @@
-// verify, activate: the operations that check a second factor.
+// verify, activate: the operations that check a second factor (factor.cpp)
+// and, for activate, start a grant or an approval request.
 #include "common/base/parse.h"
+#include "daemon/approvals/approval_service.h"
 #include "daemon/daemon.h"
 #include "daemon/handlers/handlers.h"
 #include "daemon/policy/decision.h"
@@ -9,55 +11,46 @@ namespace elevate::handlers {
 
 namespace {
 
-constexpr size_t kMaxCode = 16;
-
-// Reads the code into a wiped buffer; codes never reach a log.
-bool get_code(const Call& call, base::SecureBuffer* code) {
-    std::string_view v;
-    if (!call.fields.get_str(wire::Tag::Code, &v) || v.empty() || v.size() > kMaxCode) return false;
-    *code = base::SecureBuffer(v);
-    return true;
-}
-
-// Maps a verification outcome to the reply; Accepted maps to Ok.
-Answer answer_for(const auth::VerifyResult& v) {
-    switch (v.outcome) {
-        case auth::VerifyOutcome::Accepted:
-            return {};
-        case auth::VerifyOutcome::Wrong:
-            return {wire::Status::Denied, "wrong verification code"};
-        case auth::VerifyOutcome::Replayed:
-            return {wire::Status::Denied, "this code was already used; wait for the next one"};
-        case auth::VerifyOutcome::Locked:
-            return {wire::Status::Locked, "too many failed attempts; locked until " + format_time(v.locked_until)};
-        case auth::VerifyOutcome::NotEnrolled:
-            return {wire::Status::NotEnrolled,
-                    "no second factor is enrolled; ask an administrator to run "
-                    "'elevatectl enroll USER'"};
-    }
-    return {wire::Status::Internal, "unknown verification outcome"};
-}
-
-Answer check_code(daemon::Daemon& d, const Call& call, wire::FieldWriter& reply) {
-    base::SecureBuffer code;
-    if (!get_code(call, &code)) return bad_request("a verification code is required");
-    auto v = d.verifier().verify(call.user, code.view(), d.config().totp, d.config().lockout);
-    if (!v) return internal_error("verify", v.error());
-    if (v->outcome == auth::VerifyOutcome::Locked) reply.put_u64(wire::Tag::LockedUntil, uint64_t(v->locked_until));
-    return answer_for(*v);
-}
-
 std::string role_names(const config::Config& c) {
     std::string names;
     for (const auto& r : c.roles) names += (names.empty() ? "" : ", ") + r.name;
     return names.empty() ? "none configured" : names;
 }
 
+// The role needs approval: instead of a grant, a pending request.
+Answer request_approval(daemon::Daemon& d, const Call& call, const config::Role& role,
+                        const policy::ActivationRequest& req, const policy::Decision& decision,
+                        const std::string& factor, wire::FieldWriter& reply) {
+    const config::Approval& rule = *role.approval;
+    store::Request r;
+    r.user = call.user;
+    r.role = role.name;
+    r.reason = req.reason;
+    r.duration = decision.duration;
+    r.created = d.clock().now();
+    r.expires = r.created + rule.timeout;
+    r.needed = rule.count;
+    r.approvers = approvals::approvers_text(rule);
+    r.factor = factor;
+    r.source = source_of(call);
+    auto created = d.approvals().create(std::move(r));
+    if (!created) return internal_error("activate", created.error());
+    put_request(reply, *created, call.peer);
+    audit_answer(d, call, "request", role.name, "", {},
+                 "request " + std::to_string(created->id) + " for " + base::format_duration(decision.duration) +
+                     " awaits " + std::to_string(rule.count) + " approval(s) by " + created->approvers +
+                     (req.reason.empty() ? "" : "; reason: " + req.reason));
+    d.notify("request.created", nullptr, &*created, call.peer.user, "");
+    return {};
+}
+
 }  // namespace
 
 Answer verify(daemon::Daemon& d, const Call& call, wire::FieldWriter& reply) {
-    Answer a = check_code(d, call, reply);
-    audit_answer(d, call, "verify", "", "", a, "code accepted");
+    std::string factor;
+    Answer a = check_factor(d, call, factor_check_for(call.user, nullptr), reply, &factor);
+    if (a.parked) return a;
+    audit_answer(d, call, "verify", "", "", a, factor == "push" ? "push approved" : "code accepted");
     return a;
 }
 
@@ -100,17 +93,24 @@ Answer activate(daemon::Daemon& d, const Call& call, wire::FieldWriter& reply) {
         put_grant(reply, **current);
         return a;
     }
-
-    if (role->factor == config::Factor::Push) {
-        Answer a{wire::Status::Denied, "role " + role->name + " requires push approval, which is not configured"};
-        audit_answer(d, call, "activate", role->name, "", a);
-        return a;
+    if (role->approval) {
+        auto pending = d.approvals().pending_for(call.user, role->name);
+        if (!pending) return internal_error("activate", pending.error());
+        if (*pending) {
+            put_request(reply, **pending, call.peer);
+            return {wire::Status::Conflict, "request " + std::to_string((*pending)->id) + " for " + role->name +
+                                                " is already waiting for approval by " + (*pending)->approvers};
+        }
     }
-    Answer verified = check_code(d, call, reply);
+
+    std::string factor;
+    Answer verified = check_factor(d, call, factor_check_for(call.user, role), reply, &factor);
+    if (verified.parked) return verified;
     if (verified.status != wire::Status::Ok) {
         audit_answer(d, call, "activate", role->name, "", verified);
         return verified;
     }
+    if (role->approval) return request_approval(d, call, *role, req, decision, factor, reply);
 
     store::Grant g;
     g.user = call.user;
@@ -118,15 +118,16 @@ Answer activate(daemon::Daemon& d, const Call& call, wire::FieldWriter& reply) {
     g.start = d.clock().now();
     g.end = g.start + decision.duration;
     g.reason = req.reason;
-    g.factor = "totp";
+    g.factor = factor;
     g.source = source_of(call);
     auto created = d.grants().create(std::move(g));
     if (!created) return internal_error("activate", created.error());
 
-    std::string detail = "granted for " + base::format_duration(decision.duration);
+    std::string detail = "granted for " + base::format_duration(decision.duration) + " (" + factor + ")";
     if (!req.reason.empty()) detail += "; reason: " + req.reason;
     if (decision.reasons.size() > 1) detail += "; " + decision.reasons.back();
     audit_answer(d, call, "activate", role->name, created->id, {}, detail);
+    d.notify("grant.activated", &*created, nullptr, call.peer.user, "");
     put_grant(reply, *created);
     return {};
 }

@@ -2,6 +2,7 @@
 // after dispatch has checked who may call them and resolved call.user.
 #pragma once
 
+#include "common/config/config.h"
 #include "daemon/policy/decision.h"
 #include "daemon/server/dispatch.h"
 #include "daemon/store/store.h"
@@ -13,6 +14,7 @@ namespace elevate::handlers {
 
 using server::Answer;
 using server::Call;
+using server::parked;
 
 Answer ping(daemon::Daemon& d, const Call& call, wire::FieldWriter& reply);
 Answer status(daemon::Daemon& d, const Call& call, wire::FieldWriter& reply);
@@ -28,6 +30,30 @@ Answer account(daemon::Daemon& d, const Call& call, wire::FieldWriter& reply);
 Answer session_open(daemon::Daemon& d, const Call& call, wire::FieldWriter& reply);
 Answer session_close(daemon::Daemon& d, const Call& call, wire::FieldWriter& reply);
 Answer break_glass(daemon::Daemon& d, const Call& call, wire::FieldWriter& reply);
+Answer push_start(daemon::Daemon& d, const Call& call, wire::FieldWriter& reply);
+Answer request_list(daemon::Daemon& d, const Call& call, wire::FieldWriter& reply);
+Answer request_decide(daemon::Daemon& d, const Call& call, wire::FieldWriter& reply);
+Answer request_cancel(daemon::Daemon& d, const Call& call, wire::FieldWriter& reply);
+Answer request_wait(daemon::Daemon& d, const Call& call, wire::FieldWriter& reply);
+Answer unlock(daemon::Daemon& d, const Call& call, wire::FieldWriter& reply);
+
+// Which factors a request may use, and for whom (factor.cpp).
+struct FactorCheck {
+    std::string user;                   // whose factor: the requester, or an approver
+    std::string role;                   // a push challenge must have been started for it
+    std::string what = "this request";  // for messages: "role db-admin"
+    bool code_allowed = true;
+    bool push_allowed = true;
+};
+FactorCheck factor_check_for(const std::string& user, const config::Role* role);
+// Checks the request's `code` or `challenge` (exactly one) for check.user:
+// ok (and *factor = "totp" / "push"), a denial, or parked() while a push is
+// unanswered. Refuses a locked user first.
+Answer check_factor(daemon::Daemon& d, const Call& call, const FactorCheck& check, wire::FieldWriter& reply,
+                    std::string* factor);
+// Locked (fraud lock or failure lockout) -> Locked answer; else ok.
+Answer check_unlocked(daemon::Daemon& d, const std::string& user, wire::FieldWriter& reply);
+void put_request(wire::FieldWriter& w, const store::Request& r, const policy::Peer& viewer);
 
 // Shared by the handlers.
 void put_grant(wire::FieldWriter& w, const store::Grant& g);

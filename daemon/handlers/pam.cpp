@@ -25,28 +25,33 @@ std::string activate_hint(const std::string& role, bool require_reason) {
     return "elevatectl activate " + role + (require_reason ? " --reason ..." : "");
 }
 
-// Checks that the user could authenticate at all: enrolled, not locked.
-bool factor_ready(daemon::Daemon& d, const Call& call, wire::FieldWriter& reply, Answer* denial) {
+// Which factors the user can use here (reply: need_code, push_ok), or why
+// none: not enrolled in anything usable, or locked.
+bool offer_factors(daemon::Daemon& d, const Call& call, const FactorCheck& check, wire::FieldWriter& reply,
+                   Answer* denial) {
+    if (Answer a = check_unlocked(d, call.user, reply); a.status != wire::Status::Ok) {
+        *denial = a;
+        return false;
+    }
     auto factors = d.store().factors_for_user(call.user);
     if (!factors) {
         *denial = internal_error("authorize", factors.error());
         return false;
     }
-    if (factors->empty()) {
-        *denial = {wire::Status::NotEnrolled, "No second factor is enrolled for " + call.user +
-                                                  ". Ask an administrator to run: elevatectl enroll " + call.user};
+    const bool code = check.code_allowed && !factors->empty();
+    const bool push = check.push_allowed && d.push().enabled();
+    if (!code && !push) {
+        if (check.code_allowed && !check.push_allowed)
+            *denial = {wire::Status::NotEnrolled, "No second factor is enrolled for " + call.user +
+                                                      ". Ask an administrator to run: elevatectl enroll " + call.user};
+        else if (!d.push().enabled())
+            *denial = {wire::Status::Denied, check.what + " requires push approval, which is not configured"};
+        else
+            *denial = {wire::Status::NotEnrolled, "No second factor is enrolled for " + call.user};
         return false;
     }
-    auto locked = d.verifier().locked_until(call.user);
-    if (!locked) {
-        *denial = internal_error("authorize", locked.error());
-        return false;
-    }
-    if (*locked) {
-        reply.put_u64(wire::Tag::LockedUntil, uint64_t(*locked));
-        *denial = {wire::Status::Locked, "Too many failed attempts; locked until " + format_time(*locked)};
-        return false;
-    }
+    if (code) reply.put_bool(wire::Tag::NeedCode, true);
+    if (push) reply.put_bool(wire::Tag::PushOk, true);
     return true;
 }
 
@@ -62,11 +67,10 @@ Answer authorize(daemon::Daemon& d, const Call& call, wire::FieldWriter& reply) 
     if (role_name.empty()) {
         // A plain second factor: no grant involved.
         Answer denial;
-        if (!factor_ready(d, call, reply, &denial)) {
+        if (!offer_factors(d, call, factor_check_for(call.user, nullptr), reply, &denial)) {
             audit_answer(d, call, "authorize", "", "", denial);
             return denial;
         }
-        reply.put_bool(wire::Tag::NeedCode, true);
         return {};
     }
 
@@ -99,18 +103,25 @@ Answer authorize(daemon::Daemon& d, const Call& call, wire::FieldWriter& reply) 
         audit_answer(d, call, "authorize", role->name, "", a);
         return a;
     }
-    if (role->factor == config::Factor::Push) {
-        Answer a{wire::Status::Denied, "role " + role->name + " requires push approval, which is not configured"};
-        audit_answer(d, call, "authorize", role->name, "", a);
-        return a;
+    if (!*current && role->approval) {
+        // A request already waits for approval: the client waits for it
+        // rather than asking for a factor again.
+        auto pending = d.approvals().pending_for(call.user, role->name);
+        if (!pending) return internal_error("authorize", pending.error());
+        if (*pending) {
+            reply.put_str(wire::Tag::Role, role->name);
+            put_request(reply, **pending, call.peer);
+            audit_answer(d, call, "authorize", role->name, "", {},
+                         "request " + std::to_string((*pending)->id) + " is waiting for approval");
+            return {};
+        }
     }
     Answer denial;
-    if (!factor_ready(d, call, reply, &denial)) {
+    if (!offer_factors(d, call, factor_check_for(call.user, role), reply, &denial)) {
         audit_answer(d, call, "authorize", role->name, "", denial);
         return denial;
     }
     reply.put_str(wire::Tag::Role, role->name);
-    reply.put_bool(wire::Tag::NeedCode, true);
     if (*current) {
         // reauth=always with an active grant: the code is verified, no new grant.
         reply.put_bool(wire::Tag::Granted, true);

@@ -13,6 +13,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 
 namespace elevate::notify {
@@ -21,6 +22,9 @@ class Notifier {
 public:
     Notifier(push::HttpClient& http, const base::Clock& clock);
     ~Notifier();
+
+    Notifier(const Notifier&) = delete;
+    Notifier& operator=(const Notifier&) = delete;
 
     // At start-up and on reload; an empty url disables sending (queued
     // events are dropped).
@@ -36,7 +40,7 @@ public:
 
 private:
     struct Impl;
-    Impl* impl_;
+    std::unique_ptr<Impl> impl_;
 };
 
 }  // namespace elevate::notify

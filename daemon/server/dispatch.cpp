@@ -22,6 +22,12 @@ constexpr OpSpec kOps[] = {
     {wire::Op::SessionOpen, Access::Self, handlers::session_open},
     {wire::Op::SessionClose, Access::Self, handlers::session_close},
     {wire::Op::BreakGlass, Access::Admin, handlers::break_glass},
+    {wire::Op::PushStart, Access::Self, handlers::push_start},
+    {wire::Op::RequestList, Access::Self, handlers::request_list},
+    {wire::Op::RequestDecide, Access::Self, handlers::request_decide},  // approvers: checked in the handler
+    {wire::Op::RequestCancel, Access::Self, handlers::request_cancel},
+    {wire::Op::RequestWait, Access::Self, handlers::request_wait},
+    {wire::Op::Unlock, Access::Admin, handlers::unlock},
 };
 
 const OpSpec* find_op(uint8_t op) {
@@ -64,12 +70,12 @@ void error_reply(wire::BufferWriter& reply, wire::Status status, const std::stri
     write_answer(reply, Answer{status, message});
 }
 
-void dispatch(daemon::Daemon& d, const policy::Peer& peer, uint8_t op, const wire::FieldList& fields,
-              wire::BufferWriter& reply) {
+bool dispatch(daemon::Daemon& d, const policy::Peer& peer, uint8_t op, const wire::FieldList& fields,
+              wire::BufferWriter& reply, const Delivery& delivery) {
     const OpSpec* spec = find_op(op);
     if (spec == nullptr) {
         error_reply(reply, wire::Status::BadRequest, "unknown operation " + std::to_string(op));
-        return;
+        return true;
     }
     std::string user;
     Answer denial;
@@ -79,13 +85,15 @@ void dispatch(daemon::Daemon& d, const policy::Peer& peer, uint8_t op, const wir
                               denial.message});
         }
         write_answer(reply, denial);
-        return;
+        return true;
     }
-    Call call{peer, std::move(user), fields};
+    Call call{peer, std::move(user), fields, delivery.parking, delivery.ticket, delivery.deadline_passed};
     // Handlers write their fields first; status and message go last so a
     // handler can still add fields (e.g. locked_until) to a denial.
     Answer a = spec->handler(d, call, reply.fields());
+    if (a.parked) return false;
     write_answer(reply, a);
+    return true;
 }
 
 }  // namespace elevate::server

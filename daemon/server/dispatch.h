@@ -22,17 +22,39 @@ enum class Access {
     Admin,   // uid 0 or the admin group only
 };
 
+// A request that cannot be answered yet (a push on its way to a phone, a
+// wait for approval) is parked: its connection stays open without a reply,
+// and the same request is dispatched again when the daemon calls
+// resume(ticket), or once its deadline has passed. The handler then finds
+// its answer ready, keyed by the ticket.
+class Parking {
+public:
+    virtual ~Parking() = default;
+    // Parks the current request until `deadline_ms` (CLOCK_MONOTONIC) at the
+    // latest; returns its ticket (never 0).
+    virtual uint64_t park(int64_t deadline_ms) = 0;
+};
+
 struct Call {
     const policy::Peer& peer;
     std::string user;  // the user the request is about (resolved by dispatch)
     const wire::FieldList& fields;
+    Parking* parking = nullptr;    // null: this request cannot be parked
+    uint64_t ticket = 0;           // non-zero: this request was parked before
+    bool deadline_passed = false;  // resumed because its deadline passed: answer now
 };
 
 // What a handler produces: a status, a message for non-ok, and fields.
 struct Answer {
     wire::Status status = wire::Status::Ok;
     std::string message;
+    bool parked = false;  // no reply now: the request was parked (Call::parking)
 };
+
+// The answer of a handler that parked its request.
+inline Answer parked() {
+    return Answer{wire::Status::Ok, {}, true};
+}
 
 using Handler = Answer (*)(daemon::Daemon& d, const Call& call, wire::FieldWriter& reply);
 
@@ -42,10 +64,19 @@ struct OpSpec {
     Handler handler;
 };
 
+// How a request arrives at dispatch: first time, or resumed after parking.
+struct Delivery {
+    Parking* parking = nullptr;
+    uint64_t ticket = 0;
+    bool deadline_passed = false;
+};
+
 // Decodes nothing itself: `fields` is already validated by the codec.
-// Writes the whole reply payload (status, message, fields) into `reply`.
-void dispatch(daemon::Daemon& d, const policy::Peer& peer, uint8_t op, const wire::FieldList& fields,
-              wire::BufferWriter& reply);
+// Writes the whole reply payload (status, message, fields) into `reply` and
+// returns true; returns false (and writes nothing) when the handler parked
+// the request.
+bool dispatch(daemon::Daemon& d, const policy::Peer& peer, uint8_t op, const wire::FieldList& fields,
+              wire::BufferWriter& reply, const Delivery& delivery = {});
 
 // Reply payload for a request that never reached a handler.
 void error_reply(wire::BufferWriter& reply, wire::Status status, const std::string& message);

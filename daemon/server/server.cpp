@@ -24,7 +24,7 @@ namespace elevate::server {
 
 namespace {
 
-enum class Phase { Header, Payload, Writing };
+enum class Phase { Header, Payload, Parked, Writing };
 
 struct Connection {
     base::UniqueFd fd;
@@ -37,11 +37,12 @@ struct Connection {
     std::vector<uint8_t> out;
     size_t sent = 0;
     bool waiting_for_out = false;  // registered for EPOLLOUT after a short write
+    uint64_t ticket = 0;           // set while (or once) parked
 };
 
 }  // namespace
 
-struct Server::Impl {
+struct Server::Impl : Parking {
     daemon::Daemon& daemon;
     base::UniqueFd listener;
     ServerHooks hooks;
@@ -51,6 +52,19 @@ struct Server::Impl {
     std::vector<int> replies_ready;  // answered in this round, not yet sent
     bool trim_heap = false;          // a large reply was freed this round
     bool stopping = false;
+    std::unordered_map<uint64_t, int> parked;  // ticket -> fd
+    std::vector<uint64_t> to_resume;           // asked by the daemon this round
+    uint64_t last_ticket = 0;
+    Connection* current = nullptr;  // the connection whose request is being dispatched
+    int64_t park_deadline_ms = 0;
+
+    // Parking: called by a handler inside dispatch().
+    uint64_t park(int64_t deadline_ms) override {
+        if (!current) return 0;
+        if (current->ticket == 0) current->ticket = ++last_ticket;
+        park_deadline_ms = deadline_ms;
+        return current->ticket;
+    }
 
     Impl(daemon::Daemon& d, base::UniqueFd l, ServerHooks h) : daemon(d), listener(std::move(l)), hooks(std::move(h)) {}
 
@@ -62,7 +76,15 @@ struct Server::Impl {
         return {};
     }
 
-    void close_connection(int fd) { connections.erase(fd); }  // UniqueFd closes; epoll forgets closed fds
+    void close_connection(int fd) {
+        auto it = connections.find(fd);
+        if (it == connections.end()) return;
+        const uint64_t ticket = it->second.ticket;
+        const bool was_parked = it->second.phase == Phase::Parked;
+        connections.erase(it);  // UniqueFd closes; epoll forgets closed fds
+        if (ticket != 0) parked.erase(ticket);
+        if (was_parked && hooks.abandoned) hooks.abandoned(ticket);
+    }
 
     void accept_all() {
         for (;;) {
@@ -122,7 +144,7 @@ struct Server::Impl {
         respond(c, op, w.take());
     }
 
-    void handle_request(Connection& c) {
+    void handle_request(Connection& c, bool deadline_passed = false) {
         const uint8_t op = c.frame.op;
         wire::FieldList fields;
         wire::CodecError e = fields.parse(c.payload.data(), c.payload.size());
@@ -138,8 +160,46 @@ struct Server::Impl {
             return;
         }
         wire::BufferWriter reply;
-        dispatch(daemon, *peer, op, fields, reply);
-        respond(c, op, reply.take());
+        current = &c;
+        park_deadline_ms = 0;
+        const uint64_t ticket_before = c.ticket;
+        const bool answered =
+            dispatch(daemon, *peer, op, fields, reply, Delivery{this, ticket_before, deadline_passed});
+        current = nullptr;
+        if (answered) {
+            if (c.ticket != 0) parked.erase(c.ticket);
+            respond(c, op, reply.take());
+            return;
+        }
+        if (c.ticket == 0 || deadline_passed) {
+            // A handler must answer once its deadline has passed.
+            respond_error(c, op, wire::Status::Unavailable, "no answer in time; try again");
+            return;
+        }
+        c.phase = Phase::Parked;
+        c.deadline_ms = park_deadline_ms;
+        parked[c.ticket] = c.fd.get();
+    }
+
+    void resume_parked() {
+        std::vector<uint64_t> tickets;
+        tickets.swap(to_resume);
+        for (uint64_t t : tickets) {
+            auto p = parked.find(t);
+            if (p == parked.end()) continue;
+            auto it = connections.find(p->second);
+            if (it == connections.end() || it->second.phase != Phase::Parked) continue;
+            handle_request(it->second);
+        }
+    }
+
+    // A parked connection only ever reads EOF (the client gave up) or
+    // stray bytes (a protocol error): either way it is closed.
+    void on_parked_readable(Connection& c) {
+        uint8_t byte;
+        ssize_t n = recv(c.fd.get(), &byte, 1, MSG_PEEK);
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return;
+        close_connection(c.fd.get());
     }
 
     // A bad header gets an error reply (in version 1) and the connection is
@@ -237,9 +297,17 @@ struct Server::Impl {
     void expire_connections() {
         const int64_t now = wire::monotonic_ms();
         std::vector<int> late;
-        for (const auto& [fd, c] : connections)
-            if (c.deadline_ms <= now) late.push_back(fd);
+        for (const auto& [fd, c] : connections) {
+            const bool reply_queued = c.phase == Phase::Writing && !c.waiting_for_out;
+            if (c.deadline_ms <= now && !reply_queued) late.push_back(fd);
+        }
         for (int fd : late) {
+            auto it = connections.find(fd);
+            if (it == connections.end()) continue;
+            if (it->second.phase == Phase::Parked) {
+                handle_request(it->second, /*deadline_passed=*/true);
+                continue;
+            }
             daemon::log_debug("closing a client that did not finish its request in time");
             close_connection(fd);
         }
@@ -258,6 +326,12 @@ struct Server::Impl {
             }
         }
         return int(std::max<int64_t>(timeout, 0));
+    }
+
+    const WatchedFd* watched_fd(int fd) const {
+        for (const auto& w : hooks.watched)
+            if (w.fd == fd) return &w;
+        return nullptr;
     }
 
     void on_signal() {
@@ -292,7 +366,13 @@ base::Result<void> Server::init() {
     impl_->epoll.reset(epoll_create1(EPOLL_CLOEXEC));
     if (!impl_->epoll.ok()) return base::errno_error("epoll_create1");
     if (auto r = impl_->watch(impl_->listener.get(), EPOLLIN); !r) return r;
+    for (const auto& w : impl_->hooks.watched)
+        if (auto r = impl_->watch(w.fd, EPOLLIN); !r) return r;
     return impl_->watch(impl_->signals.get(), EPOLLIN);
+}
+
+void Server::resume(uint64_t ticket) {
+    impl_->to_resume.push_back(ticket);
 }
 
 base::Result<void> Server::run() {
@@ -310,18 +390,23 @@ base::Result<void> Server::run() {
                 s.accept_all();
             } else if (fd == s.signals.get()) {
                 s.on_signal();
+            } else if (auto w = s.watched_fd(fd)) {
+                w->on_readable();
             } else if (auto it = s.connections.find(fd); it != s.connections.end()) {
                 Connection& c = it->second;
                 if (c.phase == Phase::Writing) {
                     if (c.waiting_for_out) s.on_writable(c);
+                } else if (c.phase == Phase::Parked) {
+                    s.on_parked_readable(c);
                 } else if (events[size_t(i)].events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
                     s.on_readable(c);
                 }
             }
         }
         if (s.hooks.timer) s.hooks.timer();
-        s.send_replies();
+        s.resume_parked();
         s.expire_connections();
+        s.send_replies();
         if (s.trim_heap) {
             malloc_trim(0);
             s.trim_heap = false;

@@ -11,6 +11,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <vector>
 
 namespace elevate::daemon {
 class Daemon;
@@ -18,10 +19,20 @@ class Daemon;
 
 namespace elevate::server {
 
+// A descriptor the loop watches for the daemon (e.g. the HTTPS client's
+// completion eventfd); `on_readable` runs on the loop's thread.
+struct WatchedFd {
+    int fd = -1;
+    std::function<void()> on_readable;
+};
+
 struct ServerHooks {
     std::function<void()> reload;                             // SIGHUP
     std::function<std::optional<int64_t>()> next_wall_timer;  // epoch seconds
     std::function<void()> timer;                              // when that time is reached
+    std::vector<WatchedFd> watched;
+    // A parked request's client went away before its answer (ticket).
+    std::function<void(uint64_t)> abandoned;
 };
 
 class Server {
@@ -33,6 +44,10 @@ public:
     base::Result<void> init();
     // Runs until SIGTERM/SIGINT. Returns an error only if the loop breaks.
     base::Result<void> run();
+
+    // Dispatches a parked request again (see Parking in dispatch.h), after
+    // the current round of events; unknown or closed tickets are ignored.
+    void resume(uint64_t ticket);
 
 private:
     struct Impl;

@@ -98,6 +98,44 @@ CREATE INDEX sessions_open_grant ON sessions (grant_id) WHERE closed = 0;
 -- Hot path: a user's active grants (PAM account and authorize).
 CREATE INDEX grants_user_state ON grants (user, state);
 )sql"},
+    {3, R"sql(
+-- Approval requests (role approval): numbered for people ("request 7").
+CREATE TABLE requests (
+    id              INTEGER PRIMARY KEY AUTOINCREMENT,
+    user            TEXT    NOT NULL CHECK (length(user) > 0),
+    role            TEXT    NOT NULL CHECK (length(role) > 0),
+    reason          TEXT    NOT NULL DEFAULT '',
+    duration        INTEGER NOT NULL,
+    created         INTEGER NOT NULL,
+    expires         INTEGER NOT NULL,
+    needed          INTEGER NOT NULL CHECK (needed > 0),
+    approvers       TEXT    NOT NULL,
+    factor          TEXT    NOT NULL DEFAULT '',
+    source          TEXT    NOT NULL DEFAULT '',
+    state           TEXT    NOT NULL CHECK (state IN ('pending', 'approved', 'denied', 'cancelled', 'expired')),
+    decided_at      INTEGER NOT NULL DEFAULT 0,
+    decided_by      TEXT    NOT NULL DEFAULT '',
+    decision_reason TEXT    NOT NULL DEFAULT '',
+    grant_id        TEXT    NOT NULL DEFAULT ''
+);
+CREATE INDEX requests_state ON requests (state);
+CREATE INDEX requests_user_created ON requests (user, created);
+
+CREATE TABLE approvals (
+    request_id INTEGER NOT NULL REFERENCES requests (id),
+    approver   TEXT    NOT NULL,
+    at         INTEGER NOT NULL,
+    factor     TEXT    NOT NULL,
+    PRIMARY KEY (request_id, approver)
+) WITHOUT ROWID;
+
+-- Users barred from elevating until an administrator clears it.
+CREATE TABLE locks (
+    user   TEXT    NOT NULL PRIMARY KEY,
+    since  INTEGER NOT NULL,
+    reason TEXT    NOT NULL
+) WITHOUT ROWID;
+)sql"},
 };
 
 constexpr bool versions_are_consecutive() {

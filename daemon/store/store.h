@@ -71,6 +71,47 @@ struct Session {
     std::string closed_by;
 };
 
+enum class RequestState { Pending, Approved, Denied, Cancelled, Expired };
+const char* request_state_name(RequestState s);
+std::optional<RequestState> parse_request_state(std::string_view s);
+
+// An approval request: a grant that starts only when `needed` distinct
+// approvers have approved it.
+struct Request {
+    int64_t id = 0;  // "request N": numbered per host, shown to people
+    std::string user;
+    std::string role;
+    std::string reason;
+    int64_t duration = 0;  // of the grant, once approved (already clamped)
+    int64_t created = 0;
+    int64_t expires = 0;  // pending past this: expired
+    int needed = 1;
+    std::string approvers;  // as configured, comma-separated ("group:sec-leads,user:carol")
+    std::string factor;     // the requester's factor
+    std::string source;
+    RequestState state = RequestState::Pending;
+    int64_t decided_at = 0;
+    std::string decided_by;  // who denied or cancelled; "expiry"; the last approver
+    std::string decision_reason;
+    std::string grant_id;                  // when approved
+    std::vector<std::string> approved_by;  // in order of approval
+};
+
+struct ApprovalRecord {
+    int64_t request_id = 0;
+    std::string approver;
+    int64_t at = 0;
+    std::string factor;  // the approver's factor ("totp", "push")
+};
+
+// A user barred from elevating until an administrator clears it (a push
+// answered "this wasn't me").
+struct UserLock {
+    std::string user;
+    int64_t since = 0;
+    std::string reason;
+};
+
 struct AuditRecord {
     int64_t time = 0;
     std::string event;  // "activate", "verify", "revoke", "expire", ...
@@ -144,6 +185,28 @@ public:
     base::Result<std::optional<Session>> get_session(const std::string& id);
     base::Result<std::vector<Session>> open_sessions_for_grant(const std::string& grant_id);
 
+    // Approval requests (requests.cpp). Every change commits with FULL sync.
+    // Inserts a pending request and returns it with its new id.
+    base::Result<Request> insert_request(Request r);
+    base::Result<std::optional<Request>> get_request(int64_t id);
+    base::Result<std::vector<Request>> pending_requests();
+    // The user's requests created at or after `since`, newest first.
+    base::Result<std::vector<Request>> requests_of_user(const std::string& user, int64_t since, int limit);
+    // Adds one approval to a pending request; when `grant` is given (this
+    // approval completes it) the grant is inserted and the request marked
+    // approved in the same transaction. False when the request is no longer
+    // pending or this approver already approved.
+    base::Result<bool> add_approval(const ApprovalRecord& a, const Grant* grant);
+    // Moves a pending request to denied/cancelled/expired; false if it was
+    // not pending.
+    base::Result<bool> finish_request(int64_t id, RequestState state, int64_t at, const std::string& by,
+                                      const std::string& reason);
+
+    // Fraud locks.
+    base::Result<void> set_lock(const UserLock& lock);
+    base::Result<std::optional<UserLock>> get_lock(const std::string& user);
+    base::Result<bool> clear_lock(const std::string& user);
+
     // Audit trail (append-only table). A batch is one transaction.
     base::Result<void> append_audit(const AuditRecord& r);
     base::Result<void> append_audit(const std::vector<AuditRecord>& records);
@@ -153,8 +216,10 @@ public:
     base::Result<void> checkpoint();
     base::Result<std::vector<AuditRecord>> audit_tail(int limit);
 
-private:
+    // Defined in store_impl.h, which only the store's own files include.
     struct Impl;
+
+private:
     explicit Store(std::unique_ptr<Impl> impl);
     std::unique_ptr<Impl> impl_;
 };

@@ -131,6 +131,56 @@ TEST(ArgsTest, NoPositionalsAllowed) {
     EXPECT_EQ(r.error().message, "unexpected argument 'bob'");
 }
 
+// `--wait` alone or `--wait=SECONDS`; the next argument is never its value.
+TEST(ArgsTest, OptionalValue) {
+    const ArgSpec spec{
+        {{.name = "wait", .kind = ValueKind::Seconds, .value_optional = true}, {"reason", 0, ValueKind::Text}},
+        {"ROLE"},
+        1,
+        false};
+    auto bare = parse_args(spec, {"--wait", "db"});
+    ASSERT_TRUE(bare.ok()) << bare.error().message;
+    EXPECT_TRUE(bare->has("wait"));
+    EXPECT_EQ(bare->number("wait"), std::nullopt);
+    EXPECT_EQ(bare->value("wait"), std::nullopt);
+    EXPECT_EQ(bare->positionals(), std::vector<std::string>{"db"});
+
+    auto given = parse_args(spec, {"db", "--wait=90"});
+    ASSERT_TRUE(given.ok());
+    EXPECT_EQ(given->number("wait"), 90);
+    EXPECT_EQ(given->value("wait"), "90");
+
+    auto absent = parse_args(spec, {"db"});
+    ASSERT_TRUE(absent.ok());
+    EXPECT_FALSE(absent->has("wait"));
+
+    auto separate = parse_args(spec, {"db", "--wait", "90"});
+    ASSERT_FALSE(separate.ok());
+    EXPECT_EQ(separate.error().message, "unexpected argument '90' (write --wait=90 to give it a value)");
+    auto after_other = parse_args(spec, {"db", "--wait", "--reason", "r", "x"});
+    ASSERT_FALSE(after_other.ok());
+    EXPECT_EQ(after_other.error().message, "unexpected argument 'x'");
+    auto empty = parse_args(spec, {"db", "--wait="});
+    ASSERT_FALSE(empty.ok());
+    EXPECT_EQ(empty.error().message, "option --wait needs a value");
+}
+
+TEST(ArgsTest, RequiredOption) {
+    const ArgSpec spec{{{"help", 'h', ValueKind::None}, {.name = "reason", .kind = ValueKind::Text, .required = true}},
+                       {"ID"},
+                       1,
+                       false};
+    auto missing = parse_args(spec, {"7"});
+    ASSERT_FALSE(missing.ok());
+    EXPECT_EQ(missing.error().message, "option --reason is required");
+    // A missing positional is named first.
+    auto neither = parse_args(spec, {});
+    ASSERT_FALSE(neither.ok());
+    EXPECT_EQ(neither.error().message, "missing ID");
+    EXPECT_TRUE(parse_args(spec, {"7", "--reason", "r"}).ok());
+    EXPECT_TRUE(parse_args(spec, {"-h"}).ok());
+}
+
 // Global options stop at the verb and leave the rest untouched, including
 // options that only the verb knows.
 TEST(ArgsTest, GlobalOptionsStopAtVerb) {

@@ -41,5 +41,19 @@ TEST(ReplyTest, UnreachableIsExUnavailable) {
     EXPECT_EQ(kExitUnreachable, 69);
 }
 
+// Not a daemon status: a request filed and waiting for approvers.
+TEST(ReplyTest, PendingApprovalIsItsOwnExitCode) {
+    EXPECT_EQ(kExitPending, 8);
+}
+
+TEST(ReplyTest, ExtraTimeIsAddedAndBounded) {
+    Context ctx;
+    ctx.client.timeout_ms = 30000;
+    EXPECT_EQ(with_extra_time(ctx, 60).client.timeout_ms, 90000);
+    EXPECT_EQ(with_extra_time(ctx, -5).client.timeout_ms, 30000);
+    EXPECT_EQ(with_extra_time(ctx, int64_t{1} << 40).client.timeout_ms, 30000 + 3600 * 1000);
+    EXPECT_EQ(ctx.client.timeout_ms, 30000);
+}
+
 }  // namespace
 }  // namespace elevate::cli

@@ -1,0 +1,154 @@
+// The second factor of a request: a TOTP code, or the answer to a push
+// challenge the same user started (push_start). Shared by verify, activate
+// and approve, so every path checks locks, replay and push answers alike.
+#include "common/base/parse.h"
+#include "common/wire/transport.h"
+#include "daemon/daemon.h"
+#include "daemon/handlers/handlers.h"
+
+namespace elevate::handlers {
+
+namespace {
+
+constexpr size_t kMaxCode = 16;
+// How long past a challenge's expiry a parked request waits for the
+// provider's own timeout answer before giving up itself.
+constexpr int64_t kPushGraceMs = 10000;
+
+// Maps a verification outcome to the reply; Accepted maps to Ok.
+Answer answer_for(const auth::VerifyResult& v) {
+    switch (v.outcome) {
+        case auth::VerifyOutcome::Accepted:
+            return {};
+        case auth::VerifyOutcome::Wrong:
+            return {wire::Status::Denied, "wrong verification code"};
+        case auth::VerifyOutcome::Replayed:
+            return {wire::Status::Denied, "this code was already used; wait for the next one"};
+        case auth::VerifyOutcome::Locked:
+            return {wire::Status::Locked, "too many failed attempts; locked until " + format_time(v.locked_until)};
+        case auth::VerifyOutcome::NotEnrolled:
+            return {wire::Status::NotEnrolled,
+                    "no second factor is enrolled; ask an administrator to run "
+                    "'elevatectl enroll USER'"};
+    }
+    return {wire::Status::Internal, "unknown verification outcome"};
+}
+
+Answer check_code(daemon::Daemon& d, const std::string& user, std::string_view code, wire::FieldWriter& reply) {
+    if (code.empty() || code.size() > kMaxCode) return bad_request("a verification code is 1 to 16 characters");
+    base::SecureBuffer secret_code(code);  // wiped on return; codes never reach a log
+    auto v = d.verifier().verify(user, secret_code.view(), d.config().totp, d.config().lockout);
+    if (!v) return internal_error("verify", v.error());
+    if (v->outcome == auth::VerifyOutcome::Locked) reply.put_u64(wire::Tag::LockedUntil, uint64_t(v->locked_until));
+    return answer_for(*v);
+}
+
+std::string push_timeout_text(const push::ChallengeState& s) {
+    return "no answer to the push on " + s.device + " within " +
+           base::format_duration(s.challenge.expires - s.challenge.created);
+}
+
+Answer answer_for(const push::ChallengeState& s) {
+    const push::PushAnswer& a = s.answer;
+    switch (a.outcome) {
+        case push::PushOutcome::Approved:
+            return {};
+        case push::PushOutcome::Denied:
+            return {wire::Status::Denied, "push denied on " + s.device};
+        case push::PushOutcome::Fraud:
+            return {wire::Status::Locked, "push reported as fraud (\"this wasn't me\") on " + s.device +
+                                              "; elevation is locked for " + s.challenge.user +
+                                              " until an administrator runs: elevatectl unlock " + s.challenge.user};
+        case push::PushOutcome::Timeout:
+            return {wire::Status::Denied, push_timeout_text(s)};
+        case push::PushOutcome::Failed:
+            break;
+    }
+    return {a.unavailable ? wire::Status::Unavailable : wire::Status::Denied,
+            a.detail.empty() ? std::string("push failed") : a.detail};
+}
+
+Answer check_push(daemon::Daemon& d, const Call& call, const std::string& user, const std::string& role,
+                  std::string_view id) {
+    const push::ChallengeState* s = d.push().find(std::string(id));
+    if (!s || s->challenge.user != user)
+        return {wire::Status::Denied, "unknown or expired push challenge; start a new push"};
+    if (s->challenge.role != role) return {wire::Status::Denied, "this push was started for another role"};
+    const std::string cid = s->challenge.id;
+    switch (s->phase) {
+        case push::ChallengeState::Phase::Sending:
+        case push::ChallengeState::Phase::Waiting: {
+            if (call.deadline_passed || !call.parking) {
+                Answer a{wire::Status::Denied, push_timeout_text(*s)};
+                d.push().consume(cid);
+                return a;
+            }
+            const int64_t left_ms = (s->challenge.expires - d.clock().now()) * 1000;
+            uint64_t ticket = call.parking->park(wire::monotonic_ms() + std::max<int64_t>(left_ms, 0) + kPushGraceMs);
+            d.push().wait(cid, ticket);
+            return parked();
+        }
+        case push::ChallengeState::Phase::Failed: {
+            Answer a{s->unavailable ? wire::Status::Unavailable : wire::Status::Denied, s->error};
+            d.push().consume(cid);
+            return a;
+        }
+        case push::ChallengeState::Phase::Answered: {
+            Answer a = answer_for(*s);
+            d.push().consume(cid);
+            return a;
+        }
+    }
+    return {wire::Status::Internal, "unknown push state"};
+}
+
+}  // namespace
+
+Answer check_unlocked(daemon::Daemon& d, const std::string& user, wire::FieldWriter& reply) {
+    auto lock = d.store().get_lock(user);
+    if (!lock) return internal_error("lock check", lock.error());
+    if (*lock) {
+        return {wire::Status::Locked, "elevation is locked for " + user + " since " + format_time((*lock)->since) +
+                                          " (" + (*lock)->reason + "); an administrator must run: elevatectl unlock " +
+                                          user};
+    }
+    auto locked = d.verifier().locked_until(user);
+    if (!locked) return internal_error("lock check", locked.error());
+    if (*locked) {
+        reply.put_u64(wire::Tag::LockedUntil, uint64_t(*locked));
+        return {wire::Status::Locked, "too many failed attempts; locked until " + format_time(*locked)};
+    }
+    return {};
+}
+
+Answer check_factor(daemon::Daemon& d, const Call& call, const FactorCheck& check, wire::FieldWriter& reply,
+                    std::string* factor) {
+    std::string_view code, challenge;
+    const bool has_code = call.fields.get_str(wire::Tag::Code, &code);
+    const bool has_challenge = call.fields.get_str(wire::Tag::Challenge, &challenge);
+    if (has_code == has_challenge)
+        return bad_request(has_code ? "send a verification code or a push challenge, not both"
+                                    : "a verification code is required");
+    if (Answer a = check_unlocked(d, check.user, reply); a.status != wire::Status::Ok) return a;
+    if (has_code) {
+        if (!check.code_allowed) return {wire::Status::Denied, check.what + " requires push approval, not a code"};
+        *factor = "totp";
+        return check_code(d, check.user, code, reply);
+    }
+    if (!check.push_allowed) return {wire::Status::Denied, check.what + " requires a verification code, not a push"};
+    *factor = "push";
+    return check_push(d, call, check.user, check.role, challenge);
+}
+
+FactorCheck factor_check_for(const std::string& user, const config::Role* role) {
+    FactorCheck c;
+    c.user = user;
+    if (!role) return c;
+    c.role = role->name;
+    c.what = "role " + role->name;
+    c.code_allowed = role->factor != config::Factor::Push;
+    c.push_allowed = role->factor != config::Factor::Totp;
+    return c;
+}
+
+}  // namespace elevate::handlers
