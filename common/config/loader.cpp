@@ -444,7 +444,7 @@ constexpr std::array kPushProviders = {PushProviderKind::None, PushProviderKind:
 const KeySpec<Approval> kApprovalKeys[] = {
     {"approvers", [](const Field& f, Approval& a) { return read_approvers(f, a.approvers); }},
     {"count", [](const Field& f, Approval& a) { return read_int(f, a.count, 1, 100); }},
-    {"timeout", [](const Field& f, Approval& a) { return read_duration(f, a.timeout, 60, 30 * 86400); }},
+    {"timeout", [](const Field& f, Approval& a) { return read_duration(f, a.timeout, 5, 30 * 86400); }},
 };
 
 const KeySpec<WebhookConfig> kWebhookKeys[] = {

@@ -637,8 +637,8 @@ TEST_F(ConfigLoad, ApprovalValuesChecked) {
     EXPECT_CONTAINS(error_for(role + "approval = { approvers = [\"team:x\"] }\n"), "'team:x' must be");
     EXPECT_CONTAINS(error_for(role + "approval = { approvers = [\"user:b\"], count = 0 }\n"),
                     "key 'role.approval.count': must be between 1 and 100");
-    EXPECT_CONTAINS(error_for(role + "approval = { approvers = [\"user:b\"], timeout = \"10s\" }\n"),
-                    "key 'role.approval.timeout': must be between 1m and");
+    EXPECT_CONTAINS(error_for(role + "approval = { approvers = [\"user:b\"], timeout = \"2s\" }\n"),
+                    "key 'role.approval.timeout': must be between 5s and");
     EXPECT_CONTAINS(error_for(role + "approval = { approvers = [\"user:b\"], quorum = 2 }\n"),
                     "unknown key 'role.approval.quorum'");
     EXPECT_CONTAINS(error_for(role + "approval = { count = 1 }\n"), "key 'role.approval': needs approvers");

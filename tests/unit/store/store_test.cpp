@@ -670,5 +670,142 @@ TEST_F(StoreTest, AuditIsAppendOnly) {
     EXPECT_EQ((*tail)[0].result, "ok");
 }
 
+// ---- approval requests and locks (schema v3) --------------------------------
+
+Request sample_request(const std::string& user, int64_t created) {
+    Request r;
+    r.user = user;
+    r.role = "prod-db";
+    r.reason = "INC-1";
+    r.duration = 3600;
+    r.created = created;
+    r.expires = created + 7200;
+    r.needed = 2;
+    r.approvers = "group:sec-leads,user:carol";
+    r.factor = "totp";
+    r.source = "elevatectl";
+    return r;
+}
+
+TEST_F(StoreTest, RequestsAreNumberedAndRoundTrip) {
+    auto s = open_ok();
+    ASSERT_TRUE(s);
+    auto a = s->insert_request(sample_request("alice", 1000));
+    auto b = s->insert_request(sample_request("bob", 1001));
+    ASSERT_TRUE(a.ok() && b.ok());
+    EXPECT_EQ(a->id, 1);
+    EXPECT_EQ(b->id, 2);
+    auto got = s->get_request(1);
+    ASSERT_TRUE(got.ok() && *got);
+    EXPECT_EQ((*got)->user, "alice");
+    EXPECT_EQ((*got)->approvers, "group:sec-leads,user:carol");
+    EXPECT_EQ((*got)->state, RequestState::Pending);
+    EXPECT_EQ((*got)->needed, 2);
+    auto missing = s->get_request(99);
+    ASSERT_TRUE(missing.ok());
+    EXPECT_FALSE(*missing);
+    auto pending = s->pending_requests();
+    ASSERT_TRUE(pending.ok());
+    EXPECT_EQ(pending->size(), 2u);
+}
+
+TEST_F(StoreTest, LastApprovalInsertsGrantInSameTransaction) {
+    auto s = open_ok();
+    ASSERT_TRUE(s);
+    auto r = s->insert_request(sample_request("alice", 1000));
+    ASSERT_TRUE(r.ok());
+    auto first = s->add_approval({r->id, "carol", 1100, "totp"}, nullptr);
+    ASSERT_TRUE(first.ok());
+    EXPECT_TRUE(*first);
+    auto twice = s->add_approval({r->id, "carol", 1101, "totp"}, nullptr);
+    ASSERT_TRUE(twice.ok());
+    EXPECT_FALSE(*twice) << "one approver counts once";
+
+    Grant g;
+    g.id = new_grant_id();
+    g.user = "alice";
+    g.role = "prod-db";
+    g.start = 1200;
+    g.end = 4800;
+    auto last = s->add_approval({r->id, "dave", 1200, "push"}, &g);
+    ASSERT_TRUE(last.ok());
+    EXPECT_TRUE(*last);
+    auto got = s->get_request(r->id);
+    ASSERT_TRUE(got.ok() && *got);
+    EXPECT_EQ((*got)->state, RequestState::Approved);
+    EXPECT_EQ((*got)->grant_id, g.id);
+    EXPECT_EQ((*got)->approved_by, (std::vector<std::string>{"carol", "dave"}));
+    auto stored = s->get_grant(g.id);
+    ASSERT_TRUE(stored.ok() && *stored);
+
+    // No approvals once decided.
+    auto late = s->add_approval({r->id, "erin", 1300, "totp"}, nullptr);
+    ASSERT_TRUE(late.ok());
+    EXPECT_FALSE(*late);
+}
+
+TEST_F(StoreTest, FailedGrantInsertRollsBackTheApproval) {
+    auto s = open_ok();
+    ASSERT_TRUE(s);
+    Grant existing;
+    existing.id = new_grant_id();
+    existing.user = "x";
+    existing.role = "y";
+    ASSERT_TRUE(s->insert_grant(existing).ok());
+    auto r = s->insert_request(sample_request("alice", 1000));
+    ASSERT_TRUE(r.ok());
+    Grant clash = existing;  // same id: the insert fails
+    auto last = s->add_approval({r->id, "carol", 1100, "totp"}, &clash);
+    EXPECT_FALSE(last.ok());
+    auto got = s->get_request(r->id);
+    ASSERT_TRUE(got.ok() && *got);
+    EXPECT_EQ((*got)->state, RequestState::Pending);
+    EXPECT_TRUE((*got)->approved_by.empty()) << "the approval must not outlive the failed grant";
+}
+
+TEST_F(StoreTest, FinishRequestOnlyWhilePending) {
+    auto s = open_ok();
+    ASSERT_TRUE(s);
+    auto r = s->insert_request(sample_request("alice", 1000));
+    ASSERT_TRUE(r.ok());
+    auto denied = s->finish_request(r->id, RequestState::Denied, 1100, "carol", "freeze");
+    ASSERT_TRUE(denied.ok());
+    EXPECT_TRUE(*denied);
+    auto again = s->finish_request(r->id, RequestState::Cancelled, 1200, "alice", "");
+    ASSERT_TRUE(again.ok());
+    EXPECT_FALSE(*again);
+    auto got = s->get_request(r->id);
+    EXPECT_EQ((*got)->state, RequestState::Denied);
+    EXPECT_EQ((*got)->decision_reason, "freeze");
+    auto mine = s->requests_of_user("alice", 0, 10);
+    ASSERT_TRUE(mine.ok());
+    EXPECT_EQ(mine->size(), 1u);
+    EXPECT_TRUE(s->requests_of_user("alice", 1001, 10)->empty());
+}
+
+TEST_F(StoreTest, RequestStateNames) {
+    for (RequestState st : {RequestState::Pending, RequestState::Approved, RequestState::Denied,
+                            RequestState::Cancelled, RequestState::Expired})
+        EXPECT_EQ(parse_request_state(request_state_name(st)), st);
+    EXPECT_FALSE(parse_request_state("maybe"));
+}
+
+TEST_F(StoreTest, LocksPersistUntilCleared) {
+    {
+        auto s = open_ok();
+        ASSERT_TRUE(s);
+        ASSERT_TRUE(s->set_lock({"alice", 1000, "push reported as fraud"}).ok());
+    }
+    auto s = open_ok();
+    ASSERT_TRUE(s);
+    auto lock = s->get_lock("alice");
+    ASSERT_TRUE(lock.ok() && *lock);
+    EXPECT_EQ((*lock)->reason, "push reported as fraud");
+    EXPECT_FALSE(*s->get_lock("bob"));
+    EXPECT_TRUE(*s->clear_lock("alice"));
+    EXPECT_FALSE(*s->clear_lock("alice"));
+    EXPECT_FALSE(*s->get_lock("alice"));
+}
+
 }  // namespace
 }  // namespace elevate::store
