@@ -17,6 +17,20 @@ bool fail(CallError* error, CallFailure kind, const wire::IoResult& io, const ch
     return false;
 }
 
+// Text from the wire for the user's terminal: no escape sequences (control
+// characters become '?'), cut to fit at a UTF-8 character boundary.
+void printable_copy(std::string_view text, char* out, size_t size) {
+    size_t n = text.size() < size - 1 ? text.size() : size - 1;
+    if (n < text.size()) {
+        while (n > 0 && (static_cast<unsigned char>(text[n]) & 0xc0) == 0x80) --n;
+    }
+    for (size_t i = 0; i < n; ++i) {
+        unsigned char c = static_cast<unsigned char>(text[i]);
+        out[i] = (c < 0x20 || c == 0x7f) ? '?' : char(c);
+    }
+    out[n] = '\0';
+}
+
 // Transport failures are "unreachable" unless the bytes themselves were bad.
 CallFailure kind_of(const wire::IoResult& io) {
     return io.status == wire::IoStatus::Protocol ? CallFailure::Malformed : CallFailure::Unreachable;
@@ -36,6 +50,7 @@ Reply::~Reply() {
 }
 
 bool Reply::adopt(uint8_t* payload, size_t length) {
+    valid_ = false;
     if (payload_ != nullptr) free(payload_);
     payload_ = payload;
     length_ = length;
@@ -45,15 +60,8 @@ bool Reply::adopt(uint8_t* payload, size_t length) {
     status_ = wire::Status(status);
     std::string_view text;
     message_[0] = '\0';
-    if (fields_.get_str(wire::Tag::Message, &text)) {
-        size_t n = text.size() < sizeof message_ - 1 ? text.size() : sizeof message_ - 1;
-        for (size_t i = 0; i < n; ++i) {
-            unsigned char c = static_cast<unsigned char>(text[i]);
-            // Shown on the user's terminal: no escape sequences from the wire.
-            message_[i] = (c < 0x20 || c == 0x7f) ? '?' : char(c);
-        }
-        message_[n] = '\0';
-    }
+    if (fields_.get_str(wire::Tag::Message, &text)) printable_copy(text, message_, sizeof message_);
+    valid_ = true;
     return true;
 }
 
@@ -67,6 +75,14 @@ bool copy_str(const wire::FieldList& fields, wire::Tag tag, char* out, size_t si
     if (!fields.get_str(tag, &text) || text.size() >= size) return false;
     memcpy(out, text.data(), text.size());
     out[text.size()] = '\0';
+    return true;
+}
+
+bool copy_display(const wire::FieldList& fields, wire::Tag tag, char* out, size_t size) {
+    out[0] = '\0';
+    std::string_view text;
+    if (!fields.get_str(tag, &text)) return false;
+    printable_copy(text, out, size);
     return true;
 }
 

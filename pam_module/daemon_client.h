@@ -13,7 +13,8 @@
 namespace elevate::pam {
 
 // PAM requests are a handful of short strings; replies carry at most one
-// grant record and a message. Anything larger is a malformed reply.
+// grant record, one approval request record and a message. Anything larger
+// is a malformed reply.
 constexpr size_t kMaxRequestPayload = 4096;
 constexpr size_t kMaxReplyFrame = 64 * 1024;
 constexpr size_t kMaxMessage = 512;
@@ -49,6 +50,9 @@ public:
     const char* message() const { return message_; }
     const wire::FieldList& fields() const { return fields_; }
     bool flag(wire::Tag tag) const;  // a bool field, false when absent
+    // True once a well-formed reply arrived (call() returned true): a
+    // status from the daemon, not a lost or garbled exchange.
+    bool valid() const { return valid_; }
 
     // Internal: filled by call().
     bool adopt(uint8_t* payload, size_t length);
@@ -58,6 +62,7 @@ private:
     size_t length_ = 0;
     wire::Status status_ = wire::Status::Internal;
     wire::FieldList fields_;
+    bool valid_ = false;
     char message_[kMaxMessage] = {0};
 };
 
@@ -80,5 +85,10 @@ bool call(const char* socket_path, int64_t deadline_ms, wire::Op op, const Reque
 // Copies string field `tag` of `fields` into `out` (NUL-terminated). False
 // when absent or when it does not fit.
 bool copy_str(const wire::FieldList& fields, wire::Tag tag, char* out, size_t size);
+
+// Copies string field `tag` for the user's terminal: control characters
+// replaced by '?', cut at a character boundary to fit `size` (at least 1).
+// False, with "" in `out`, when absent.
+bool copy_display(const wire::FieldList& fields, wire::Tag tag, char* out, size_t size);
 
 }  // namespace elevate::pam

@@ -1,7 +1,9 @@
 // What pam_elevate does in each PAM step: options -> PAM items -> one
 // request -> converse only for what the daemon asks -> map the answer.
 // The module holds no policy; the daemon decides. See docs/PROTOCOL.md
-// ("PAM operations") and docs/man/pam_elevate.8 for the return codes.
+// ("PAM operations", "Push", "Approval requests") and docs/man/pam_elevate.8
+// for the return codes. flow.cpp runs the steps and maps verdicts to PAM
+// codes; auth.cpp is the auth step; txn.h is what every step shares.
 #pragma once
 
 #include <security/pam_modules.h>

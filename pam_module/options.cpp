@@ -107,6 +107,17 @@ bool set_prompt(Options* o, const char* v, char* error, size_t size) {
     return true;
 }
 
+bool set_autopush(Options* o, const char*, char*, size_t) {
+    o->autopush = true;
+    return true;
+}
+
+bool set_approval_wait(Options* o, const char* v, char* error, size_t size) {
+    if (!parse_unsigned(v, 0, kMaxApprovalWaitSeconds, &o->approval_wait_seconds))
+        return fail(error, size, "%s=%.64s: must be a whole number of seconds from 0 to 600", "approval_wait", v);
+    return true;
+}
+
 bool set_debug(Options* o, const char*, char*, size_t) {
     o->debug = true;
     return true;
@@ -132,6 +143,8 @@ constexpr OptionSpec kOptions[] = {
     {"require_grant", true, set_require_grant},
     {"reauth", true, set_reauth},
     {"prompt", true, set_prompt},
+    {"autopush", false, set_autopush},
+    {"approval_wait", true, set_approval_wait},
     {"debug", false, set_debug},
     {"quiet", false, set_quiet},
     {"breakglass_users", true, set_breakglass},

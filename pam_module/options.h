@@ -14,16 +14,20 @@ enum class FailMode { Secure, Open };
 constexpr unsigned kDefaultTimeoutSeconds = 10;
 constexpr unsigned kMinTimeoutSeconds = 1;
 constexpr unsigned kMaxTimeoutSeconds = 60;
+constexpr unsigned kDefaultApprovalWaitSeconds = 60;
+constexpr unsigned kMaxApprovalWaitSeconds = 600;  // request_wait accepts 1..600 (docs/PROTOCOL.md)
 constexpr const char* kDefaultCodePrompt = "Verification code: ";
 
 struct Options {
     const char* socket = ELEVATE_DEFAULT_SOCKET;
     unsigned timeout_seconds = kDefaultTimeoutSeconds;
     FailMode failmode = FailMode::Secure;
-    const char* activate = nullptr;       // role activated just in time at the auth prompt
-    const char* require_grant = nullptr;  // comma-separated roles, validated
-    bool reauth = false;                  // reauth=always: prompt even under an active grant
-    const char* prompt = kDefaultCodePrompt;
+    const char* activate = nullptr;           // role activated just in time at the auth prompt
+    const char* require_grant = nullptr;      // comma-separated roles, validated
+    bool reauth = false;                      // reauth=always: prompt even under an active grant
+    const char* prompt = kDefaultCodePrompt;  // when the daemon offers no push
+    bool autopush = false;                    // push at once when the daemon offers it, no code prompt
+    unsigned approval_wait_seconds = kDefaultApprovalWaitSeconds;  // 0: do not wait for approvers
     bool debug = false;
     bool quiet = false;
     const char* breakglass_users = nullptr;  // comma-separated user names, validated

@@ -11,9 +11,10 @@ namespace elevate::handlers {
 namespace {
 
 constexpr size_t kMaxCode = 16;
-// How long past a challenge's expiry a parked request waits for the
-// provider's own timeout answer before giving up itself.
-constexpr int64_t kPushGraceMs = 10000;
+// A parked request answers "no answer" this soon after the challenge's
+// expiry even if the provider has not said so yet: clients wait only the
+// push timeout plus their own (short) deadline.
+constexpr int64_t kPushGraceMs = 500;
 
 // Maps a verification outcome to the reply; Accepted maps to Ok.
 Answer answer_for(const auth::VerifyResult& v) {

@@ -9,7 +9,9 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstring>
+#include <ctime>
 #include <stdexcept>
 
 namespace elevate::pamtest {
@@ -57,6 +59,105 @@ std::vector<uint8_t> reply_frame(uint8_t op, const FakeReply& reply) {
     wire::encode_header(wire::FrameHeader{wire::kVersion, op, uint32_t(payload.size())}, frame.data());
     frame.insert(frame.end(), payload.begin(), payload.end());
     return frame;
+}
+
+struct Script::State {
+    std::mutex mu;
+    std::map<uint8_t, std::vector<FakeReply>> queues;
+    std::map<uint8_t, size_t> next;
+};
+
+Script::Script() : state_(std::make_shared<State>()) {}
+
+Script& Script::on(wire::Op op, FakeReply reply) {
+    std::lock_guard<std::mutex> lock(state_->mu);
+    state_->queues[uint8_t(op)].push_back(std::move(reply));
+    return *this;
+}
+
+FakeDaemon::Handler Script::handler() const {
+    std::shared_ptr<State> state = state_;
+    return [state](const FakeRequest& r) {
+        std::lock_guard<std::mutex> lock(state->mu);
+        auto it = state->queues.find(r.op);
+        if (it == state->queues.end() || it->second.empty())
+            return status_reply(wire::Status::BadRequest, "unexpected operation " + std::to_string(r.op));
+        size_t& n = state->next[r.op];
+        const FakeReply& reply = it->second[n < it->second.size() ? n : it->second.size() - 1];
+        ++n;
+        return reply;
+    };
+}
+
+FakeReply ok_reply(std::function<void(wire::FieldWriter&)> fields) {
+    FakeReply r;
+    r.fields = std::move(fields);
+    return r;
+}
+
+FakeReply status_reply(wire::Status status, std::string message) {
+    FakeReply r;
+    r.status = status;
+    r.message = std::move(message);
+    return r;
+}
+
+void put_grant(wire::FieldWriter& w, const std::string& role, int64_t end) {
+    w.begin_record(wire::Tag::Grant);
+    w.put_str(wire::Tag::GrantId, "00000000-0000-4000-8000-000000000001");
+    w.put_str(wire::Tag::User, "root");
+    w.put_str(wire::Tag::Role, role);
+    w.put_u64(wire::Tag::Start, uint64_t(end - 3600));
+    w.put_u64(wire::Tag::End, uint64_t(end));
+    w.put_str(wire::Tag::State, "active");
+    w.end_record();
+}
+
+void put_request(wire::FieldWriter& w, const FakeApproval& q) {
+    const int64_t now = int64_t(time(nullptr));
+    w.begin_record(wire::Tag::Request);
+    w.put_u64(wire::Tag::RequestId, q.id);
+    w.put_str(wire::Tag::User, q.user);
+    w.put_str(wire::Tag::Role, q.role);
+    w.put_str(wire::Tag::Reason, "INC-1");
+    w.put_u64(wire::Tag::Duration, 3600);
+    w.put_u64(wire::Tag::Start, uint64_t(now));
+    w.put_u64(wire::Tag::Expires, uint64_t(now + 7200));
+    w.put_str(wire::Tag::State, q.state);
+    w.put_str(wire::Tag::Approvers, q.approvers);
+    w.put_u64(wire::Tag::Approvals, q.approvals);
+    w.put_u64(wire::Tag::Needed, q.needed);
+    if (!q.decided_by.empty()) w.put_str(wire::Tag::DecidedBy, q.decided_by);
+    w.put_bool(wire::Tag::Mine, true);
+    w.put_bool(wire::Tag::CanDecide, false);
+    w.end_record();
+}
+
+FakeReply authorize_reply(bool need_code, bool push_ok, bool need_reason) {
+    return ok_reply([=](wire::FieldWriter& w) {
+        if (need_code) w.put_bool(wire::Tag::NeedCode, true);
+        if (push_ok) w.put_bool(wire::Tag::PushOk, true);
+        if (need_reason) w.put_bool(wire::Tag::NeedReason, true);
+    });
+}
+
+FakeReply push_started(std::string challenge, std::string label, uint64_t timeout) {
+    return ok_reply([=](wire::FieldWriter& w) {
+        w.put_str(wire::Tag::Challenge, challenge);
+        w.put_str(wire::Tag::Label, label);
+        w.put_u64(wire::Tag::Timeout, timeout);
+    });
+}
+
+FakeReply granted_reply(std::string role, int64_t end) {
+    return ok_reply([=](wire::FieldWriter& w) { put_grant(w, role, end); });
+}
+
+FakeReply request_reply(FakeApproval request, int64_t grant_end) {
+    return ok_reply([=](wire::FieldWriter& w) {
+        put_request(w, request);
+        if (grant_end != 0) put_grant(w, request.role, grant_end);
+    });
 }
 
 FakeDaemon::FakeDaemon(std::string socket_path, Handler handler)
@@ -125,6 +226,16 @@ void FakeDaemon::handle(int fd) {
         requests_.push_back(request);
     }
     FakeReply reply = handler_(request);
+    if (reply.delay_ms > 0) {
+        // Answer late, unless the client hangs up or the test ends first.
+        pollfd fds[2] = {{fd, POLLIN, 0}, {stop_pipe_[0], POLLIN, 0}};
+        const int64_t until = wire::monotonic_ms() + reply.delay_ms;
+        for (int64_t left = reply.delay_ms; left > 0; left = until - wire::monotonic_ms()) {
+            int n = ::poll(fds, 2, int(left));
+            if (n < 0 && errno == EINTR) continue;
+            if (n != 0) return;
+        }
+    }
     std::vector<uint8_t> bytes;
     switch (reply.mode) {
         case FakeReply::Mode::Close:
@@ -146,7 +257,7 @@ void FakeDaemon::handle(int fd) {
             bytes = reply_frame(header.op | wire::kReplyBit, reply);
             break;
     }
-    (void)wire::write_all(fd, bytes.data(), bytes.size(), deadline);
+    (void)wire::write_all(fd, bytes.data(), bytes.size(), wire::monotonic_ms() + 5000);
 }
 
 }  // namespace elevate::pamtest

@@ -2,9 +2,11 @@
 // for valgrind (ctest: pam.valgrind_leak_check): dlopen twice, then
 // pam_start..pam_end loops over every path that allocates (prompts and
 // answers, session ids kept with pam_set_data, replies of every kind,
-// denials, daemon down, bad options, no conversation). A scripted daemon
-// (fake_daemon.h) answers on a socket in a temporary directory; the
-// service files live there too (pam_start_confdir, no pam_wrapper needed).
+// denials, daemon down, bad options, no conversation, the code-or-push
+// prompt, push, approval requests awaited, approved and left pending).
+// Scripted daemons (fake_daemon.h) answer on sockets in a temporary
+// directory; the service files live there too (pam_start_confdir, no
+// pam_wrapper needed).
 #include "fake_daemon.h"
 
 #include <dlfcn.h>
@@ -12,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -100,6 +103,7 @@ int main(int argc, char** argv) {
     const std::string dir = tmpl;
     const std::string sock = dir + "/fake.sock";
     const std::string down = dir + "/down.sock";
+    const std::string push_sock = dir + "/push.sock";
 
     int counter = 0;
     {
@@ -140,6 +144,35 @@ int main(int argc, char** argv) {
             return reply;
         });
 
+        // Push and approvals: authorize alternates between "code or push,
+        // with a reason" and "a request of yours is pending"; a push-backed
+        // activation creates a request; a code-backed one grants at once.
+        std::atomic<int> push_counter{0};
+        FakeDaemon push_fake(push_sock, [&](const FakeRequest& r) {
+            const int64_t end = int64_t(time(nullptr)) + 3600;
+            FakeApproval pending;
+            FakeApproval approved;
+            approved.state = "approved";
+            approved.decided_by = "alice";
+            switch (wire::Op(r.op)) {
+                case wire::Op::Authorize:
+                    return ++push_counter % 2 ? authorize_reply(true, true, true) : request_reply(pending);
+                case wire::Op::PushStart:
+                    return push_started("5f0c8a52-8d7e-4c59-9a43-0e6f3f1c2b7d", "Pixel 8", 30);
+                case wire::Op::Activate:
+                    return r.has(wire::Tag::Challenge) ? request_reply(pending) : granted_reply("db-admin", end);
+                case wire::Op::RequestWait:
+                    approved.id = r.u64(wire::Tag::RequestId);
+                    return request_reply(approved, end);
+                case wire::Op::Account:
+                    return granted_reply("db-admin", end);
+                case wire::Op::SessionOpen:
+                    return ok_reply([](wire::FieldWriter& w) { w.put_str(wire::Tag::SessionId, "sess-push"); });
+                default:
+                    return ok_reply();
+            }
+        });
+
         write(dir + "/other",
               "auth required pam_deny.so\naccount required pam_deny.so\nsession required pam_deny.so\n");
         const std::string opts = " socket=" + sock + " activate=db-admin";
@@ -161,6 +194,15 @@ int main(int argc, char** argv) {
                                "required " +
                                module + " socket=" + down + " breakglass_users=root\n");
 
+        const std::string push_opts = " socket=" + push_sock + " activate=db-admin";
+        // autopush: push -> pending request -> wait -> approved; or the pending request from authorize.
+        write(dir + "/push", "auth required " + module + push_opts + " autopush approval_wait=5\naccount required " +
+                                 module + push_opts + " require_grant=db-admin\nsession required " + module +
+                                 push_opts + "\n");
+        // The code-or-push prompt answered with a code -> granted; or the pending request, not awaited.
+        write(dir + "/combo", "auth required " + module + push_opts + " approval_wait=0\naccount required " + module +
+                                  push_opts + " require_grant=db-admin\nsession required " + module + push_opts + "\n");
+
         const pam_conv conv = {answer_all, nullptr};
         const pam_conv none = {nullptr, nullptr};
         for (int i = 0; i < 20; ++i) {
@@ -169,6 +211,10 @@ int main(int argc, char** argv) {
             transaction(dir, "down", "root", &conv, {PAM_AUTHINFO_UNAVAIL, PAM_PERM_DENIED, PAM_SUCCESS, PAM_SUCCESS});
             transaction(dir, "typo", "root", &conv, {PAM_SERVICE_ERR, PAM_SERVICE_ERR, PAM_SERVICE_ERR, kAny});
             transaction(dir, "bg", "root", &none, {PAM_SUCCESS, PAM_SUCCESS, PAM_SUCCESS, PAM_SUCCESS});
+            transaction(dir, "push", "root", &conv, {PAM_SUCCESS, PAM_SUCCESS, PAM_SUCCESS, PAM_SUCCESS});
+            // Odd rounds prompt (code: granted), even ones find the request pending (not awaited: denied).
+            transaction(dir, "combo", "root", &conv,
+                        {push_counter % 2 ? PAM_AUTH_ERR : PAM_SUCCESS, PAM_SUCCESS, PAM_SUCCESS, PAM_SUCCESS});
         }
         // No conversation: the granted/prompt alternation gives both paths.
         for (int i = 0; i < 4; ++i) {

@@ -49,17 +49,6 @@ FakeReply mode(FakeReply::Mode m) {
     return r;
 }
 
-void put_grant(wire::FieldWriter& w, const char* role, int64_t end) {
-    w.begin_record(wire::Tag::Grant);
-    w.put_str(wire::Tag::GrantId, "00000000-0000-4000-8000-000000000001");
-    w.put_str(wire::Tag::User, "root");
-    w.put_str(wire::Tag::Role, role);
-    w.put_u64(wire::Tag::Start, uint64_t(end - 3600));
-    w.put_u64(wire::Tag::End, uint64_t(end));
-    w.put_str(wire::Tag::State, "active");
-    w.end_record();
-}
-
 class PamFailure : public ::testing::Test {
 protected:
     std::string socket() const { return dir.path() + "/fake.sock"; }

@@ -41,12 +41,14 @@ TEST(PamOptions, DefaultsAreFailClosed) {
     EXPECT_FALSE(p.options.debug);
     EXPECT_FALSE(p.options.quiet);
     EXPECT_EQ(p.options.breakglass_users, nullptr);
+    EXPECT_FALSE(p.options.autopush);
+    EXPECT_EQ(p.options.approval_wait_seconds, 60u);
 }
 
 TEST(PamOptions, EveryOptionIsRead) {
     Parsed p = parse({"socket=/run/x/elevated.sock", "timeout=60", "failmode=open", "activate=db-admin",
                       "require_grant=db-admin,web_2", "reauth=always", "prompt=Enter code: ", "debug", "quiet",
-                      "breakglass_users=root,ops@corp"});
+                      "breakglass_users=root,ops@corp", "autopush", "approval_wait=600"});
     ASSERT_TRUE(p.ok) << p.error;
     EXPECT_STREQ(p.options.socket, "/run/x/elevated.sock");
     EXPECT_EQ(p.options.timeout_seconds, 60u);
@@ -58,12 +60,15 @@ TEST(PamOptions, EveryOptionIsRead) {
     EXPECT_TRUE(p.options.debug);
     EXPECT_TRUE(p.options.quiet);
     EXPECT_STREQ(p.options.breakglass_users, "root,ops@corp");
+    EXPECT_TRUE(p.options.autopush);
+    EXPECT_EQ(p.options.approval_wait_seconds, 600u);
 
-    Parsed q = parse({"failmode=secure", "reauth=never", "timeout=1"});
+    Parsed q = parse({"failmode=secure", "reauth=never", "timeout=1", "approval_wait=0"});
     ASSERT_TRUE(q.ok) << q.error;
     EXPECT_EQ(q.options.failmode, FailMode::Secure);
     EXPECT_FALSE(q.options.reauth);
     EXPECT_EQ(q.options.timeout_seconds, 1u);
+    EXPECT_EQ(q.options.approval_wait_seconds, 0u);  // do not wait for approvers
 }
 
 TEST(PamOptions, BadInputIsRefusedWithAReasonNamingIt) {
@@ -103,6 +108,18 @@ TEST(PamOptions, BadInputIsRefusedWithAReasonNamingIt) {
         {{"breakglass_users=root,"}, "comma-separated list of user names"},
         {{"breakglass_users=ro ot"}, "comma-separated list of user names"},
         {{"breakglass_users=a:b"}, "comma-separated list of user names"},
+        {{"autopush=1"}, "option \"autopush\" takes no value"},
+        {{"autopush="}, "option \"autopush\" takes no value"},
+        {{"autopush", "autopush"}, "option \"autopush\" given twice"},
+        {{"approval_wait"}, "option \"approval_wait\" needs a value"},
+        {{"approval_wait=5", "approval_wait=5"}, "option \"approval_wait\" given twice"},
+        {{"approval_wait="}, "0 to 600"},
+        {{"approval_wait=601"}, "0 to 600"},
+        {{"approval_wait=-1"}, "0 to 600"},
+        {{"approval_wait=60s"}, "0 to 600"},
+        {{"approval_wait= 60"}, "0 to 600"},
+        {{"approval_wait=1e2"}, "0 to 600"},
+        {{"approval_wait=99999999999999999999999"}, "0 to 600"},
         {{"prompt="}, "1-128 printable bytes"},
         {{"prompt=a\x1b[2Jb"}, "1-128 printable bytes"},
     };

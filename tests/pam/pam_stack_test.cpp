@@ -438,7 +438,8 @@ TEST_F(PamStack, UnknownOptionOrBadValueIsAServiceError) {
 
     for (const char* bad : {"timeout=0", "timeout=61", "timeout=10s", "failmode=maybe", "debug=1", "socket=relative",
                             "activate=Bad!", "reauth=sometimes", "require_grant=a,,b", "timeout=5 timeout=6",
-                            "breakglass_users=", "quiet=yes", "activate"}) {
+                            "breakglass_users=", "quiet=yes", "activate", "autopush=yes", "autopush autopush",
+                            "approval_wait=601", "approval_wait=-1", "approval_wait=", "approval_wait"}) {
         write_service("bad", line("auth", "required", bad));
         Conversation c;
         EXPECT_TRUE(run_cases("bad", "root", c, {pam_test(PAMTEST_AUTHENTICATE, PAM_SERVICE_ERR)})) << bad;

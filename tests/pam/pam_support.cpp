@@ -155,22 +155,22 @@ std::vector<int> run_direct(const DirectRun& run) {
     for (int step : run.steps) {
         switch (step) {
             case PAMTEST_AUTHENTICATE:
-                rc = pam_authenticate(pamh, 0);
+                rc = pam_authenticate(pamh, run.flags);
                 break;
             case PAMTEST_SETCRED:
-                rc = pam_setcred(pamh, PAM_ESTABLISH_CRED);
+                rc = pam_setcred(pamh, PAM_ESTABLISH_CRED | run.flags);
                 break;
             case PAMTEST_ACCOUNT:
-                rc = pam_acct_mgmt(pamh, 0);
+                rc = pam_acct_mgmt(pamh, run.flags);
                 break;
             case PAMTEST_OPEN_SESSION:
-                rc = pam_open_session(pamh, 0);
+                rc = pam_open_session(pamh, run.flags);
                 break;
             case PAMTEST_CLOSE_SESSION:
-                rc = pam_close_session(pamh, 0);
+                rc = pam_close_session(pamh, run.flags);
                 break;
             case PAMTEST_CHAUTHTOK:
-                rc = pam_chauthtok(pamh, 0);
+                rc = pam_chauthtok(pamh, run.flags);
                 break;
             default:
                 throw std::runtime_error("run_direct: unknown step");

@@ -85,6 +85,7 @@ struct DirectRun {
     const pam_conv* conv = nullptr;  // nullptr: a conversation struct with a null function
     std::string rhost, tty;
     std::vector<int> steps;  // PAMTEST_AUTHENTICATE, PAMTEST_ACCOUNT, ...
+    int flags = 0;           // for every step, e.g. PAM_SILENT (sudo passes it to pam_authenticate)
 };
 std::vector<int> run_direct(const DirectRun& run);
 
