@@ -5,9 +5,8 @@
 //
 // TLS peer and host verification are always on (system CA store or the
 // endpoint's ca_file, optional public-key pinning); connect and total
-// timeouts are always bounded; only https:// URLs are accepted, except
-// http:// to a loopback address when ELEVATE_ALLOW_HTTP_LOOPBACK is set in
-// the environment (never in production; used by nothing in tests either).
+// timeouts are always bounded; only https:// URLs are accepted, with no
+// exception (the tests, too, run against a real HTTPS server).
 #pragma once
 
 #include "common/base/result.h"

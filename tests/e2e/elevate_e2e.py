@@ -364,6 +364,7 @@ def _remove_user(name):
     try:
         uid = pwd.getpwnam(name).pw_uid
     except KeyError:
+        run(["groupdel", name])  # a user group left behind by an aborted run
         return
     if uid == 0:
         return
@@ -371,6 +372,7 @@ def _remove_user(name):
     r = run(["userdel", "-r", "-f", name])
     if r.returncode not in (0, 6, 12):  # 6: no such user; 12: could not remove home/mail
         log("userdel %s: %s" % (name, r.stderr.strip()))
+    run(["groupdel", name])  # no-op when userdel removed it
 
 
 LOCK_PATH = "/run/lock/elevate-e2e.lock"

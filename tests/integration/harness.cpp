@@ -150,6 +150,7 @@ std::string uri_secret(const std::string& uri) {
 
 TestUser::TestUser(std::string name) : name_(std::move(name)) {
     run({"/usr/sbin/userdel", "-r", name_});  // leftovers of an aborted run
+    run({"/usr/sbin/groupdel", name_});       // a user group userdel left behind
     auto r = run({"/usr/sbin/useradd", "-M", "-s", "/bin/sh", name_});
     if (r.exit_code != 0) throw std::runtime_error("useradd " + name_ + ": " + r.err);
     struct passwd* pw = getpwnam(name_.c_str());
@@ -160,6 +161,7 @@ TestUser::TestUser(std::string name) : name_(std::move(name)) {
 
 TestUser::~TestUser() {
     run({"/usr/sbin/userdel", name_});
+    run({"/usr/sbin/groupdel", name_});  // no-op when userdel removed it
 }
 
 Daemon::Daemon(const std::string& extra_toml) {
