@@ -189,7 +189,9 @@ Verdict await_approval(const Txn& t, const RequestView& pending, const Reply& ca
 
 // Sends a push (the daemon hands it to the provider) and tells the user to
 // look at their phone. `role` and `reason` go with it when activating.
-Verdict start_push(const Txn& t, const char* role, const Answer& reason, Factor* out) {
+// With `code_fallback`, an unavailable push is returned unsettled (the
+// caller asks for a code instead, and failmode never gets a say).
+Verdict start_push(const Txn& t, const char* role, const Answer& reason, Factor* out, bool code_fallback) {
     Request request;
     wire::FieldWriter& w = request.fields();
     w.put_str(wire::Tag::User, t.user);
@@ -200,6 +202,13 @@ Verdict start_push(const Txn& t, const char* role, const Answer& reason, Factor*
     Reply reply;
     char why[kWhy];
     Verdict v = exchange(t, wire::Op::PushStart, request, &reply, why, sizeof why, 0, kPushUnavailable);
+    if (v == Verdict::Unavailable && code_fallback) {
+        log(t, LOG_WARNING, "push for %s unavailable, asking for a code instead: %s", t.user, why);
+        char text[kWhy + 64];
+        snprintf(text, sizeof text, "Push is unavailable (%s); use a verification code.", why);
+        tell_user(t, PAM_ERROR_MSG, text);
+        return v;
+    }
     if (v != Verdict::Allow) return settle(t, v, why);
     uint64_t timeout = 0;
     if (!copy_str(reply.fields(), wire::Tag::Challenge, out->challenge, sizeof out->challenge) ||
@@ -252,7 +261,17 @@ Verdict obtain_factor(const Txn& t, bool offer_code, bool offer_push, const char
             return deny_locally(t, "The verification code is too long.");
         }
     }
-    return push ? start_push(t, role, reason, out) : Verdict::Allow;
+    if (!push) return Verdict::Allow;
+    // A code would have done: an unavailable push provider falls back to
+    // the code prompt rather than to failmode, so failmode=open never lets
+    // someone in who pressed Enter while a code was possible.
+    Verdict v = start_push(t, role, reason, out, /*code_fallback=*/offer_code);
+    if (v != Verdict::Unavailable || !offer_code) return v;
+    ConvResult c = ask(t.pamh, PAM_PROMPT_ECHO_OFF, t.opts.prompt, &out->code);
+    if (!c.ok()) return conversation_failed(t, "the verification code", c);
+    if (out->code.empty()) return deny_locally(t, "No verification code was entered.");
+    if (out->code.size() > kMaxCode) return deny_locally(t, "The verification code is too long.");
+    return Verdict::Allow;
 }
 
 // Prompts for what the daemon asked for and sends activate (just-in-time,

@@ -277,13 +277,14 @@ TEST_F(PamPush, PushReportedAsFraudIsRefusedWithTheDaemonsMessage) {
     EXPECT_EQ(shown(conv, PAM_ERROR_MSG), std::vector<std::string>{message});
 }
 
-TEST_F(PamPush, UnavailablePushFollowsFailmode) {
-    // The provider fails when the push is sent, or while the user answers it.
+TEST_F(PamPush, UnavailablePushFollowsFailmodeWhenNoCodeIsPossible) {
+    // The provider fails when the push is sent, or while the user answers it;
+    // the role takes only a push, so there is nothing to fall back to.
     for (wire::Op failing : {wire::Op::PushStart, wire::Op::Activate}) {
         for (const char* failmode : {"secure", "open"}) {
             SCOPED_TRACE(std::string(wire::op_name(failing)) + " failmode=" + failmode);
             Script script;
-            script.on(wire::Op::Authorize, authorize_reply(true, true));
+            script.on(wire::Op::Authorize, authorize_reply(false, true));
             script.on(wire::Op::PushStart,
                       failing == wire::Op::PushStart
                           ? status_reply(wire::Status::Unavailable, "push provider unreachable: TLS handshake failed")
@@ -310,6 +311,39 @@ TEST_F(PamPush, UnavailablePushFollowsFailmode) {
             EXPECT_EQ(fake.count(wire::Op::Activate), failing == wire::Op::PushStart ? 0u : 1u);
         }
     }
+}
+
+TEST_F(PamPush, UnavailablePushFallsBackToACodeNeverToFailmode) {
+    for (const char* options : {"activate=web failmode=open", "activate=web autopush failmode=open"}) {
+        SCOPED_TRACE(options);
+        Script script;
+        script.on(wire::Op::Authorize, authorize_reply(true, true))
+            .on(wire::Op::PushStart, status_reply(wire::Status::Unavailable, "push provider unreachable: refused"))
+            .on(wire::Op::Activate, granted_reply("web", in_an_hour()));
+        FakeDaemon fake(socket(), script.handler());
+        write_service("push-fallback", line("auth", options));
+        LogCapture log;
+        ScriptedConv conv;
+        const bool autopush = std::string(options).find("autopush") != std::string::npos;
+        conv.answers = autopush ? std::vector<std::string>{"493017"} : std::vector<std::string>{"", "493017"};
+        EXPECT_EQ(run("push-fallback", conv), kSuccess);
+        EXPECT_TRUE(contains(joined(shown(conv, PAM_ERROR_MSG)), "Push is unavailable")) << joined(conv.prompts());
+        EXPECT_EQ(conv.prompts().back(), "Verification code: ");
+        auto activate = of(fake, wire::Op::Activate);
+        ASSERT_EQ(activate.size(), 1u);
+        EXPECT_EQ(activate[0].str(wire::Tag::Code), "493017");
+        EXPECT_FALSE(contains(log.text(), "failmode=open: allowing")) << log.text();
+    }
+    // No code typed after the fallback: denied, and still not failed open.
+    Script script;
+    script.on(wire::Op::Authorize, authorize_reply(true, true))
+        .on(wire::Op::PushStart, status_reply(wire::Status::Unavailable, "push provider unreachable: refused"));
+    FakeDaemon fake(socket(), script.handler());
+    write_service("push-fallback-empty", line("auth", "activate=web failmode=open"));
+    ScriptedConv conv;
+    conv.answers = {"", ""};
+    EXPECT_EQ(run("push-fallback-empty", conv), kAuthErr);
+    EXPECT_EQ(fake.count(wire::Op::Activate), 0u);
 }
 
 TEST_F(PamPush, MalformedPushStartReplyIsUnavailableAndNothingIsActivated) {
