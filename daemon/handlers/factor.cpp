@@ -130,6 +130,17 @@ Answer check_factor(daemon::Daemon& d, const Call& call, const FactorCheck& chec
     if (has_code == has_challenge)
         return bad_request(has_code ? "send a verification code or a push challenge, not both"
                                     : "a verification code is required");
+    if (has_challenge) {
+        // The user's own "this wasn't me" on this very push: say that, not
+        // the lock it caused a moment ago.
+        const push::ChallengeState* s = d.push().find(std::string(challenge));
+        if (s && s->challenge.user == check.user && s->phase == push::ChallengeState::Phase::Answered &&
+            s->answer.outcome == push::PushOutcome::Fraud) {
+            Answer a = answer_for(*s);
+            d.push().consume(s->challenge.id);
+            return a;
+        }
+    }
     if (Answer a = check_unlocked(d, check.user, reply); a.status != wire::Status::Ok) return a;
     if (has_code) {
         if (!check.code_allowed) return {wire::Status::Denied, check.what + " requires push approval, not a code"};

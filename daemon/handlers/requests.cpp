@@ -203,7 +203,8 @@ Answer request_wait(daemon::Daemon& d, const Call& call, wire::FieldWriter& repl
         if (*g) put_grant(reply, **g);
     }
     put_request(reply, r, call.peer);
-    return {};
+    // The approver's (or requester's) reason, where clients show a reply's message.
+    return {wire::Status::Ok, r.decision_reason};
 }
 
 }  // namespace elevate::handlers

@@ -22,6 +22,7 @@ import os
 import pwd
 import random
 import re
+import select
 import shutil
 import signal
 import socket
@@ -49,6 +50,10 @@ DRIFT_STEPS = 10   # [totp] drift_steps: many distinct valid codes at once
 BASE_ENV = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C", "LC_ALL": "C", "TERM": "dumb"}
 
 CODE_PROMPT = r"Verification code: ?"
+# When the daemon offers a push as well as a code (pam_elevate(8), "Push").
+CODE_OR_PUSH_PROMPT = r"Verification code \(or press Enter for push\): ?"
+# Either of the two (converse(code_prompt=ANY_CODE_PROMPT)).
+ANY_CODE_PROMPT = r"Verification code(?: \(or press Enter for push\))?: ?"
 REASON_PROMPT = r"Reason for [A-Za-z0-9_-]+: ?"
 
 
@@ -525,7 +530,10 @@ class Daemon:
     """A real elevated, as root, on a socket, state dir and audit file in the
     workspace. `roles` is TOML appended to the generated head."""
 
-    def __init__(self, ws, roles, lockout_max_failures=50):
+    def __init__(self, ws, roles, lockout_max_failures=50, extra=""):
+        """`extra`: more TOML between the generated head and the roles
+        (e.g. [push], [push.webhook], [notify] from WebhookServer.config).
+        The file is root's and 0600 from the start: it may hold secrets."""
         self.ws = ws
         ws.logs.append(("elevated log", ws.file("elevated.log")))
         ws.logs.append(("audit trail", ws.file("audit.jsonl")))
@@ -557,9 +565,7 @@ class Daemon:
             'window = "15m"\n'
             'duration = "1m"\n\n'
         ) % (self.socket, self.state_dir, self.audit_path, self.snapshot, DRIFT_STEPS, lockout_max_failures)
-        with open(self.config_path, "w") as f:
-            f.write(head + roles)
-        os.chmod(self.config_path, 0o600)
+        _write_atomic(self.config_path, head + extra + ("\n" if extra else "") + roles, 0o600)
         self.proc = None
 
     def start(self):
@@ -653,6 +659,198 @@ class Daemon:
 
 
 # --------------------------------------------------------------------------
+# a push provider: the real HTTPS webhook server of tests/push
+
+REPO_DIR = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+PUSH_TEST_DIR = os.path.join(REPO_DIR, "tests", "push")
+
+
+class WebhookServer:
+    """tests/push/webhook_server.py on 127.0.0.1 with a test CA made by
+    tests/push/make_test_ca.sh, run as a child of this process: ended on
+    cleanup, recorded for preclean, and (--watch-stdin) gone by itself when
+    this process dies, however it dies. The script (which answers the
+    server gives) is re-read by the server on every request: set_script()
+    changes it between attempts. config() is the daemon's TOML for it."""
+
+    def __init__(self, ws, script=None, device="Pixel 8"):
+        self.ws = ws
+        self.pki = ws.file("pki")
+        self.secret_path = ws.file("webhook.secret")
+        self.script_path = ws.file("webhook-script.json")
+        self.log_path = ws.file("webhook-requests.log")
+        self.events_path = ws.file("webhook-events.jsonl")
+        self.stderr_path = ws.file("webhook-server.stderr")
+        self.device = device
+        self.proc = None
+        self.port = None
+        ws.logs.append(("webhook server requests", self.log_path))
+        ws.logs.append(("webhook server stderr", self.stderr_path))
+        r = run(["sh", os.path.join(PUSH_TEST_DIR, "make_test_ca.sh"), self.pki])
+        if r.returncode != 0:
+            raise RuntimeError("make_test_ca.sh failed (%d): %s%s" % (r.returncode, r.stdout, r.stderr))
+        self.ca_file = os.path.join(self.pki, "ca.pem")
+        # At least 32 characters ([push.webhook] secret); never printed.
+        self.secret = "%064x" % random.SystemRandom().getrandbits(256)
+        _write_atomic(self.secret_path, self.secret + "\n", 0o600)
+        self.set_script(script if script is not None else {"default": "approve"})
+        for path in (self.log_path, self.events_path):
+            _write_atomic(path, "", 0o600)
+        self._start()
+
+    def _start(self):
+        argv = [sys.executable, os.path.join(PUSH_TEST_DIR, "webhook_server.py"),
+                "--cert", os.path.join(self.pki, "server.pem"), "--key", os.path.join(self.pki, "server.key"),
+                "--port", "0", "--secret-file", self.secret_path, "--script", self.script_path,
+                "--events-file", self.events_path, "--log", self.log_path, "--watch-stdin"]
+        errf = open(self.stderr_path, "ab")
+        try:
+            env = dict(BASE_ENV, PYTHONDONTWRITEBYTECODE="1")  # no __pycache__ in the source tree
+            self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=errf,
+                                         env=env, start_new_session=True)
+        finally:
+            errf.close()
+        self.ws.track_pid(self.proc.pid, self.script_path)
+        self.ws.add_cleanup(self.stop)
+        ready, _, _ = select.select([self.proc.stdout], [], [], 15)
+        line = self.proc.stdout.readline().decode(errors="replace") if ready else ""
+        m = re.match(r"PORT (\d+)", line)
+        if not m:
+            raise RuntimeError("webhook_server.py did not say its port (got %r):\n%s" % (line, self.stderr()))
+        self.port = int(m.group(1))
+
+    def stop(self):
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        try:
+            self.proc.stdin.close()  # --watch-stdin: the server exits on EOF
+        except OSError:
+            pass
+        try:
+            self.proc.wait(3)
+        except subprocess.TimeoutExpired:
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        self.proc.stdout.close()
+
+    def running(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def stderr(self):
+        try:
+            with open(self.stderr_path, errors="replace") as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    @property
+    def url(self):
+        return "https://127.0.0.1:%d/elevate" % self.port
+
+    def set_script(self, script):
+        """What the server answers from the next request on: {"default":
+        "approve"|"deny"|"fraud"|"timeout"|..., "users": {NAME: ...},
+        "delay": seconds}. The device label is added unless given."""
+        script = dict(script)
+        script.setdefault("device", self.device)
+        _write_atomic(self.script_path, json.dumps(script), 0o644)
+
+    def config(self, timeout="10s", notify=False):
+        """[push] (+ [push.webhook], optionally [notify]) for Daemon(extra=...).
+        The secret is in it: Daemon writes its config 0600, root's."""
+        tls = 'ca_file = "%s"\nrequest_timeout = "3s"\n' % self.ca_file
+        text = ('[push]\nprovider = "webhook"\ntimeout = "%s"\n\n'
+                '[push.webhook]\nurl = "%s"\nsecret = "%s"\n%s') % (timeout, self.url, self.secret, tls)
+        if notify:
+            text += '\n[notify]\nurl = "%s/events"\nsecret = "%s"\n%s' % (self.url, self.secret, tls)
+        return text
+
+    def requests(self):
+        """The request log so far, one "METHOD PATH USER" string a request."""
+        try:
+            with open(self.log_path, errors="replace") as f:
+                return [line.rstrip("\n") for line in f if line.strip()]
+        except OSError:
+            return []
+
+    def challenges(self, user=None):
+        """The challenges (pushes) started so far, for `user` or anyone."""
+        out = []
+        for line in self.requests():
+            parts = line.split()
+            if len(parts) >= 3 and parts[0] == "POST" and parts[1].endswith("/challenges"):
+                if user is None or parts[2] == (user if isinstance(user, str) else user.name):
+                    out.append(line)
+        return out
+
+    def events(self):
+        out = []
+        try:
+            with open(self.events_path) as f:
+                for line in f:
+                    if line.strip():
+                        out.append(json.loads(line))
+        except OSError:
+            pass
+        return out
+
+
+# --------------------------------------------------------------------------
+# the group database as programs see it: libnss_elevate through nsswitch.conf
+
+def nss_module():
+    return _find_binary("NSS_ELEVATE_SO", ["nss_module/libnss_elevate.so.2"])
+
+
+def nsswitch_with_elevate():
+    """The host's nsswitch.conf with `group: files elevate` (the snippet in
+    conf/nsswitch.conf.snippet) in place of its group and initgroups lines."""
+    lines, replaced = [], False
+    with open("/etc/nsswitch.conf") as f:
+        for line in f:
+            key = re.split(r"[\s:]", line, 1)[0]
+            if key in ("group", "initgroups"):
+                if not replaced:
+                    lines.append("group:          files elevate\n")
+                replaced = True
+                continue
+            lines.append(line)
+    if not replaced:
+        lines.append("group:          files elevate\n")
+    return "".join(lines)
+
+
+def getent_group(daemon, group):
+    """`getent group GROUP` with `elevate` in nsswitch.conf, reading the
+    daemon's snapshot. The host's /etc/nsswitch.conf is never touched: getent
+    runs in a mount namespace of its own where a copy that names elevate is
+    bound over it (as tests/nss does); the module is the build's, found
+    through LD_LIBRARY_PATH, the snapshot through ELEVATE_NSS_SNAPSHOT (getent
+    is not set-uid, so the module honours it). Returns (exit status,
+    members), members None when getent printed no entry."""
+    conf = daemon.ws.file("nsswitch.conf")
+    if not os.path.exists(conf):
+        _write_atomic(conf, nsswitch_with_elevate(), 0o644)
+    script = 'mount --bind "$1" /etc/nsswitch.conf && exec getent group "$2"'
+    r = run(["unshare", "--mount", "--propagation", "private", "--", "sh", "-c", script, "sh", conf, group],
+            env={"LD_LIBRARY_PATH": os.path.dirname(nss_module()), "ELEVATE_NSS_SNAPSHOT": daemon.snapshot})
+    if r.returncode not in (0, 2):  # 2: no such group
+        raise RuntimeError("getent group %s in a private mount namespace failed (%d): %s%s"
+                           % (group, r.returncode, r.stdout, r.stderr))
+    line = r.stdout.strip()
+    if not line:
+        return r.returncode, None
+    fields = line.split(":")
+    if len(fields) != 4 or fields[0] != group:
+        raise RuntimeError("getent group %s printed %r" % (group, line))
+    return r.returncode, [m for m in fields[3].split(",") if m]
+
+
+# --------------------------------------------------------------------------
 # the person at the keyboard
 
 class Conversation:
@@ -660,6 +858,7 @@ class Conversation:
 
     def __init__(self):
         self.prompts = []        # "reason" / "code", in order
+        self.prompt_texts = []   # the prompts as shown, in order
         self.codes = []          # what was typed at the code prompts
         self.echo_off = []       # was echo off when each code was typed
         self.output = ""
@@ -676,14 +875,17 @@ class Conversation:
 
 
 def converse(argv, code=None, reason="INC-4711 e2e test", env=None, timeout=30, max_prompts=4,
-             after_login=None, logfile=None):
+             after_login=None, logfile=None, code_prompt=CODE_PROMPT):
     """Spawns argv on a pty and answers its prompts like a person would:
     the reason at "Reason for ROLE: ", and at "Verification code: " the value
     of code() called AT THAT MOMENT (code may be a callable, a string, or
     None for pressing Enter). Waits for EOF and returns a Conversation.
 
     after_login: optional (pattern, callback(child, conversation)) run when
-    the pattern shows up (e.g. to time how long a session lasts)."""
+    the pattern shows up (e.g. to time how long a session lasts).
+
+    code_prompt: the pattern of the code prompt (CODE_PROMPT; ANY_CODE_PROMPT
+    also answers "Verification code (or press Enter for push): ")."""
     conv = Conversation()
     e = dict(BASE_ENV)
     if env:
@@ -694,7 +896,7 @@ def converse(argv, code=None, reason="INC-4711 e2e test", env=None, timeout=30, 
     if logfile is not None:
         child.logfile_read = logfile
     out = []
-    patterns = [REASON_PROMPT, CODE_PROMPT, pexpect.EOF, pexpect.TIMEOUT]
+    patterns = [REASON_PROMPT, code_prompt, pexpect.EOF, pexpect.TIMEOUT]
     after_pattern = None
     if after_login:
         patterns.append(after_login[0])
@@ -705,6 +907,7 @@ def converse(argv, code=None, reason="INC-4711 e2e test", env=None, timeout=30, 
             out.append(child.before if isinstance(child.before, str) else "")
             if i in (0, 1):
                 out.append(child.after)
+                conv.prompt_texts.append(child.after)
                 if len(conv.prompts) >= max_prompts:
                     raise AssertionError("more than %d prompts:\n%s" % (max_prompts, "".join(out)))
                 if i == 0:
