@@ -7,6 +7,7 @@ add_library(elevate_cli STATIC
   output.cpp
   prompt.cpp
   qr.cpp
+  record.cpp
   reply.cpp
   request.cpp
   request_text.cpp

@@ -1,71 +1,35 @@
 #include "cli/grant.h"
 
-#include <limits>
+#include "cli/record.h"
 
 namespace elevate::cli {
 
-namespace {
-
-base::Error malformed(const char* what) {
-    return base::make_error(std::string("malformed reply from elevated: grant record ") + what);
-}
-
-int64_t to_time(uint64_t v) {
-    constexpr auto kMax = static_cast<uint64_t>(std::numeric_limits<int64_t>::max());
-    return static_cast<int64_t>(v > kMax ? kMax : v);
-}
-
-void get_optional(const wire::FieldList& f, wire::Tag tag, std::string* out) {
-    std::string_view v;
-    if (f.get_str(tag, &v)) out->assign(v);
-}
-
-}  // namespace
-
-base::Result<Grant> decode_grant(const wire::Field& record) {
-    if (record.tag != static_cast<uint16_t>(wire::Tag::Grant)) return malformed("has the wrong tag");
-    wire::FieldList f;
-    if (f.parse(record.data, record.length) != wire::CodecError::Ok) return malformed("is not a field list");
+base::Result<Grant> decode_grant(const wire::Field& field) {
+    auto rec = record::Reader::open(field, wire::Tag::Grant, "grant");
+    if (!rec) return std::move(rec).error();
 
     Grant g;
-    std::string_view s;
-    uint64_t n = 0;
-    if (!f.get_str(wire::Tag::GrantId, &s) || s.empty()) return malformed("has no grant_id");
-    g.id.assign(s);
-    if (!f.get_str(wire::Tag::User, &s)) return malformed("has no user");
-    g.user.assign(s);
-    if (!f.get_str(wire::Tag::Role, &s)) return malformed("has no role");
-    g.role.assign(s);
-    if (!f.get_u64(wire::Tag::Start, &n)) return malformed("has no start");
-    g.start = to_time(n);
-    if (!f.get_u64(wire::Tag::End, &n)) return malformed("has no end");
-    g.end = to_time(n);
-    get_optional(f, wire::Tag::State, &g.state);
-    get_optional(f, wire::Tag::Reason, &g.reason);
-    get_optional(f, wire::Tag::Factor, &g.factor);
-    get_optional(f, wire::Tag::Source, &g.source);
-    get_optional(f, wire::Tag::EndedBy, &g.ended_by);
-    if (f.get_u64(wire::Tag::EndedAt, &n)) g.ended_at = to_time(n);
+    if (!rec->str(wire::Tag::GrantId, &g.id, /*non_empty=*/true)) return rec->malformed("has no grant_id");
+    if (!rec->str(wire::Tag::User, &g.user)) return rec->malformed("has no user");
+    if (!rec->str(wire::Tag::Role, &g.role)) return rec->malformed("has no role");
+    if (!rec->i64(wire::Tag::Start, &g.start)) return rec->malformed("has no start");
+    if (!rec->i64(wire::Tag::End, &g.end)) return rec->malformed("has no end");
+    // Optional fields keep their defaults when absent.
+    rec->str(wire::Tag::State, &g.state);
+    rec->str(wire::Tag::Reason, &g.reason);
+    rec->str(wire::Tag::Factor, &g.factor);
+    rec->str(wire::Tag::Source, &g.source);
+    rec->str(wire::Tag::EndedBy, &g.ended_by);
+    rec->i64(wire::Tag::EndedAt, &g.ended_at);
     return g;
 }
 
 base::Result<std::vector<Grant>> decode_grants(const wire::FieldList& reply) {
-    std::vector<Grant> grants;
-    auto it = reply.iterate();
-    wire::Field field;
-    while (it.next(&field)) {
-        if (field.tag != static_cast<uint16_t>(wire::Tag::Grant)) continue;
-        auto g = decode_grant(field);
-        if (!g) return std::move(g).error();
-        grants.push_back(std::move(g).value());
-    }
-    return grants;
+    return record::decode_all<Grant>(reply, wire::Tag::Grant, decode_grant);
 }
 
 base::Result<Grant> decode_one_grant(const wire::FieldList& reply) {
-    wire::Field field;
-    if (!reply.find(wire::Tag::Grant, &field)) return base::make_error("malformed reply from elevated: no grant");
-    return decode_grant(field);
+    return record::decode_first(reply, wire::Tag::Grant, "no grant", decode_grant);
 }
 
 bool is_grant_id(std::string_view text) {

@@ -1,15 +1,18 @@
 // An approval request as the daemon reports it (docs/PROTOCOL.md, "Approval
-// requests", `request` record), its JSON form, and the request id that verbs
-// take on the command line. Decoding checks that the fields every view relies
-// on are there, so a malformed reply is an error, not a misleading line.
+// requests", `request` record), its JSON form, the request id that verbs
+// take on the command line, and the call of verbs whose reply is one request.
+// Decoding checks that the fields every view relies on are there, so a
+// malformed reply is an error, not a misleading line.
 #pragma once
 
+#include "cli/reply.h"
 #include "common/base/result.h"
 #include "common/wire/codec.h"
 
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -52,5 +55,12 @@ base::Result<uint64_t> parse_request_id(std::string_view text);
 // "grant_id" once approved. Times are seconds since the epoch.
 nlohmann::json request_to_json(const Request& request);
 nlohmann::json requests_to_json(const std::vector<Request>& requests);
+
+// For verbs whose Ok reply carries one request (cancel, deny): sends the
+// request and returns the request record, already printed as
+// {"request": ...} when --json is on, so a caller does
+// `if (!r || ctx.json) return exit_code;`. A malformed record is reported
+// like a transport failure. *exit_code is kExitOk on success.
+std::optional<Request> call_for_request(const Context& ctx, wire::Op op, std::vector<uint8_t> request, int* exit_code);
 
 }  // namespace elevate::cli

@@ -1,6 +1,6 @@
 // `elevatectl cancel ID [--reason TEXT]`: withdraws your pending request.
 #include "cli/output.h"
-#include "cli/request_wait.h"
+#include "cli/request.h"
 #include "cli/verbs.h"
 
 #include <iostream>
@@ -19,17 +19,9 @@ int run(const Context& ctx, const ParsedArgs& args) {
     request->put_u64(wire::Tag::RequestId, *id);
     if (auto reason = args.value("reason")) request->put_str(wire::Tag::Reason, *reason);
     int exit_code = kExitOk;
-    auto reply = call_daemon(ctx, wire::Op::RequestCancel, request.take(), &exit_code);
-    if (!reply) return exit_code;
-    auto outcome = outcome_from(ctx, *reply, &exit_code);
-    if (!outcome) return exit_code;
-
-    const Request& r = outcome->request;
-    if (ctx.json) {
-        print_json(std::cout, {{"request", request_to_json(r)}});
-        return kExitOk;
-    }
-    std::cout << "Cancelled request " << r.id << " for " << printable(r.role) << '\n';
+    auto r = call_for_request(ctx, wire::Op::RequestCancel, request.take(), &exit_code);
+    if (!r || ctx.json) return exit_code;
+    std::cout << "Cancelled request " << r->id << " for " << printable(r->role) << '\n';
     return kExitOk;
 }
 

@@ -1,6 +1,6 @@
 // `elevatectl deny ID --reason TEXT`: refuses someone's request.
 #include "cli/output.h"
-#include "cli/request_wait.h"
+#include "cli/request.h"
 #include "cli/verbs.h"
 
 #include <iostream>
@@ -21,17 +21,9 @@ int run(const Context& ctx, const ParsedArgs& args) {
     request->put_str(wire::Tag::Reason, *args.value("reason"));
     put_client_context(request.fields());
     int exit_code = kExitOk;
-    auto reply = call_daemon(ctx, wire::Op::RequestDecide, request.take(), &exit_code);
-    if (!reply) return exit_code;
-    auto outcome = outcome_from(ctx, *reply, &exit_code);
-    if (!outcome) return exit_code;
-
-    const Request& r = outcome->request;
-    if (ctx.json) {
-        print_json(std::cout, {{"request", request_to_json(r)}});
-        return kExitOk;
-    }
-    std::cout << "Denied request " << r.id << " (" << printable(r.user) << ", " << printable(r.role) << ")\n";
+    auto r = call_for_request(ctx, wire::Op::RequestDecide, request.take(), &exit_code);
+    if (!r || ctx.json) return exit_code;
+    std::cout << "Denied request " << r->id << " (" << printable(r->user) << ", " << printable(r->role) << ")\n";
     return kExitOk;
 }
 

@@ -67,21 +67,15 @@ RequestState parse_state(const char* s) {
 // The first request record of a reply. False when there is none, or it does
 // not say which request it is.
 bool first_request(const wire::FieldList& fields, RequestView* out) {
-    auto it = fields.iterate();
-    wire::Field f;
-    while (it.next(&f)) {
-        if (f.tag != uint16_t(wire::Tag::Request)) continue;
-        wire::FieldList record;
-        if (record.parse(f.data, f.length) != wire::CodecError::Ok) return false;
-        if (!record.get_u64(wire::Tag::RequestId, &out->id)) return false;
-        copy_display(record, wire::Tag::State, out->state_text, sizeof out->state_text);
-        out->state = parse_state(out->state_text);
-        copy_display(record, wire::Tag::Role, out->role, sizeof out->role);
-        copy_display(record, wire::Tag::Approvers, out->approvers, sizeof out->approvers);
-        copy_display(record, wire::Tag::DecidedBy, out->decided_by, sizeof out->decided_by);
-        return true;
-    }
-    return false;
+    wire::FieldList record;
+    if (!first_record(fields, wire::Tag::Request, &record)) return false;
+    if (!record.get_u64(wire::Tag::RequestId, &out->id)) return false;
+    copy_display(record, wire::Tag::State, out->state_text, sizeof out->state_text);
+    out->state = parse_state(out->state_text);
+    copy_display(record, wire::Tag::Role, out->role, sizeof out->role);
+    copy_display(record, wire::Tag::Approvers, out->approvers, sizeof out->approvers);
+    copy_display(record, wire::Tag::DecidedBy, out->decided_by, sizeof out->decided_by);
+    return true;
 }
 
 const char* approvers_of(const RequestView& r) {

@@ -193,18 +193,17 @@ void format_utc(int64_t when, char* out, size_t size) {
     }
 }
 
-bool first_grant(const wire::FieldList& fields, GrantView* out) {
-    auto it = fields.iterate();
+bool first_record(const wire::FieldList& fields, wire::Tag tag, wire::FieldList* record) {
     wire::Field f;
-    while (it.next(&f)) {
-        if (f.tag != uint16_t(wire::Tag::Grant)) continue;
-        wire::FieldList record;
-        if (record.parse(f.data, f.length) != wire::CodecError::Ok) return false;
-        copy_str(record, wire::Tag::Role, out->role, sizeof out->role);
-        out->has_end = record.get_u64(wire::Tag::End, &out->end);
-        return true;
-    }
-    return false;
+    return fields.find(tag, &f) && record->parse(f.data, f.length) == wire::CodecError::Ok;
+}
+
+bool first_grant(const wire::FieldList& fields, GrantView* out) {
+    wire::FieldList record;
+    if (!first_record(fields, wire::Tag::Grant, &record)) return false;
+    copy_str(record, wire::Tag::Role, out->role, sizeof out->role);
+    out->has_end = record.get_u64(wire::Tag::End, &out->end);
+    return true;
 }
 
 void remember_grant(const Txn& t, const GrantView& g) {

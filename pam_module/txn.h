@@ -90,6 +90,10 @@ struct GrantView {
     bool has_end = false;
 };
 
+// The fields of the first record tagged `tag` (grant, request) of a reply;
+// false when there is none or it is not a valid field list.
+bool first_record(const wire::FieldList& fields, wire::Tag tag, wire::FieldList* record);
+
 // The first grant record of a reply, if any.
 bool first_grant(const wire::FieldList& fields, GrantView* out);
 

@@ -20,22 +20,27 @@ std::string this_host(const config::PushConfig& push) {
 }
 
 // The reply once the provider has answered push_start's challenge.
+// A failed start: the challenge is forgotten (consume() frees `s`, so what
+// the audit needs is copied first).
+Answer push_refused(daemon::Daemon& d, const Call& call, const push::ChallengeState& s, Answer a) {
+    const std::string id = s.challenge.id;
+    const std::string role = s.challenge.role;
+    d.push().consume(id);
+    audit_answer(d, call, "push-start", role, "", a);
+    return a;
+}
+
 Answer push_started(daemon::Daemon& d, const Call& call, const push::ChallengeState& s, wire::FieldWriter& reply) {
     const push::PushChallenge& c = s.challenge;
     switch (s.phase) {
-        case push::ChallengeState::Phase::Sending: {
-            Answer a{wire::Status::Unavailable, std::string("the push provider (") + d.push().provider_name() +
-                                                    ") did not take the challenge in time"};
-            d.push().consume(c.id);
-            audit_answer(d, call, "push-start", c.role, "", a);
-            return a;
-        }
-        case push::ChallengeState::Phase::Failed: {
-            Answer a{s.unavailable ? wire::Status::Unavailable : wire::Status::Denied, s.error};
-            d.push().consume(c.id);
-            audit_answer(d, call, "push-start", c.role, "", a);
-            return a;
-        }
+        case push::ChallengeState::Phase::Sending:
+            return push_refused(
+                d, call, s,
+                {wire::Status::Unavailable, std::string("the push provider (") + d.push().provider_name() +
+                                                ") did not take the challenge in time"});
+        case push::ChallengeState::Phase::Failed:
+            return push_refused(d, call, s,
+                                {s.unavailable ? wire::Status::Unavailable : wire::Status::Denied, s.error});
         case push::ChallengeState::Phase::Waiting:
         case push::ChallengeState::Phase::Answered:
             break;

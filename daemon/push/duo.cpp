@@ -10,6 +10,7 @@
 #include "daemon/push/duo.h"
 
 #include "common/base/secure_buffer.h"
+#include "daemon/push/text.h"
 
 #include <nlohmann/json.hpp>
 #include <openssl/evp.h>
@@ -30,22 +31,6 @@ namespace {
 bool unreserved(unsigned char c) {
     return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
            c == '.' || c == '~';
-}
-
-std::string lower(std::string_view s) {
-    std::string out(s);
-    for (char& c : out) {
-        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    }
-    return out;
-}
-
-std::string upper(std::string_view s) {
-    std::string out(s);
-    for (char& c : out) {
-        if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
-    }
-    return out;
 }
 
 }  // namespace
@@ -102,8 +87,8 @@ std::string canonical_request(std::string_view date, std::string_view method, st
     std::string out;
     out.reserve(date.size() + method.size() + host.size() + path.size() + canon_params.size() + 4);
     out.append(date).append("\n");
-    out.append(upper(method)).append("\n");
-    out.append(lower(host)).append("\n");
+    out.append(ascii_upper(method)).append("\n");
+    out.append(ascii_lower(host)).append("\n");
     out.append(path).append("\n");
     out.append(canon_params);
     return out;
@@ -149,20 +134,6 @@ constexpr std::string_view kStatusPath = "/auth/v2/auth_status";
 
 // Consecutive failed polls (transport, 5xx, 429) before giving up early.
 constexpr int kMaxPollFailures = 3;
-// Text from Duo shown to users and written to logs is cut to this length.
-constexpr size_t kMaxText = 200;
-
-// Duo's messages and device names end up on terminals and in the audit
-// log: no control characters, bounded length.
-std::string clean_text(std::string_view s) {
-    std::string out;
-    for (unsigned char c : s) {
-        if (out.size() >= kMaxText) break;
-        out.push_back(c < 0x20 || c == 0x7f ? ' ' : static_cast<char>(c));
-    }
-    return out;
-}
-
 const json* member(const json& obj, std::string_view key) {
     if (!obj.is_object()) return nullptr;
     auto it = obj.find(key);
@@ -191,8 +162,8 @@ Reply failure(std::string message, bool unavailable) {
 
 // "message (message_detail)" of a {"stat":"FAIL"} body, or "".
 std::string fail_message(const json& body) {
-    std::string msg = clean_text(string_member(body, "message"));
-    const std::string detail = clean_text(string_member(body, "message_detail"));
+    std::string msg = printable_ascii(string_member(body, "message"));
+    const std::string detail = printable_ascii(string_member(body, "message_detail"));
     if (!detail.empty()) msg += (msg.empty() ? "" : " ") + ("(" + detail + ")");
     if (const json* code = member(body, "code"); code && code->is_number_integer()) {
         msg = "code " + std::to_string(code->get<int64_t>()) + (msg.empty() ? "" : ": " + msg);
@@ -204,7 +175,7 @@ std::string fail_message(const json& body) {
 // 401 means our credentials are wrong; any other refusal or a body that is
 // not Duo's envelope is a definite failure.
 Reply read_reply(std::string_view path, const HttpResponse& r) {
-    if (!r.ok()) return failure("Duo unreachable: " + clean_text(r.error), true);
+    if (!r.ok()) return failure("Duo unreachable: " + printable_ascii(r.error), true);
     const json body = json::parse(r.body, nullptr, /*allow_exceptions=*/false);
     const std::string msg = body.is_object() ? fail_message(body) : std::string();
     const std::string suffix = msg.empty() ? "" : ": " + msg;
@@ -234,7 +205,7 @@ Reply read_reply(std::string_view path, const HttpResponse& r) {
 // The name Duo Mobile users know the device by.
 std::string device_label(const json& device) {
     for (const char* key : {"display_name", "name", "number"}) {
-        std::string label = clean_text(string_member(device, key));
+        std::string label = printable_ascii(string_member(device, key));
         if (!label.empty()) return label;
     }
     return "Duo device";
@@ -414,7 +385,7 @@ private:
         Reply reply = read_reply(kPreauthPath, r);
         if (!reply.ok) return fail_send(ch, std::move(reply.error), reply.unavailable);
         const std::string result = string_member(reply.response, "result");
-        const std::string status_msg = clean_text(string_member(reply.response, "status_msg"));
+        const std::string status_msg = printable_ascii(string_member(reply.response, "status_msg"));
         const std::string& user = ch.c.user;
 
         if (result == "enroll") return fail_send(ch, user + " is not enrolled in Duo", false);
@@ -450,7 +421,7 @@ private:
         Reply reply = read_reply(kAuthPath, r);
         if (!reply.ok) return fail_send(ch, std::move(reply.error), reply.unavailable);
         std::string txid = string_member(reply.response, "txid");
-        if (txid.empty() || txid.size() > kMaxText) {
+        if (txid.empty() || txid.size() > kMaxPrintableAscii) {
             return fail_send(ch, "Duo sent a malformed response to /auth/v2/auth", false);
         }
         ch.txid = std::move(txid);
@@ -488,7 +459,7 @@ private:
 
         const std::string result = string_member(reply.response, "result");
         const std::string status = string_member(reply.response, "status");
-        const std::string status_msg = clean_text(string_member(reply.response, "status_msg"));
+        const std::string status_msg = printable_ascii(string_member(reply.response, "status_msg"));
         if (result == "allow") {
             return finish(ch, PushOutcome::Approved, status_msg.empty() ? "approved in Duo Mobile" : status_msg);
         }

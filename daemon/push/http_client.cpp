@@ -1,6 +1,7 @@
 #include "daemon/push/http_client.h"
 
 #include "common/base/unique_fd.h"
+#include "daemon/push/text.h"
 
 #include <curl/curl.h>
 #include <string.h>
@@ -79,14 +80,6 @@ struct Completion {
     HttpResponse response;
 };
 
-std::string lower(std::string_view s) {
-    std::string out(s);
-    for (char& c : out) {
-        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    }
-    return out;
-}
-
 std::string_view trim(std::string_view s) {
     while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
     while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n')) {
@@ -124,7 +117,8 @@ size_t on_header(char* data, size_t size, size_t count, void* user) {
     const size_t colon = line.find(':');
     if (colon == std::string_view::npos || colon == 0) return n;
     if (t->response.headers.size() >= kMaxResponseHeaders) return n;
-    t->response.headers.emplace_back(lower(trim(line.substr(0, colon))), std::string(trim(line.substr(colon + 1))));
+    t->response.headers.emplace_back(ascii_lower(trim(line.substr(0, colon))),
+                                     std::string(trim(line.substr(colon + 1))));
     return n;
 }
 

@@ -87,7 +87,7 @@ void PushService::wait(const std::string& id, uint64_t ticket) {
     if (std::find(w.begin(), w.end(), ticket) == w.end()) w.push_back(ticket);
 }
 
-void PushService::consume(const std::string& id) {
+void PushService::consume(std::string id) {
     auto it = challenges_.find(id);
     if (it == challenges_.end()) return;
     if (it->second.provider && it->second.state.phase != ChallengeState::Phase::Answered)

@@ -54,7 +54,7 @@ public:
     // Parks `ticket` until challenge `id` is answered.
     void wait(const std::string& id, uint64_t ticket);
     // The answer was used: the challenge is gone.
-    void consume(const std::string& id);
+    void consume(std::string id);  // by value: callers pass the id of the entry it erases
     // A parked client went away.
     void abandon(uint64_t ticket);
     // Forgets challenges nobody consumed, a while after they expired.

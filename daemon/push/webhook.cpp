@@ -2,6 +2,7 @@
 
 #include "daemon/core/log.h"
 #include "daemon/push/signature.h"
+#include "daemon/push/text.h"
 
 #include <curl/curl.h>
 #include <nlohmann/json.hpp>
@@ -22,8 +23,6 @@ constexpr int kMaxPollFailures = 3;
 constexpr int64_t kPollGraceMs = 2000;
 // Replies are a few hundred bytes; a bigger one is not parsed at all.
 constexpr size_t kMaxReplyBody = 64 * 1024;
-// Server-provided text shown to users and written to the log.
-constexpr size_t kMaxServerText = 200;
 
 struct CurlUrlDeleter {
     void operator()(CURLU* u) const { curl_url_cleanup(u); }
@@ -32,15 +31,6 @@ struct CurlStringDeleter {
     void operator()(char* s) const { curl_free(s); }
 };
 using CurlString = std::unique_ptr<char, CurlStringDeleter>;
-
-// Printable ASCII only: the text reaches terminals and log lines.
-std::string sanitize(std::string_view text) {
-    std::string out;
-    for (char ch : text.substr(0, kMaxServerText)) {
-        out.push_back(ch >= 0x20 && ch < 0x7f ? ch : '?');
-    }
-    return out;
-}
 
 // An id goes into a URL path unescaped; PushService ids are UUIDs.
 bool valid_challenge_id(std::string_view id) {
@@ -74,7 +64,7 @@ std::string string_field(const json& j, const char* key) {
 std::string server_error_text(const HttpResponse& r) {
     auto j = parse_object(r.body);
     std::string text = j ? string_field(*j, "error") : std::string();
-    return text.empty() ? "HTTP " + std::to_string(r.status) : sanitize(text);
+    return text.empty() ? "HTTP " + std::to_string(r.status) : printable_ascii(text);
 }
 
 std::string unreachable(const HttpResponse& r) {
@@ -152,7 +142,7 @@ WebhookProvider::~WebhookProvider() {
 void WebhookProvider::start(const PushChallenge& c, Sent sent, Done done) {
     if (auto old = challenges_.find(c.id); old != challenges_.end()) {
         // Ids are fresh UUIDs; a repeat is a caller bug. The old one is dropped.
-        daemon::log_error("webhook: challenge " + sanitize(c.id) + " started twice; dropping the first");
+        daemon::log_error("webhook: challenge " + printable_ascii(c.id) + " started twice; dropping the first");
         cancel(c.id);
     }
     auto ch = std::make_unique<Challenge>();
@@ -265,7 +255,7 @@ void WebhookProvider::on_start_reply(Challenge& ch, const std::string& request_n
         result.error =
             "push provider reply rejected: " + v.error().message + " (HTTP " + std::to_string(r.status) + ")";
     } else if (r.status == 404) {
-        result.error = "no push device for " + sanitize(ch.c.user) + ": " + server_error_text(r);
+        result.error = "no push device for " + printable_ascii(ch.c.user) + ": " + server_error_text(r);
     } else if (r.status >= 400) {
         result.error = "push provider refused the challenge: " + server_error_text(r);
     } else if (r.status != 200 && r.status != 201) {
@@ -278,14 +268,14 @@ void WebhookProvider::on_start_reply(Challenge& ch, const std::string& request_n
         result.error = "push provider reply rejected: status is not \"pending\"";
     } else {
         result.ok = true;
-        result.device = sanitize(string_field(*j, "device"));
+        result.device = printable_ascii(string_field(*j, "device"));
     }
 
     Sent sent = std::move(ch.sent);
     const Challenge* self = &ch;
     const bool ok = result.ok;
     if (!ok) {
-        daemon::log_warning("webhook: challenge " + id + " for " + sanitize(ch.c.user) + ": " + result.error);
+        daemon::log_warning("webhook: challenge " + id + " for " + printable_ascii(ch.c.user) + ": " + result.error);
         challenges_.erase(id);  // done() never runs after a failed send
     }
     if (sent) sent(std::move(result));
@@ -347,7 +337,7 @@ void WebhookProvider::on_poll_reply(Challenge& ch, const std::string& request_no
         answer.outcome = PushOutcome::Timeout;
         answer.detail = "no answer before the challenge expired";
     } else {
-        answer.detail = "push provider reply rejected: unknown status \"" + sanitize(status) + "\"";
+        answer.detail = "push provider reply rejected: unknown status \"" + printable_ascii(status) + "\"";
     }
     finish(ch, std::move(answer));
 }
@@ -365,7 +355,7 @@ void WebhookProvider::schedule_poll(Challenge& ch) {
 void WebhookProvider::finish(Challenge& ch, PushAnswer answer) {
     const std::string id = ch.c.id;
     if (answer.outcome == PushOutcome::Failed) {
-        daemon::log_warning("webhook: challenge " + id + " for " + sanitize(ch.c.user) + ": " + answer.detail);
+        daemon::log_warning("webhook: challenge " + id + " for " + printable_ascii(ch.c.user) + ": " + answer.detail);
     }
     Done done = std::move(ch.done);
     http_.cancel(ch.transfer);

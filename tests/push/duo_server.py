@@ -10,10 +10,11 @@ secret key, HTTP Basic "ikey:hexsig". A bad signature gets Duo's 401
 
   duo_server.py --cert server.pem --key server.key --port 0 \\
       --ikey DIXXXXXXXXXXXXXXXXXX --skey-file skey --script script.json \\
-      [--log requests.log]
+      [--log requests.log] [--watch-stdin]
 
-The first line on stdout is "PORT <n>". The script (re-read on every
-request) says how each user behaves:
+The first line on stdout is "PORT <n>" (test_https.py has what the test
+servers share). The script (re-read on every request) says how each user
+behaves:
 
   {"default": "approve", "users": {"bob": "deny"},
    "device": "iOS (XXX-XXX-1234)", "slow_ms": 1500}
@@ -34,13 +35,15 @@ import email.utils
 import hashlib
 import hmac
 import json
-import ssl
+import os
 import sys
-import threading
 import time
 import urllib.parse
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import test_https  # noqa: E402  (the part shared with webhook_server.py)
 
 DEVICE_ID = "DPFZRS9FB0D46QFTM899"
 # How far the signed date may be from our clock. Duo refuses stale
@@ -60,34 +63,16 @@ def canonical(date, method, host, path, pairs):
     return "\n".join([date, method.upper(), host.lower(), path, canon_params(pairs)])
 
 
-class State:
+class State(test_https.State):
     def __init__(self, args):
-        self.args = args
+        super().__init__(args)
         with open(args.skey_file, "rb") as f:
             self.skey = f.read().strip()
-        self.lock = threading.Lock()
         self.txids = {}  # txid -> {"user", "behaviour", "polls"}
 
-    def script(self):
-        with open(self.args.script) as f:
-            return json.load(f)
 
-    def behaviour(self, script, user):
-        return script.get("users", {}).get(user, script.get("default", "approve"))
-
-    def log(self, method, path, user):
-        if not self.args.log:
-            return
-        with self.lock, open(self.args.log, "a") as f:
-            f.write("%s %s %s\n" % (method, path, user or "-"))
-
-
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class Handler(test_https.Handler):
     server_version = "duo-test"
-
-    def log_message(self, fmt, *args):  # quiet: the test reads our stdout
-        pass
 
     # -- replies ---------------------------------------------------------
     def send_raw(self, status, body, content_type="application/json"):
@@ -134,7 +119,7 @@ class Handler(BaseHTTPRequestHandler):
             ikey, sig = base64.b64decode(auth[6:], validate=True).decode().split(":", 1)
         except (ValueError, UnicodeDecodeError):
             return (40102, "Invalid integration key in request credentials")
-        if not hmac.compare_digest(ikey.encode(), self.server.state.args.ikey.encode()):
+        if not hmac.compare_digest(ikey.encode(), self.state.args.ikey.encode()):
             return (40102, "Invalid integration key in request credentials")
         parsed = email.utils.parsedate_tz(date)
         if parsed is None or abs(email.utils.mktime_tz(parsed) - time.time()) > MAX_SKEW:
@@ -146,13 +131,13 @@ class Handler(BaseHTTPRequestHandler):
         digest = {40: hashlib.sha1, 128: hashlib.sha512}.get(len(sig))
         if digest is None:
             return (40103, "Invalid signature in request credentials")
-        expected = hmac.new(self.server.state.skey, canon, digest).hexdigest()
+        expected = hmac.new(self.state.skey, canon, digest).hexdigest()
         if not hmac.compare_digest(expected.encode(), sig.lower().encode()):
             return (40103, "Invalid signature in request credentials")
         return None
 
     def handle_api(self, method):
-        state = self.server.state
+        state = self.state
         try:
             path, pairs = self.read_params(method)
         except (ValueError, UnicodeDecodeError):
@@ -163,7 +148,7 @@ class Handler(BaseHTTPRequestHandler):
         if path == "/auth/v2/auth_status":
             with state.lock:
                 user = state.txids.get(params.get("txid", ""), {}).get("user")
-        state.log(method, path, user)
+        state.log("%s %s %s" % (method, path, user or "-"))
 
         routes = {
             ("POST", "/auth/v2/preauth"): self.preauth,
@@ -179,7 +164,7 @@ class Handler(BaseHTTPRequestHandler):
             self.fail(401, bad[0], bad[1])
             return
         try:
-            script = state.script()
+            script = state.load_script()
         except (OSError, ValueError) as e:
             self.fail(500, 50000, "test script unreadable: %s" % e)
             return
@@ -195,7 +180,7 @@ class Handler(BaseHTTPRequestHandler):
         if not user:
             self.fail(400, 40002, "Invalid request parameters")
             return
-        b = self.server.state.behaviour(script, user)
+        b = self.state.behaviour_in(script, user)
         self.delay(script, b)
         if b == "error500":
             self.fail(500, 50000, "Internal server error")
@@ -225,16 +210,16 @@ class Handler(BaseHTTPRequestHandler):
                 or params.get("async") != "1" or "host" not in info or "service" not in info):
             self.fail(400, 40002, "Invalid request parameters")
             return
-        b = self.server.state.behaviour(script, user)
+        b = self.state.behaviour_in(script, user)
         self.delay(script, b)
         txid = str(uuid.uuid4())
-        with self.server.state.lock:
-            self.server.state.txids[txid] = {"user": user, "behaviour": b, "polls": 0}
+        with self.state.lock:
+            self.state.txids[txid] = {"user": user, "behaviour": b, "polls": 0}
         self.ok({"txid": txid})
 
     def auth_status(self, params, script):
-        with self.server.state.lock:
-            tx = self.server.state.txids.get(params.get("txid", ""))
+        with self.state.lock:
+            tx = self.state.txids.get(params.get("txid", ""))
             if tx:
                 tx["polls"] += 1
         if not tx:
@@ -258,40 +243,13 @@ class Handler(BaseHTTPRequestHandler):
             self.ok({"result": "allow", "status": "allow", "status_msg": "Success. Logging you in..."})
 
 
-class Server(ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = 256  # many pushes connect at once
-
-    def handle_error(self, request, client_address):
-        # Clients that reject our certificate (a test case) end in TLS
-        # errors here; they are expected, not worth a traceback.
-        pass
-
-
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--cert", required=True)
-    p.add_argument("--key", required=True)
-    p.add_argument("--port", type=int, default=0)
+    test_https.add_arguments(p)
     p.add_argument("--ikey", required=True)
     p.add_argument("--skey-file", required=True)
-    p.add_argument("--script", required=True)
-    p.add_argument("--log")
     args = p.parse_args()
-
-    server = Server(("127.0.0.1", args.port), Handler)
-    server.state = State(args)
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
-    ctx.load_cert_chain(args.cert, args.key)
-    # Handshakes happen in the request threads, not in accept().
-    server.socket = ctx.wrap_socket(server.socket, server_side=True, do_handshake_on_connect=False)
-    print("PORT %d" % server.server_address[1], flush=True)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    return 0
+    return test_https.serve(args, Handler, State(args))
 
 
 if __name__ == "__main__":

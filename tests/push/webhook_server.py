@@ -41,12 +41,13 @@ import hmac
 import json
 import os
 import re
-import ssl
 import sys
-import threading
 import time
 import urllib.parse
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import test_https  # noqa: E402  (the part shared with duo_server.py)
 
 MAX_SKEW = 60
 NONCE_RE = re.compile(r"^[0-9a-f]{32}$")
@@ -69,11 +70,10 @@ def response_canonical(status, request_nonce, timestamp, body):
     return "elevate-v1-response\n%d\n%s\n%s\n%s" % (status, request_nonce, timestamp, sha256_hex(body))
 
 
-class State:
+class State(test_https.State):
     def __init__(self, args):
-        self.args = args
+        super().__init__(args)
         self.secret = open(args.secret_file, "rb").read().rstrip(b"\n")
-        self.lock = threading.Lock()
         self.challenges = {}  # id -> {"user", "started", "polls"}
         self.seen_nonces = {}  # nonce -> time seen (replay protection)
         self.recorded = None  # a signed "approved" reply bound to an old nonce
@@ -81,21 +81,13 @@ class State:
 
     def script(self):
         try:
-            with open(self.args.script) as f:
-                script = json.load(f)
+            script = self.load_script()
         except (OSError, ValueError):
             return {}
         return script if isinstance(script, dict) else {}
 
     def behaviour(self, user):
-        s = self.script()
-        return s.get("users", {}).get(user, s.get("default", "approve"))
-
-    def log(self, line):
-        if not self.args.log:
-            return
-        with self.lock, open(self.args.log, "a") as f:
-            f.write(line + "\n")
+        return self.behaviour_in(self.script(), user)
 
     def fresh_nonce(self, nonce):
         now = time.time()
@@ -109,29 +101,8 @@ class State:
             return True
 
 
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    timeout = 30
+class Handler(test_https.Handler):
     server_version = "elevate-test-webhook"
-
-    # TLS is set up here, in the connection's own thread: a handshake done in
-    # accept() would serialise every client behind the slowest one.
-    def setup(self):
-        self.request = self.server.tls.wrap_socket(self.request, server_side=True)
-        super().setup()
-
-    def handle(self):
-        try:
-            super().handle()
-        except (OSError, ssl.SSLError):
-            pass  # client went away (timeouts, wrong-certificate tests)
-
-    def log_message(self, fmt, *args):
-        pass
-
-    @property
-    def state(self):
-        return self.server.state
 
     # --- replies ---------------------------------------------------------
 
@@ -320,50 +291,13 @@ class Handler(BaseHTTPRequestHandler):
             self.reply(404, {"error": "no such helper"}, sign_reply=False)
 
 
-class Server(ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = 256  # 100+ clients connect at once in the load test
-
-    def handle_error(self, request, client_address):
-        # Handshakes the client aborts (wrong-certificate and pinning tests)
-        # are expected; anything else is printed for the test's stderr file.
-        if not isinstance(sys.exc_info()[1], OSError):
-            super().handle_error(request, client_address)
-
-
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--cert", required=True)
-    p.add_argument("--key", required=True)
-    p.add_argument("--port", type=int, default=0)
+    test_https.add_arguments(p)
     p.add_argument("--secret-file", required=True)
-    p.add_argument("--script", required=True)
     p.add_argument("--events-file")
-    p.add_argument("--log")
-    p.add_argument("--watch-stdin", action="store_true",
-                   help="exit when stdin reaches EOF (the test process that holds the pipe died)")
     args = p.parse_args()
-
-    if args.watch_stdin:
-        def watch():
-            while sys.stdin.buffer.read(4096):
-                pass
-            os._exit(0)
-        threading.Thread(target=watch, daemon=True).start()
-
-    tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    tls.minimum_version = ssl.TLSVersion.TLSv1_2
-    tls.load_cert_chain(args.cert, args.key)
-
-    server = Server(("127.0.0.1", args.port), Handler)
-    server.tls = tls
-    server.state = State(args)
-    print("PORT %d" % server.server_address[1], flush=True)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    return 0
+    return test_https.serve(args, Handler, State(args))
 
 
 if __name__ == "__main__":

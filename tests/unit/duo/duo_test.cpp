@@ -7,42 +7,30 @@
 #include "common/base/clock.h"
 #include "daemon/push/http_client.h"
 #include "daemon/push/provider.h"
+#include "tests/unit/push/test_server.h"
 
-#include <arpa/inet.h>
-#include <fcntl.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
+#include <nlohmann/json.hpp>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
-#include <poll.h>
-#include <signal.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <chrono>
-#include <cstdlib>
+#include <cstdio>
 #include <deque>
-#include <filesystem>
-#include <fstream>
 #include <functional>
 #include <memory>
-#include <optional>
-#include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 using namespace elevate;
 using namespace elevate::push;
+using nlohmann::json;
 using std::chrono::milliseconds;
 using std::chrono::steady_clock;
+namespace pt = elevate::push::test;
 
 namespace {
-
-const std::string kSourceDir = ELEVATE_SOURCE_DIR;
-const std::string kIkey = "DIWJ8X6AEYOR5OMC6TQ1";
-const std::string kSkey = "elevateDuoTestSecretKey0123456789abcdefgh";
 
 // ---------------------------------------------------------------------------
 // Signing, against the vectors of Duo's Python client
@@ -131,139 +119,6 @@ TEST(DuoSign, DateIsRfc2822InUtc) {
     EXPECT_EQ(duo_sign::rfc2822_date(1709164800), "Thu, 29 Feb 2024 00:00:00 +0000");
 }
 
-// ---------------------------------------------------------------------------
-// Processes and files.
-
-bool on_path(const std::string& program) {
-    const char* path = std::getenv("PATH");
-    std::stringstream dirs(path ? path : "/usr/bin:/bin");
-    std::string dir;
-    while (std::getline(dirs, dir, ':')) {
-        if (!dir.empty() && ::access((dir + "/" + program).c_str(), X_OK) == 0) return true;
-    }
-    return false;
-}
-
-std::string read_text(const std::string& path) {
-    std::ifstream in(path);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
-
-void write_text(const std::string& path, const std::string& text, mode_t mode = 0600) {
-    std::ofstream(path, std::ios::trunc) << text;
-    ::chmod(path.c_str(), mode);
-}
-
-std::string make_temp_dir() {
-    char tmpl[] = "/tmp/elevate-duo-XXXXXX";
-    const char* dir = ::mkdtemp(tmpl);
-    return dir ? dir : "";
-}
-
-// Runs argv (PATH lookup) with stdout+stderr to `log`; returns the exit code
-// (-1 when it could not run or was killed).
-int run(const std::vector<std::string>& argv, const std::string& log) {
-    const pid_t pid = ::fork();
-    if (pid < 0) return -1;
-    if (pid == 0) {
-        const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-        if (fd >= 0) {
-            ::dup2(fd, 1);
-            ::dup2(fd, 2);
-        }
-        std::vector<char*> args;
-        for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-        args.push_back(nullptr);
-        ::execvp(args[0], args.data());
-        ::_exit(127);
-    }
-    int status = 0;
-    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-// A running duo_server.py; killed and reaped on destruction.
-class DuoServer {
-public:
-    DuoServer() = default;
-    DuoServer(const DuoServer&) = delete;
-    DuoServer& operator=(const DuoServer&) = delete;
-    ~DuoServer() { stop(); }
-
-    // Starts the server and reads "PORT <n>"; "" on success, else why not.
-    std::string start(const std::vector<std::string>& args, const std::string& stderr_path) {
-        int out[2];
-        if (::pipe2(out, O_CLOEXEC) != 0) return "pipe failed";
-        pid_ = ::fork();
-        if (pid_ < 0) return "fork failed";
-        if (pid_ == 0) {
-            ::dup2(out[1], 1);
-            const int err = ::open(stderr_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-            if (err >= 0) ::dup2(err, 2);
-            std::vector<std::string> argv = {"python3", kSourceDir + "/tests/push/duo_server.py"};
-            argv.insert(argv.end(), args.begin(), args.end());
-            std::vector<char*> c;
-            for (auto& a : argv) c.push_back(a.data());
-            c.push_back(nullptr);
-            ::execvp(c[0], c.data());
-            ::_exit(127);
-        }
-        ::close(out[1]);
-        out_fd_ = out[0];
-
-        std::string line;
-        const auto deadline = steady_clock::now() + std::chrono::seconds(15);
-        while (line.find('\n') == std::string::npos) {
-            const auto left = std::chrono::duration_cast<milliseconds>(deadline - steady_clock::now()).count();
-            if (left <= 0) return "duo_server.py printed no PORT line within 15 s: " + read_text(stderr_path);
-            pollfd p{out_fd_, POLLIN, 0};
-            if (::poll(&p, 1, static_cast<int>(left)) <= 0) continue;
-            char buf[64];
-            const ssize_t n = ::read(out_fd_, buf, sizeof buf);
-            if (n <= 0) return "duo_server.py exited before listening: " + read_text(stderr_path);
-            line.append(buf, static_cast<size_t>(n));
-        }
-        if (line.rfind("PORT ", 0) != 0) return "unexpected first line from duo_server.py: " + line;
-        port_ = std::atoi(line.c_str() + 5);
-        return port_ > 0 ? "" : "bad port in: " + line;
-    }
-
-    void stop() {
-        if (pid_ > 0) {
-            ::kill(pid_, SIGTERM);
-            int status = 0;
-            while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
-            }
-            pid_ = -1;
-        }
-        if (out_fd_ >= 0) ::close(out_fd_);
-        out_fd_ = -1;
-    }
-
-    int port() const { return port_; }
-
-private:
-    pid_t pid_ = -1;
-    int out_fd_ = -1;
-    int port_ = 0;
-};
-
-// A loopback port nobody listens on.
-int closed_port() {
-    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof a;
-    ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-    ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-    ::close(fd);
-    return ntohs(a.sin_port);
-}
-
 // What one challenge's callbacks reported.
 struct Seen {
     int sent_calls = 0;
@@ -276,72 +131,19 @@ struct Seen {
 // ---------------------------------------------------------------------------
 // The provider against duo_server.py.
 
-class DuoFlow : public ::testing::Test {
+class DuoFlow : public pt::HttpsServerTest<pt::DuoServer> {
 protected:
-    static void SetUpTestSuite() {
-        suite_error_.clear();
-        for (const char* tool : {"python3", "openssl", "bash"}) {
-            if (!on_path(tool)) {
-                suite_error_ = std::string(tool) +
-                               " is not installed (or not on PATH); the Duo tests need python3, "
-                               "openssl and bash: apt-get install python3 openssl";
-                return;
-            }
-        }
-        ca_dir_ = make_temp_dir();
-        if (ca_dir_.empty()) {
-            suite_error_ = "mkdtemp failed";
-            return;
-        }
-        const std::string script = kSourceDir + "/tests/push/make_test_ca.sh";
-        const int rc = run({"bash", script, ca_dir_}, ca_dir_ + "/make_test_ca.log");
-        if (rc != 0) {
-            suite_error_ =
-                script + " failed (exit " + std::to_string(rc) + "): " + read_text(ca_dir_ + "/make_test_ca.log");
-        }
+    // The server's script: default "approve" plus per-user behaviours.
+    static json script(const std::vector<std::pair<std::string, std::string>>& users = {}, int slow_ms = 1500,
+                       const std::string& device = "iOS (XXX-XXX-1234)") {
+        json j = {{"default", "approve"}, {"device", device}, {"slow_ms", slow_ms}, {"users", json::object()}};
+        for (const auto& [user, behaviour] : users) j["users"][user] = behaviour;
+        return j;
     }
 
-    static void TearDownTestSuite() {
-        if (!ca_dir_.empty()) std::filesystem::remove_all(ca_dir_);
-        ca_dir_.clear();
-    }
-
-    void SetUp() override {
-        ASSERT_TRUE(suite_error_.empty()) << suite_error_;
-        dir_ = make_temp_dir();
-        ASSERT_FALSE(dir_.empty());
-        write_text(dir_ + "/skey", kSkey + "\n");
-        script({});
-        auto http = HttpClient::create();
-        ASSERT_TRUE(http.ok()) << http.error().message;
-        http_ = std::move(http).value();
-    }
-
-    void TearDown() override {
-        provider_.reset();  // cancels its transfers before the client goes
-        http_.reset();
-        server_.stop();
-        if (!dir_.empty()) std::filesystem::remove_all(dir_);
-    }
-
-    // Writes the server's script: default "approve" plus per-user behaviours.
-    void script(const std::vector<std::pair<std::string, std::string>>& users, int slow_ms = 1500,
-                const std::string& device_json = "\"iOS (XXX-XXX-1234)\"") {
-        std::string json = R"js({"default": "approve", "device": )js" + device_json + R"js(, "slow_ms": )js" +
-                           std::to_string(slow_ms) + R"js(, "users": {)js";
-        for (size_t i = 0; i < users.size(); ++i) {
-            json += (i ? ", " : "") + ("\"" + users[i].first + "\": \"" + users[i].second + "\"");
-        }
-        write_text(dir_ + "/script.json", json + "}}\n");
-    }
-
-    void start_server(const std::string& cert = "server") {
-        const std::string err = server_.start(
-            {"--cert", ca_dir_ + "/" + cert + ".pem", "--key", ca_dir_ + "/" + cert + ".key", "--port", "0", "--ikey",
-             kIkey, "--skey-file", dir_ + "/skey", "--script", dir_ + "/script.json", "--log", dir_ + "/requests.log"},
-            dir_ + "/server.err");
-        ASSERT_EQ(err, "");
-        port_ = server_.port();
+    void start_server(const json& script, const std::string& cert = "server") {
+        HttpsServerTest::start_server(script, cert);
+        port_ = server.port();
     }
 
     config::PushConfig config() const {
@@ -349,9 +151,9 @@ protected:
         p.provider = config::PushProviderKind::Duo;
         p.timeout = 30;
         p.duo.api_host = "127.0.0.1:" + std::to_string(port_);
-        p.duo.integration_key = kIkey;
-        p.duo.secret_key = kSkey;
-        p.duo.endpoint.ca_file = ca_dir_ + "/ca.pem";
+        p.duo.integration_key = pt::kDuoIkey;
+        p.duo.secret_key = pt::kDuoSkey;
+        p.duo.endpoint = endpoint();
         p.duo.endpoint.connect_timeout_ms = 2000;
         p.duo.endpoint.request_timeout_ms = 5000;
         p.duo.poll_interval_ms = 100;
@@ -359,7 +161,7 @@ protected:
     }
 
     void make(const config::PushConfig& p) {
-        auto made = make_duo_provider(p, *http_, clock_);
+        auto made = make_duo_provider(p, *http, clock_);
         ASSERT_TRUE(made.ok()) << made.error().message;
         provider_ = std::move(made).value();
     }
@@ -392,28 +194,16 @@ protected:
             });
     }
 
-    // Runs the main loop's share of the HttpClient until `until` or timeout.
-    bool pump(const std::function<bool()>& until, int timeout_ms) {
-        const auto deadline = steady_clock::now() + milliseconds(timeout_ms);
-        while (!until()) {
-            const auto left = std::chrono::duration_cast<milliseconds>(deadline - steady_clock::now()).count();
-            if (left <= 0) return false;
-            pollfd p{http_->wake_fd(), POLLIN, 0};
-            ::poll(&p, 1, static_cast<int>(std::min<int64_t>(left, 50)));
-            http_->run_completions();
-        }
-        return true;
-    }
-
+    // Runs the HttpClient's completions for `ms` whatever happens.
     void pump_for(int ms) {
-        pump([] { return false; }, ms);
+        drive([] { return false; }, milliseconds(ms));
     }
 
     // Starts one challenge for `user` and runs it to its end.
     Seen run_one(const std::string& user, int64_t expires_in = 30, int timeout_ms = 15000) {
         Seen seen;
         start(challenge(user, expires_in), seen);
-        EXPECT_TRUE(pump([&] { return seen.finished(); }, timeout_ms)) << "no answer for " << user;
+        EXPECT_TRUE(drive([&] { return seen.finished(); }, milliseconds(timeout_ms))) << "no answer for " << user;
         pump_for(150);  // nothing more may arrive
         EXPECT_EQ(seen.sent_calls, 1);
         EXPECT_LE(seen.done_calls, 1);
@@ -423,26 +213,25 @@ protected:
         return seen;
     }
 
-    std::string requests() const { return read_text(dir_ + "/requests.log"); }
+    // The request log, "METHOD PATH USERNAME\n" per request.
+    std::string requests() const {
+        std::string log;
+        for (const auto& line : server.log_lines()) log += line + "\n";
+        return log;
+    }
 
-    static inline std::string ca_dir_;
-    static inline std::string suite_error_;
-
-    std::string dir_;
-    DuoServer server_;
     int port_ = 0;
     base::SystemClock clock_;
-    std::unique_ptr<HttpClient> http_;
     std::unique_ptr<PushProvider> provider_;
     int next_id_ = 0;
 };
 
 TEST_F(DuoFlow, ConfigNeedsHostAndKeys) {
-    start_server();
+    start_server(script());
     auto check = [&](const std::function<void(config::PushConfig&)>& edit, const std::string& expect) {
         config::PushConfig p = config();
         edit(p);
-        auto made = make_duo_provider(p, *http_, clock_);
+        auto made = make_duo_provider(p, *http, clock_);
         ASSERT_FALSE(made.ok()) << expect;
         EXPECT_NE(made.error().message.find(expect), std::string::npos) << made.error().message;
     };
@@ -456,7 +245,7 @@ TEST_F(DuoFlow, ConfigNeedsHostAndKeys) {
 }
 
 TEST_F(DuoFlow, ApprovedAfterPolling) {
-    start_server();
+    start_server(script());
     make(config());
     Seen seen = run_one("alice");
     ASSERT_TRUE(seen.sent.ok) << seen.sent.error;
@@ -473,12 +262,11 @@ TEST_F(DuoFlow, ApprovedAfterPolling) {
     size_t polls = 0;
     for (size_t at = log.find(poll); at != std::string::npos; at = log.find(poll, at + 1)) ++polls;
     EXPECT_GE(polls, 2u) << log;
-    EXPECT_EQ(log.find(kSkey), std::string::npos);
+    EXPECT_EQ(log.find(pt::kDuoSkey), std::string::npos);
 }
 
 TEST_F(DuoFlow, Denied) {
-    script({{"bob", "deny"}});
-    start_server();
+    start_server(script({{"bob", "deny"}}));
     make(config());
     Seen seen = run_one("bob");
     ASSERT_TRUE(seen.sent.ok) << seen.sent.error;
@@ -487,8 +275,7 @@ TEST_F(DuoFlow, Denied) {
 }
 
 TEST_F(DuoFlow, Fraud) {
-    script({{"carol", "fraud"}});
-    start_server();
+    start_server(script({{"carol", "fraud"}}));
     make(config());
     Seen seen = run_one("carol");
     ASSERT_TRUE(seen.sent.ok) << seen.sent.error;
@@ -497,8 +284,7 @@ TEST_F(DuoFlow, Fraud) {
 }
 
 TEST_F(DuoFlow, TimeoutWhenNoAnswerByExpires) {
-    script({{"dave", "timeout"}});
-    start_server();
+    start_server(script({{"dave", "timeout"}}));
     make(config());
     const auto t0 = steady_clock::now();
     Seen seen = run_one("dave", /*expires_in=*/2, /*timeout_ms=*/8000);
@@ -508,8 +294,7 @@ TEST_F(DuoFlow, TimeoutWhenNoAnswerByExpires) {
 }
 
 TEST_F(DuoFlow, DuosOwnPushTimeoutIsTimeout) {
-    script({{"dave", "duo_timeout"}});
-    start_server();
+    start_server(script({{"dave", "duo_timeout"}}));
     make(config());
     Seen seen = run_one("dave");
     ASSERT_TRUE(seen.sent.ok) << seen.sent.error;
@@ -518,17 +303,15 @@ TEST_F(DuoFlow, DuosOwnPushTimeoutIsTimeout) {
 }
 
 TEST_F(DuoFlow, DeviceLabelLosesControlCharacters) {
-    script({}, 1500, R"js("iPhone\u001b[2J\n(XXX-XXX-1234)")js");
-    start_server();
+    start_server(script({}, 1500, "iPhone\x1b[2J\n(XXX-XXX-1234)"));
     make(config());
     Seen seen = run_one("alice");
     ASSERT_TRUE(seen.sent.ok) << seen.sent.error;
-    EXPECT_EQ(seen.sent.device, "iPhone [2J (XXX-XXX-1234)");
+    EXPECT_EQ(seen.sent.device, "iPhone?[2J?(XXX-XXX-1234)");
 }
 
 TEST_F(DuoFlow, NotEnrolled) {
-    script({{"erin", "enroll"}});
-    start_server();
+    start_server(script({{"erin", "enroll"}}));
     make(config());
     Seen seen = run_one("erin");
     EXPECT_FALSE(seen.sent.ok);
@@ -537,8 +320,7 @@ TEST_F(DuoFlow, NotEnrolled) {
 }
 
 TEST_F(DuoFlow, NoPushCapableDevice) {
-    script({{"alice", "nodevice"}});
-    start_server();
+    start_server(script({{"alice", "nodevice"}}));
     make(config());
     Seen seen = run_one("alice");
     EXPECT_FALSE(seen.sent.ok);
@@ -548,8 +330,7 @@ TEST_F(DuoFlow, NoPushCapableDevice) {
 }
 
 TEST_F(DuoFlow, PreauthDenyCarriesDuoMessage) {
-    script({{"mallory", "locked"}});
-    start_server();
+    start_server(script({{"mallory", "locked"}}));
     make(config());
     Seen seen = run_one("mallory");
     EXPECT_FALSE(seen.sent.ok);
@@ -558,8 +339,7 @@ TEST_F(DuoFlow, PreauthDenyCarriesDuoMessage) {
 }
 
 TEST_F(DuoFlow, PreauthAllowIsABypassApproval) {
-    script({{"svc", "bypass"}});
-    start_server();
+    start_server(script({{"svc", "bypass"}}));
     make(config());
     Seen seen = run_one("svc");
     ASSERT_TRUE(seen.sent.ok) << seen.sent.error;
@@ -570,8 +350,7 @@ TEST_F(DuoFlow, PreauthAllowIsABypassApproval) {
 }
 
 TEST_F(DuoFlow, MalformedPreauthIsADefiniteFailure) {
-    script({{"alice", "malformed"}});
-    start_server();
+    start_server(script({{"alice", "malformed"}}));
     make(config());
     Seen seen = run_one("alice");
     EXPECT_FALSE(seen.sent.ok);
@@ -580,8 +359,7 @@ TEST_F(DuoFlow, MalformedPreauthIsADefiniteFailure) {
 }
 
 TEST_F(DuoFlow, MalformedStatusIsADefiniteFailure) {
-    script({{"alice", "malformed_status"}});
-    start_server();
+    start_server(script({{"alice", "malformed_status"}}));
     make(config());
     Seen seen = run_one("alice");
     ASSERT_TRUE(seen.sent.ok) << seen.sent.error;
@@ -591,8 +369,7 @@ TEST_F(DuoFlow, MalformedStatusIsADefiniteFailure) {
 }
 
 TEST_F(DuoFlow, ServerErrorIsUnavailable) {
-    script({{"alice", "error500"}});
-    start_server();
+    start_server(script({{"alice", "error500"}}));
     make(config());
     Seen seen = run_one("alice");
     EXPECT_FALSE(seen.sent.ok);
@@ -601,7 +378,7 @@ TEST_F(DuoFlow, ServerErrorIsUnavailable) {
 }
 
 TEST_F(DuoFlow, WrongSecretKeyIsRejectedBySignatureCheck) {
-    start_server();
+    start_server(script());
     config::PushConfig p = config();
     p.duo.secret_key = "not-the-secret-key-the-server-knows-at-all";
     make(p);
@@ -615,7 +392,7 @@ TEST_F(DuoFlow, WrongSecretKeyIsRejectedBySignatureCheck) {
 }
 
 TEST_F(DuoFlow, WrongIntegrationKeyIsRejected) {
-    start_server();
+    start_server(script());
     config::PushConfig p = config();
     p.duo.integration_key = "DIXXXXXXXXXXXXXXXXXX";
     make(p);
@@ -626,7 +403,7 @@ TEST_F(DuoFlow, WrongIntegrationKeyIsRejected) {
 }
 
 TEST_F(DuoFlow, CertificateFromAnotherCaIsRefused) {
-    start_server("wrong");
+    start_server(script(), "wrong");
     make(config());
     Seen seen = run_one("alice");
     EXPECT_FALSE(seen.sent.ok);
@@ -636,15 +413,15 @@ TEST_F(DuoFlow, CertificateFromAnotherCaIsRefused) {
 }
 
 TEST_F(DuoFlow, PinnedKeyIsEnforced) {
-    start_server();
+    start_server(script());
     config::PushConfig p = config();
-    p.duo.endpoint.pinned_key = read_text(ca_dir_ + "/wrong.pin");
+    p.duo.endpoint.pinned_key = pt::read_file(dir.file("pki/wrong.pin"));
     make(p);
     Seen seen = run_one("alice");
     EXPECT_FALSE(seen.sent.ok);
     EXPECT_TRUE(seen.sent.unavailable);
 
-    p.duo.endpoint.pinned_key = read_text(ca_dir_ + "/server.pin");
+    p.duo.endpoint.pinned_key = pt::read_file(dir.file("pki/server.pin"));
     make(p);
     seen = run_one("alice");
     ASSERT_TRUE(seen.sent.ok) << seen.sent.error;
@@ -652,7 +429,7 @@ TEST_F(DuoFlow, PinnedKeyIsEnforced) {
 }
 
 TEST_F(DuoFlow, ServerDownIsUnavailable) {
-    port_ = closed_port();
+    port_ = pt::closed_port();
     make(config());
     Seen seen = run_one("alice");
     EXPECT_FALSE(seen.sent.ok);
@@ -661,23 +438,21 @@ TEST_F(DuoFlow, ServerDownIsUnavailable) {
 }
 
 TEST_F(DuoFlow, ServerGoneWhilePollingIsUnavailable) {
-    script({{"alice", "timeout"}});
-    start_server();
+    start_server(script({{"alice", "timeout"}}));
     make(config());
     Seen seen;
     start(challenge("alice"), seen);
-    ASSERT_TRUE(pump([&] { return seen.sent_calls > 0; }, 10000));
+    ASSERT_TRUE(drive([&] { return seen.sent_calls > 0; }, milliseconds(10000)));
     ASSERT_TRUE(seen.sent.ok) << seen.sent.error;
-    server_.stop();
-    ASSERT_TRUE(pump([&] { return seen.done_calls > 0; }, 10000));
+    server.stop();
+    ASSERT_TRUE(drive([&] { return seen.done_calls > 0; }, milliseconds(10000)));
     EXPECT_EQ(seen.answer.outcome, PushOutcome::Failed);
     EXPECT_TRUE(seen.answer.unavailable);
     EXPECT_EQ(seen.answer.detail.rfind("Duo unreachable: ", 0), 0u) << seen.answer.detail;
 }
 
 TEST_F(DuoFlow, SlowServerPastRequestTimeoutIsUnavailable) {
-    script({{"alice", "slow"}}, /*slow_ms=*/3000);
-    start_server();
+    start_server(script({{"alice", "slow"}}, /*slow_ms=*/3000));
     config::PushConfig p = config();
     p.duo.endpoint.request_timeout_ms = 500;
     make(p);
@@ -689,8 +464,7 @@ TEST_F(DuoFlow, SlowServerPastRequestTimeoutIsUnavailable) {
 }
 
 TEST_F(DuoFlow, SlowServerWithinTimeoutStillAnswers) {
-    script({{"alice", "slow"}}, /*slow_ms=*/300);
-    start_server();
+    start_server(script({{"alice", "slow"}}, /*slow_ms=*/300));
     make(config());
     Seen seen = run_one("alice");
     ASSERT_TRUE(seen.sent.ok) << seen.sent.error;
@@ -698,13 +472,12 @@ TEST_F(DuoFlow, SlowServerWithinTimeoutStillAnswers) {
 }
 
 TEST_F(DuoFlow, CancelStopsPollingAndCallbacks) {
-    script({{"alice", "timeout"}});
-    start_server();
+    start_server(script({{"alice", "timeout"}}));
     make(config());
     Seen seen;
     const PushChallenge c = challenge("alice");
     start(c, seen);
-    ASSERT_TRUE(pump([&] { return seen.sent_calls > 0; }, 10000));
+    ASSERT_TRUE(drive([&] { return seen.sent_calls > 0; }, milliseconds(10000)));
     ASSERT_TRUE(seen.sent.ok) << seen.sent.error;
     pump_for(300);
     provider_->cancel(c.id);
@@ -722,8 +495,7 @@ TEST_F(DuoFlow, HundredConcurrentPushes) {
         static const char* kinds[] = {"approve", "deny", "fraud", "enroll"};
         users.emplace_back("user" + std::to_string(i), kinds[i % 4]);
     }
-    script(users);
-    start_server();
+    start_server(script(users));
     config::PushConfig p = config();
     p.duo.endpoint.request_timeout_ms = 20000;
     p.duo.poll_interval_ms = 200;
@@ -731,14 +503,14 @@ TEST_F(DuoFlow, HundredConcurrentPushes) {
 
     std::deque<Seen> seen(users.size());
     for (size_t i = 0; i < users.size(); ++i) start(challenge(users[i].first), seen[i]);
-    ASSERT_TRUE(pump(
+    ASSERT_TRUE(drive(
         [&] {
             for (const Seen& s : seen) {
                 if (!s.finished()) return false;
             }
             return true;
         },
-        40000));
+        milliseconds(40000)));
     for (size_t i = 0; i < users.size(); ++i) {
         const Seen& s = seen[i];
         EXPECT_EQ(s.sent_calls, 1) << users[i].first;
@@ -758,8 +530,7 @@ TEST_F(DuoFlow, HundredConcurrentPushes) {
 }
 
 TEST_F(DuoFlow, DestroyingTheProviderMidFlightIsSafe) {
-    script({{"alice", "timeout"}});
-    start_server();
+    start_server(script({{"alice", "timeout"}}));
     make(config());
     Seen seen[5];
     for (Seen& s : seen) start(challenge("alice"), s);

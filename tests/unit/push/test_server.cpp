@@ -81,11 +81,13 @@ TempDir::~TempDir() {
     std::filesystem::remove_all(path_, ec);
 }
 
-WebhookServer::~WebhookServer() {
+ScriptServer::~ScriptServer() {
     stop();
 }
 
-base::Result<void> WebhookServer::start(const TempDir& dir, const nlohmann::json& script, const std::string& cert) {
+base::Result<void> ScriptServer::start(const TempDir& dir, const std::string& program, const nlohmann::json& script,
+                                       const std::string& cert, const std::vector<std::string>& server_args) {
+    stop();
     dir_ = &dir;
     set_script(script);
     int out[2];
@@ -97,15 +99,11 @@ base::Result<void> WebhookServer::start(const TempDir& dir, const nlohmann::json
         return base::errno_error("pipe2");
     }
     const std::string pki = dir.file("pki/");
-    std::vector<std::string> args = {"python3",       kScripts + "/webhook_server.py",
-                                     "--cert",        pki + cert + ".pem",
-                                     "--key",         pki + cert + ".key",
-                                     "--port",        "0",
-                                     "--secret-file", dir.file("secret"),
-                                     "--script",      dir.file("script.json"),
-                                     "--events-file", dir.file("events.jsonl"),
-                                     "--log",         dir.file("requests.log"),
+    std::vector<std::string> args = {"python3",      kScripts + "/" + program, "--cert",   pki + cert + ".pem",
+                                     "--key",        pki + cert + ".key",      "--script", dir.file("script.json"),
+                                     "--log",        dir.file("requests.log"), "--port",   "0",
                                      "--watch-stdin"};
+    args.insert(args.end(), server_args.begin(), server_args.end());
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_adddup2(&fa, in[0], 0);
@@ -120,7 +118,8 @@ base::Result<void> WebhookServer::start(const TempDir& dir, const nlohmann::json
     if (rc != 0) {
         pid_ = -1;
         close(out[0]);
-        return base::make_error(std::string("cannot run python3 (needed for the HTTPS test server): ") + strerror(rc));
+        stop();
+        return base::make_error(std::string("cannot run python3 (needed for the HTTPS test servers): ") + strerror(rc));
     }
 
     // First line: "PORT <n>", once the server listens.
@@ -140,12 +139,12 @@ base::Result<void> WebhookServer::start(const TempDir& dir, const nlohmann::json
     close(out[0]);
     if (sscanf(line.c_str(), "PORT %d", &port_) != 1 || port_ <= 0) {
         stop();
-        return base::make_error("webhook_server.py did not start: " + read_file(dir.file("server.stderr")));
+        return base::make_error(program + " did not start: " + read_file(dir.file("server.stderr")));
     }
     return {};
 }
 
-void WebhookServer::stop() {
+void ScriptServer::stop() {
     if (stdin_fd_ >= 0) {
         close(stdin_fd_);
         stdin_fd_ = -1;
@@ -159,19 +158,24 @@ void WebhookServer::stop() {
     }
 }
 
-void WebhookServer::set_script(const nlohmann::json& script) {
+void ScriptServer::set_script(const nlohmann::json& script) {
     write_file(dir_->file("script.json"), script.dump());
 }
 
-std::string WebhookServer::url(const std::string& path) const {
-    return "https://127.0.0.1:" + std::to_string(port_) + path;
-}
-
-std::vector<std::string> WebhookServer::log_lines() const {
+std::vector<std::string> ScriptServer::log_lines() const {
     std::vector<std::string> lines;
     std::istringstream in(read_file(dir_->file("requests.log")));
     for (std::string line; std::getline(in, line);) lines.push_back(line);
     return lines;
+}
+
+base::Result<void> WebhookServer::start(const TempDir& dir, const nlohmann::json& script, const std::string& cert) {
+    return ScriptServer::start(dir, "webhook_server.py", script, cert,
+                               {"--secret-file", dir.file("secret"), "--events-file", dir.file("events.jsonl")});
+}
+
+std::string WebhookServer::url(const std::string& path) const {
+    return "https://127.0.0.1:" + std::to_string(port()) + path;
 }
 
 std::vector<nlohmann::json> WebhookServer::events() const {
@@ -179,6 +183,16 @@ std::vector<nlohmann::json> WebhookServer::events() const {
     std::istringstream in(read_file(dir_->file("events.jsonl")));
     for (std::string line; std::getline(in, line);) events.push_back(nlohmann::json::parse(line));
     return events;
+}
+
+base::Result<void> DuoServer::start(const TempDir& dir, const nlohmann::json& script, const std::string& cert) {
+    write_file(dir.file("duo-skey"), std::string(kDuoSkey) + "\n");
+    return ScriptServer::start(dir, "duo_server.py", script, cert,
+                               {"--ikey", kDuoIkey, "--skey-file", dir.file("duo-skey")});
+}
+
+std::string DuoServer::api_host() const {
+    return "127.0.0.1:" + std::to_string(port());
 }
 
 base::Result<void> make_test_pki(const TempDir& dir) {
@@ -194,7 +208,7 @@ base::Result<void> make_test_pki(const TempDir& dir) {
     return {};
 }
 
-void HttpsTest::SetUp() {
+void HttpsFixture::SetUp() {
     auto pki = make_test_pki(dir);
     ASSERT_TRUE(pki.ok()) << pki.error().message;
     auto client = HttpClient::create();
@@ -202,12 +216,7 @@ void HttpsTest::SetUp() {
     http = std::move(*client);
 }
 
-void HttpsTest::start_server(const nlohmann::json& script, const std::string& cert) {
-    auto started = server.start(dir, script, cert);
-    ASSERT_TRUE(started.ok()) << started.error().message;
-}
-
-config::HttpEndpoint HttpsTest::endpoint() const {
+config::HttpEndpoint HttpsFixture::endpoint() const {
     config::HttpEndpoint e;
     e.ca_file = dir.file("pki/ca.pem");
     e.connect_timeout_ms = 5000;
@@ -215,7 +224,7 @@ config::HttpEndpoint HttpsTest::endpoint() const {
     return e;
 }
 
-bool HttpsTest::drive(const std::function<bool()>& done, std::chrono::milliseconds limit) {
+bool HttpsFixture::drive(const std::function<bool()>& done, std::chrono::milliseconds limit) {
     const auto deadline = std::chrono::steady_clock::now() + limit;
     while (!done()) {
         const auto left =
@@ -228,7 +237,7 @@ bool HttpsTest::drive(const std::function<bool()>& done, std::chrono::millisecon
     return true;
 }
 
-HttpResponse HttpsTest::fetch(HttpRequest request) {
+HttpResponse HttpsFixture::fetch(HttpRequest request) {
     std::optional<HttpResponse> response;
     http->submit(std::move(request), [&](HttpResponse r) { response = std::move(r); });
     EXPECT_TRUE(drive([&] { return response.has_value(); })) << "no response in time";

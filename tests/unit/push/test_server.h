@@ -1,7 +1,7 @@
 // Test support for the HTTPS tests: a temporary directory with a test PKI
-// (tests/push/make_test_ca.sh), the scriptable webhook server
-// (tests/push/webhook_server.py) as a child process, and a loop that drives
-// an HttpClient the way the daemon's event loop does.
+// (tests/push/make_test_ca.sh), the scriptable test servers of tests/push
+// (webhook_server.py, duo_server.py) as child processes, and a loop that
+// drives an HttpClient the way the daemon's event loop does.
 #pragma once
 
 #include "common/base/result.h"
@@ -13,13 +13,17 @@
 
 #include <chrono>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
 namespace elevate::push::test {
 
-// The secret shared by the daemon side and the server in these tests.
+// The secret shared by the daemon side and the webhook server in these tests.
 inline constexpr char kSecret[] = "test-secret-0123456789abcdef-0123456789";
+// The Duo integration and secret keys duo_server.py checks signatures with.
+inline constexpr char kDuoIkey[] = "DIWJ8X6AEYOR5OMC6TQ1";
+inline constexpr char kDuoSkey[] = "elevateDuoTestSecretKey0123456789abcdefgh";
 
 // A fresh directory under $TMPDIR, removed with everything in it.
 class TempDir {
@@ -36,41 +40,65 @@ private:
     std::string path_;
 };
 
-// The webhook test server, running until destroyed.
-class WebhookServer {
+// One of the test servers of tests/push run by python3, following the
+// contract of tests/push/test_https.py: it serves HTTPS with a certificate
+// of the PKI in `dir` (make_test_pki), re-reads its script (dir/script.json)
+// on every request, logs each request to dir/requests.log, prints "PORT <n>"
+// once it listens, and exits when its stdin closes (so also when the test
+// process dies). Stopped and reaped by stop() or on destruction.
+class ScriptServer {
 public:
-    WebhookServer() = default;
-    ~WebhookServer();
-    WebhookServer(const WebhookServer&) = delete;
-    WebhookServer& operator=(const WebhookServer&) = delete;
+    ScriptServer() = default;
+    ~ScriptServer();
+    ScriptServer(const ScriptServer&) = delete;
+    ScriptServer& operator=(const ScriptServer&) = delete;
 
-    // Writes `script` and starts the server with the certificate `cert`
-    // ("server" or "wrong") from the PKI in `dir`.
-    base::Result<void> start(const TempDir& dir, const nlohmann::json& script, const std::string& cert = "server");
+    // Writes `script` and runs tests/push/`program` with the certificate
+    // `cert` ("server" or "wrong") and the server's own `args`; returns once
+    // it listens. Its stderr goes to dir/server.stderr.
+    base::Result<void> start(const TempDir& dir, const std::string& program, const nlohmann::json& script,
+                             const std::string& cert, const std::vector<std::string>& args);
     void stop();
 
     void set_script(const nlohmann::json& script);
     int port() const { return port_; }
-    std::string url(const std::string& path) const;
-
+    // The request log, one line per request (the format is the server's).
     std::vector<std::string> log_lines() const;
-    std::vector<nlohmann::json> events() const;
+
+protected:
+    const TempDir* dir_ = nullptr;
 
 private:
-    const TempDir* dir_ = nullptr;
     pid_t pid_ = -1;
     int stdin_fd_ = -1;  // the server exits when this closes
     int port_ = 0;
 };
 
+// webhook_server.py, with kSecret (dir/secret, written by make_test_pki).
+class WebhookServer : public ScriptServer {
+public:
+    base::Result<void> start(const TempDir& dir, const nlohmann::json& script, const std::string& cert = "server");
+
+    std::string url(const std::string& path) const;
+    // The notification events it received, in order.
+    std::vector<nlohmann::json> events() const;
+};
+
+// duo_server.py, checking signatures against kDuoIkey and kDuoSkey.
+// Its request log lines are "METHOD PATH USERNAME".
+class DuoServer : public ScriptServer {
+public:
+    base::Result<void> start(const TempDir& dir, const nlohmann::json& script, const std::string& cert = "server");
+
+    // What [push.duo] api_host names it by: "127.0.0.1:PORT".
+    std::string api_host() const;
+};
+
 // A test with a PKI, a secret file and a real HttpClient. Fails (never
 // skips) when openssl or python3 is missing.
-class HttpsTest : public ::testing::Test {
+class HttpsFixture : public ::testing::Test {
 protected:
     void SetUp() override;
-
-    // Starts `server` with `script`; fails the test if it does not come up.
-    void start_server(const nlohmann::json& script, const std::string& cert = "server");
 
     // An endpoint that trusts the test CA.
     config::HttpEndpoint endpoint() const;
@@ -82,9 +110,24 @@ protected:
     HttpResponse fetch(HttpRequest request);
 
     TempDir dir;
-    WebhookServer server;
     std::unique_ptr<HttpClient> http;
 };
+
+// HttpsFixture with a test server of type `Server` (WebhookServer,
+// DuoServer).
+template <typename Server>
+class HttpsServerTest : public HttpsFixture {
+protected:
+    // Starts `server` with `script`; fails the test if it does not come up.
+    void start_server(const nlohmann::json& script, const std::string& cert = "server") {
+        auto started = server.start(dir, script, cert);
+        ASSERT_TRUE(started.ok()) << started.error().message;
+    }
+
+    Server server;
+};
+
+using HttpsTest = HttpsServerTest<WebhookServer>;
 
 // A loopback TCP port with nothing listening on it.
 int closed_port();
