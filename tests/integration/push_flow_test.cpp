@@ -37,6 +37,12 @@ name = "any-role"
 gid = 61202
 eligible_users = ["root"]
 factor = "any"
+
+[[role]]
+name = "brief"
+gid = 61203
+eligible_users = ["root"]
+default_duration = "2s"
 )";
     for (int i = 0; i < kConcurrent; ++i) {
         toml += "\n[[role]]\nname = \"burst" + std::to_string(i) + "\"\ngid = " + std::to_string(61220 + i) +
@@ -209,4 +215,30 @@ TEST_F(PushFlow, ClientThatGivesUpDoesNotHurtTheDaemon) {
     auto r = push("push-role");
     EXPECT_EQ(r.exit_code, 0) << r.err;
     EXPECT_TRUE(daemon->running());
+}
+
+TEST_F(PushFlow, GrantLifecycleIsSentAsSignedEvents) {
+    up({{"default", "approve"}});
+    // Expiry: a 2 s grant.
+    auto brief = daemon->ctl({"activate", "brief"}, {.input = oathtool_code(secret, now()) + "\n"});
+    ASSERT_EQ(brief.exit_code, 0) << brief.err;
+    // Revocation.
+    auto any = daemon->ctl({"--json", "activate", "any-role"}, {.input = oathtool_code(secret, now() + 30) + "\n"});
+    ASSERT_EQ(any.exit_code, 0) << any.err;
+    const std::string id = json::parse(any.out)["grant"]["id"];
+    ASSERT_EQ(daemon->ctl({"revoke", id, "--reason", "done"}).exit_code, 0);
+
+    EXPECT_TRUE(event_seen("grant.revoked"));
+    EXPECT_TRUE(event_seen("grant.expired"));
+    // The sink checked each signature (it refuses unsigned posts); each
+    // event names the user, role and grant.
+    size_t activated = 0;
+    for (const auto& e : server.events()) {
+        if (e.value("type", "") != "grant.activated") continue;
+        ++activated;
+        EXPECT_EQ(e["user"], "root");
+        EXPECT_TRUE(e["grant"].contains("id"));
+        EXPECT_TRUE(e.contains("time"));
+    }
+    EXPECT_EQ(activated, 2u);
 }
