@@ -336,25 +336,6 @@ void print_verify(const std::string& label, int clients, const VerifyRun& r) {
     print_load(label, l);
 }
 
-// The peer for Verify: what one durable append costs on the filesystem that
-// holds the state directory (the daemon's accepted Verify makes several).
-Summary fdatasync_latency(const std::string& dir, int samples) {
-    const std::string path = dir + "/fdatasync-probe";
-    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-    if (fd < 0) throw std::runtime_error("cannot create " + path + ": " + strerror(errno));
-    std::vector<int64_t> lat;
-    const std::string line(200, 'x');
-    for (int i = 0; i < samples; ++i) {
-        if (::write(fd, line.data(), line.size()) != ssize_t(line.size())) break;
-        const int64_t t0 = now_ns();
-        if (::fdatasync(fd) < 0) break;
-        lat.push_back(now_ns() - t0);
-    }
-    ::close(fd);
-    ::unlink(path.c_str());
-    return summarize(std::move(lat));
-}
-
 // ---- the run ----------------------------------------------------------------------
 
 std::string config_text(const std::string& dir, unsigned gid) {
@@ -545,7 +526,9 @@ int run(int argc, char** argv) {
         std::printf("created and enrolled %zu users (useradd elvb-*) in %s s\n", users.size(),
                     fmt(double(now_ns() - t0) / 1e9, 1).c_str());
 
-        const Summary sync = fdatasync_latency(dir.path(), 200);
+        // The peer for Verify: one durable append on the state's filesystem
+        // (the daemon's accepted Verify makes several).
+        const Summary sync = summarize(fdatasync_samples(dir.path(), 200));
         std::printf("%-34s               fdatasync of a 200-byte append in %s: p50 %s us  p99 %s us\n",
                     "peer: one durable append", dir.path().c_str(), fmt(sync.median_us).c_str(),
                     fmt(sync.p99_us).c_str());

@@ -3,8 +3,9 @@
 #
 #   sudo bench/run.sh                       # everything, default sizes
 #   sudo THROUGHPUT_ARGS="--duration 10" SCALE_ARGS="--grants 200000" bench/run.sh
-#   sudo bench/run.sh throughput            # only one of them (or: scale, pam, nss)
+#   sudo bench/run.sh throughput            # only one of them (or: scale, pam, nss, push)
 #   sudo PAM_ARGS="--rounds 7" bench/run.sh pam
+#   sudo PUSH_ARGS="--round-trips 50 --pending-delay 10" bench/run.sh push
 #
 # BUILD_DIR (default: build-bench in the source tree) is a separate build
 # tree, so the numbers never come from a Debug or sanitizer build. Needs
@@ -47,6 +48,13 @@ if [ "$which" = all ] || [ "$which" = pam ]; then
     # Built only when pam_module/ is (writes /etc/pam.d/elevate-bench-*, users elvbp-*).
     # shellcheck disable=SC2086
     "$build/bench/bench_pam" ${PAM_ARGS:-}
+fi
+if [ "$which" = all ] || [ "$which" = push ]; then
+    echo
+    echo "=== bench_push_roundtrip ${PUSH_ARGS:-}"
+    # HTTPS on 127.0.0.1 only (a webhook server inside the program); ~2 minutes.
+    # shellcheck disable=SC2086
+    "$build/bench/bench_push_roundtrip" ${PUSH_ARGS:-}
 fi
 if [ "$which" = all ] || [ "$which" = nss ]; then
     echo

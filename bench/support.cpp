@@ -206,6 +206,23 @@ double machine_busy_seconds() {
     return busy / double(sysconf(_SC_CLK_TCK));
 }
 
+std::vector<int64_t> fdatasync_samples(const std::string& dir, int samples) {
+    const std::string path = dir + "/fdatasync-probe";
+    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    if (fd < 0) throw std::runtime_error("cannot create " + path + ": " + strerror(errno));
+    std::vector<int64_t> lat;
+    const std::string line(200, 'x');
+    for (int i = 0; i < samples; ++i) {
+        if (::write(fd, line.data(), line.size()) != ssize_t(line.size())) break;
+        const int64_t t0 = now_ns();
+        if (::fdatasync(fd) < 0) break;
+        lat.push_back(now_ns() - t0);
+    }
+    ::close(fd);
+    ::unlink(path.c_str());
+    return lat;
+}
+
 // ---- the daemon --------------------------------------------------------------
 
 DaemonProcess::DaemonProcess(std::string binary, std::string config_path, std::string socket_path, std::string log_path)
@@ -327,6 +344,14 @@ Summary summarize(std::vector<int64_t> samples) {
     for (int64_t v : samples) sum += double(v);
     s.mean_us = sum / double(samples.size()) / 1000.0;
     return s;
+}
+
+double percentile_us(std::vector<int64_t> samples, double q) {
+    if (samples.empty()) return 0;
+    std::sort(samples.begin(), samples.end());
+    size_t i = size_t(std::ceil(q * double(samples.size())));
+    i = std::min(std::max<size_t>(i, 1), samples.size()) - 1;
+    return double(samples[i]) / 1000.0;
 }
 
 LoadResult run_load(int clients, double duration_s, pid_t daemon_pid,

@@ -112,12 +112,19 @@ std::string enroll(const std::string& socket_path, const std::string& user);
 // The TOTP code of `seed` (SHA1, 6 digits, 30 s) for time-step `step`.
 std::string totp_code(const std::string& seed, int64_t step);
 
+// What one durable append costs in `dir`: `samples` times a 200-byte write
+// then fdatasync(), each timed (ns); the probe file is removed.
+std::vector<int64_t> fdatasync_samples(const std::string& dir, int samples);
+
 // Latency percentiles over samples in nanoseconds.
 struct Summary {
     size_t count = 0;
     double median_us = 0, p90_us = 0, p99_us = 0, max_us = 0, mean_us = 0;
 };
 Summary summarize(std::vector<int64_t> samples_ns);
+// The q-quantile (0 < q <= 1, nearest rank, as summarize()) in microseconds;
+// 0 for no samples.
+double percentile_us(std::vector<int64_t> samples_ns, double q);
 
 // Result of a closed-loop run: `clients` threads, each doing one request
 // (connect, send, receive, close) after another until the duration is over.

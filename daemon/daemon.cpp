@@ -180,18 +180,21 @@ void Daemon::on_timer() {
     sessions_.tick();
     if (auto due = approvals_.next_expiry(); due && *due <= now) approvals_.expire_due();
     push_.prune();
-    if (now >= next_checkpoint_) {
-        // Checkpoints run here, between requests, rather than inside some
-        // unlucky request's commit.
-        if (auto r = store_->checkpoint(); !r) log_warning(r.error().message);
-        next_checkpoint_ = now + 1;
-    }
     if (now >= next_prune_) {
         // Used time-steps are kept (in seconds) well past any code's window:
         // 10 drift steps of at most 300 s either side.
         if (auto r = store_->prune_totp_steps(now - 2 * 3600); !r) log_warning(r.error().message);
         next_prune_ = now + 3600;
     }
+}
+
+void Daemon::after_replies() {
+    const int64_t now = clock_.now();
+    if (now < next_checkpoint_) return;
+    // Checkpoints run here, once the round's replies are out, rather than
+    // inside some unlucky request's commit or ahead of a waiting reply.
+    if (auto r = store_->checkpoint(); !r) log_warning(r.error().message);
+    next_checkpoint_ = now + 1;
 }
 
 std::optional<int64_t> Daemon::next_timer() const {

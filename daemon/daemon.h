@@ -66,6 +66,9 @@ public:
     // the round's audit records. A client that got an answer can rely on
     // both.
     void before_replies();
+    // After the round's replies are sent: housekeeping that may block on
+    // the disk (WAL checkpoint, at most once a second).
+    void after_replies();
 
 private:
     Daemon(config::Config config, std::string config_path, const base::Clock& clock,

@@ -128,6 +128,7 @@ int run(int argc, char** argv) {
     hooks.reload = [&] { daemon_ref.reload(); };
     hooks.next_wall_timer = [&] { return daemon_ref.next_timer(); };
     hooks.timer = [&] { daemon_ref.on_timer(); };
+    hooks.after_replies = [&] { daemon_ref.after_replies(); };
     // Finished HTTPS transfers (push providers, notifications) run their
     // callbacks on this thread, between requests.
     hooks.watched.push_back({daemon_ref.http().wake_fd(), [&] { daemon_ref.http().run_completions(); }});

@@ -407,6 +407,7 @@ base::Result<void> Server::run() {
         s.resume_parked();
         s.expire_connections();
         s.send_replies();
+        if (s.hooks.after_replies) s.hooks.after_replies();
         if (s.trim_heap) {
             malloc_trim(0);
             s.trim_heap = false;

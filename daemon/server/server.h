@@ -30,6 +30,7 @@ struct ServerHooks {
     std::function<void()> reload;                             // SIGHUP
     std::function<std::optional<int64_t>()> next_wall_timer;  // epoch seconds
     std::function<void()> timer;                              // when that time is reached
+    std::function<void()> after_replies;                      // each round, once its replies are sent
     std::vector<WatchedFd> watched;
     // A parked request's client went away before its answer (ticket).
     std::function<void(uint64_t)> abandoned;
