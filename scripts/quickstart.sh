@@ -49,7 +49,13 @@ if [ -d /run/systemd/system ]; then
   systemctl enable --now elevated.service
   systemctl reload-or-restart elevated.service
 else
-  # No systemd (a container): run it in the background.
+  # No systemd (a container): run it in the background. A re-run replaces
+  # the daemon an earlier run started, so the binary just installed serves.
+  old=$(cat /run/elevated.pid 2>/dev/null || true)
+  if [ -n "$old" ] && [ "$(cat "/proc/$old/comm" 2>/dev/null)" = elevated ]; then
+    kill "$old"
+    for _ in $(seq 50); do kill -0 "$old" 2>/dev/null || break; sleep 0.1; done
+  fi
   if ! elevatectl ping >/dev/null 2>&1; then
     nohup elevated >/var/log/elevated.log 2>&1 &
     echo $! > /run/elevated.pid
