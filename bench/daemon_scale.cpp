@@ -66,13 +66,12 @@ struct Options {
     double max_store_seconds = 120;
     bool list = true;
     bool hold = false;
-    std::string dir = "/tmp";
-    std::string elevated = ELEVATED_BIN;
+    DaemonOptions daemon{.elevated = ELEVATED_BIN};
 };
 
 Options parse_args(int argc, char** argv) {
     Options o;
-    BenchArgs args(argc, argv, kUsage);
+    BenchArgs args(argc, argv, kUsage, &o.daemon);
     while (args.next()) {
         if (args.is("--grants")) {
             o.grants = args.integer();
@@ -92,10 +91,6 @@ Options parse_args(int argc, char** argv) {
             o.list = false;
         } else if (args.is("--hold")) {
             o.hold = true;
-        } else if (args.is("--dir")) {
-            o.dir = args.value();
-        } else if (args.is("--elevated")) {
-            o.elevated = args.value();
         } else {
             args.unknown();
         }
@@ -263,7 +258,8 @@ std::vector<double> time_starts(const Options& o, const std::string& dir, const 
     std::vector<double> ms;
     for (int i = 0; i < n; ++i) {
         check_interrupted();
-        auto d = std::make_unique<DaemonProcess>(o.elevated, config, dir + "/elevated.sock", dir + "/elevated.log");
+        auto d =
+            std::make_unique<DaemonProcess>(o.daemon.elevated, config, dir + "/elevated.sock", dir + "/elevated.log");
         ms.push_back(double(d->start()) / 1e6);
         memory->push_back(read_memory(d->pid()));
         if (i + 1 == n && keep) {
@@ -289,7 +285,7 @@ int run(int argc, char** argv) {
     const int users = (o.grants + o.roles - 1) / o.roles;
     std::printf("bench_daemon_scale: %d active grants (%d users x %d roles)\n", o.grants, users, o.roles);
 
-    TempDir dir(o.dir);
+    TempDir dir(o.daemon.dir);
     const std::string state = dir.path() + "/state";
     ::mkdir(state.c_str(), 0700);
     std::vector<unsigned> gids;
@@ -433,10 +429,5 @@ int run(int argc, char** argv) {
 }  // namespace elevate::bench
 
 int main(int argc, char** argv) {
-    try {
-        return elevate::bench::run(argc, argv);
-    } catch (const std::exception& e) {
-        std::fprintf(stderr, "bench_daemon_scale: %s\n", e.what());
-    }
-    return 1;
+    return elevate::bench::bench_main("bench_daemon_scale", elevate::bench::run, argc, argv);
 }

@@ -76,15 +76,14 @@ struct Options {
     int rounds = 3;
     int verify_users = 128;
     bool floor = true;
-    std::string dir = "/tmp";
-    std::string elevated = ELEVATED_BIN;
+    DaemonOptions daemon{.elevated = ELEVATED_BIN};
     std::string socket;
     pid_t daemon_pid = -1;
 };
 
 Options parse_args(int argc, char** argv) {
     Options o;
-    BenchArgs args(argc, argv, kUsage);
+    BenchArgs args(argc, argv, kUsage, &o.daemon);
     while (args.next()) {
         if (args.is("--duration")) {
             o.duration = args.real();
@@ -96,10 +95,6 @@ Options parse_args(int argc, char** argv) {
             o.verify_users = args.integer();
         } else if (args.is("--no-floor")) {
             o.floor = false;
-        } else if (args.is("--dir")) {
-            o.dir = args.value();
-        } else if (args.is("--elevated")) {
-            o.elevated = args.value();
         } else if (args.is("--socket")) {
             o.socket = args.value();
         } else if (args.is("--daemon-pid")) {
@@ -460,7 +455,7 @@ int run(int argc, char** argv) {
         std::printf("using the running elevated at %s\n", o.socket.c_str());
         std::string me = std::to_string(geteuid());
         if (struct passwd* pw = getpwuid(geteuid())) me = pw->pw_name;
-        TempDir scratch(o.dir);
+        TempDir scratch(o.daemon.dir);
         timed_phases(o, o.socket, o.daemon_pid, phases_for(me, ""), scratch.path() + "/floor.sock");
         return 0;
     }
@@ -468,14 +463,14 @@ int run(int argc, char** argv) {
     if (geteuid() != 0) throw std::runtime_error("must run as root (starts elevated, creates users)");
     if (auto r = auth::totp_init(); !r) throw std::runtime_error(r.error().message);
 
-    TempDir dir(o.dir);
+    TempDir dir(o.daemon.dir);
     const std::string socket = dir.path() + "/elevated.sock";
     ::mkdir((dir.path() + "/state").c_str(), 0700);
     const unsigned gid = free_gid(64990);
     write_file(dir.path() + "/elevate.conf", config_text(dir.path(), gid));
-    std::printf("daemon: %s\nstate:  %s/state\n", o.elevated.c_str(), dir.path().c_str());
+    std::printf("daemon: %s\nstate:  %s/state\n", o.daemon.elevated.c_str(), dir.path().c_str());
 
-    DaemonProcess daemon(o.elevated, dir.path() + "/elevate.conf", socket, dir.path() + "/elevated.log");
+    DaemonProcess daemon(o.daemon.elevated, dir.path() + "/elevate.conf", socket, dir.path() + "/elevated.log");
     const int64_t startup = daemon.start();
     std::printf("start-up (empty state): %s ms\n", fmt(double(startup) / 1e6, 1).c_str());
 
@@ -578,10 +573,5 @@ int run(int argc, char** argv) {
 }  // namespace elevate::bench
 
 int main(int argc, char** argv) {
-    try {
-        return elevate::bench::run(argc, argv);
-    } catch (const std::exception& e) {
-        std::fprintf(stderr, "bench_daemon_throughput: %s\n", e.what());
-    }
-    return 1;
+    return elevate::bench::bench_main("bench_daemon_throughput", elevate::bench::run, argc, argv);
 }

@@ -80,13 +80,12 @@ struct Options {
     double pending_delay = 5;
     int probe_interval_ms = 5;
     std::vector<std::string> modes = {"keepalive", "close"};
-    std::string dir = "/tmp";
-    std::string elevated = ELEVATED_BIN;
+    DaemonOptions daemon{.elevated = ELEVATED_BIN};
 };
 
 Options parse_args(int argc, char** argv) {
     Options o;
-    BenchArgs args(argc, argv, kUsage);
+    BenchArgs args(argc, argv, kUsage, &o.daemon);
     while (args.next()) {
         if (args.is("--round-trips")) {
             o.round_trips = args.integer();
@@ -111,10 +110,6 @@ Options parse_args(int argc, char** argv) {
                 o.modes.push_back(m);
                 p = c + 1;
             }
-        } else if (args.is("--dir")) {
-            o.dir = args.value();
-        } else if (args.is("--elevated")) {
-            o.elevated = args.value();
         } else {
             args.unknown();
         }
@@ -690,7 +685,7 @@ int run(int argc, char** argv) {
         "approved after %s s; poll_interval 1 s\n",
         o.round_trips, o.floor_requests, o.pending, fmt(o.pending_delay, 1).c_str());
 
-    TempDir dir(o.dir);
+    TempDir dir(o.daemon.dir);
     ::mkdir((dir.path() + "/state").c_str(), 0700);
     // The test PKI of the HTTPS tests: a CA and a 127.0.0.1 certificate (EC P-256).
     if (run_quiet({"/bin/sh", ELEVATE_SOURCE_DIR "/tests/push/make_test_ca.sh", dir.path() + "/pki"}) != 0)
@@ -705,10 +700,10 @@ int run(int argc, char** argv) {
     const int push_timeout = std::max(30, int(std::ceil(std::max(o.pending_delay, o.approve_after))) + 15);
     write_file(dir.path() + "/elevate.conf", config_text(dir.path(), server.port(), push_timeout));
     const std::string socket = dir.path() + "/elevated.sock";
-    DaemonProcess daemon(o.elevated, dir.path() + "/elevate.conf", socket, dir.path() + "/elevated.log");
+    DaemonProcess daemon(o.daemon.elevated, dir.path() + "/elevate.conf", socket, dir.path() + "/elevated.log");
     daemon.start();
-    std::printf("daemon: %s (pid %d), webhook %s, state %s\n", o.elevated.c_str(), int(daemon.pid()), base_url.c_str(),
-                dir.path().c_str());
+    std::printf("daemon: %s (pid %d), webhook %s, state %s\n", o.daemon.elevated.c_str(), int(daemon.pid()),
+                base_url.c_str(), dir.path().c_str());
 
     PushClient client{wire::ClientOptions{socket, (push_timeout + 10) * 1000, 0}};
     try {
@@ -798,10 +793,5 @@ int run(int argc, char** argv) {
 }  // namespace elevate::bench
 
 int main(int argc, char** argv) {
-    try {
-        return elevate::bench::run(argc, argv);
-    } catch (const std::exception& e) {
-        std::fprintf(stderr, "bench_push_roundtrip: %s\n", e.what());
-        return 1;
-    }
+    return elevate::bench::bench_main("bench_push_roundtrip", elevate::bench::run, argc, argv);
 }

@@ -465,13 +465,21 @@ void print_machine() {
 }
 
 bool BenchArgs::next() {
-    if (++i_ >= argc_) return false;
-    current_ = argv_[i_];
-    if (current_ == "--help" || current_ == "-h") {
-        std::fputs(usage_, stdout);
-        std::exit(0);
+    while (++i_ < argc_) {
+        current_ = argv_[i_];
+        if (current_ == "--help" || current_ == "-h") {
+            std::fputs(usage_, stdout);
+            std::exit(0);
+        }
+        if (daemon_ && is("--dir")) {
+            daemon_->dir = value();
+        } else if (daemon_ && is("--elevated")) {
+            daemon_->elevated = value();
+        } else {
+            return true;
+        }
     }
-    return true;
+    return false;
 }
 
 std::string BenchArgs::value() {
@@ -481,6 +489,15 @@ std::string BenchArgs::value() {
 
 void BenchArgs::unknown() const {
     throw std::runtime_error("unknown option " + current_ + " (try --help)");
+}
+
+int bench_main(const char* name, int (*run)(int, char**), int argc, char** argv) {
+    try {
+        return run(argc, argv);
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "%s: %s\n", name, e.what());
+    }
+    return 1;
 }
 
 }  // namespace elevate::bench

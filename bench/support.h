@@ -151,14 +151,22 @@ std::string fmt(double v, int decimals = 1);
 void print_load(const std::string& label, const LoadResult& r);
 void print_machine();
 
+// The options of every benchmark that starts its own elevated.
+struct DaemonOptions {
+    std::string dir = "/tmp";  // --dir: where the temporary directory is made
+    std::string elevated;      // --elevated: the daemon binary
+};
+
 // The command line of a benchmark program, read one option at a time:
 //   BenchArgs args(argc, argv, kUsage);
 //   while (args.next()) { if (args.is("--rounds")) o.rounds = args.integer(); ... else args.unknown(); }
 // --help / -h prints the usage and exits; a missing value or an unknown
-// option throws with a message naming it.
+// option throws with a message naming it. Given `daemon`, next() reads
+// --dir and --elevated into it itself and does not return them.
 class BenchArgs {
 public:
-    BenchArgs(int argc, char** argv, const char* usage) : argc_(argc), argv_(argv), usage_(usage) {}
+    BenchArgs(int argc, char** argv, const char* usage, DaemonOptions* daemon = nullptr)
+        : argc_(argc), argv_(argv), usage_(usage), daemon_(daemon) {}
     bool next();
     bool is(const char* name) const { return current_ == name; }
     std::string value();
@@ -170,8 +178,13 @@ private:
     int argc_;
     char** argv_;
     const char* usage_;
+    DaemonOptions* daemon_;
     int i_ = 0;
     std::string current_;
 };
+
+// The body of a benchmark's main(): returns run(argc, argv), or prints
+// "<name>: <what>" to stderr and returns 1 when it throws.
+int bench_main(const char* name, int (*run)(int, char**), int argc, char** argv);
 
 }  // namespace elevate::bench

@@ -99,6 +99,48 @@ def pam_module():
 
 
 # --------------------------------------------------------------------------
+# sudo pointed at a test PAM service (Workspace.pam_service, .sudoers)
+
+def sudo_pam_stack(module, socket, role, source, auth_options=""):
+    """A test PAM service for sudo: auth activates `role`, account requires a
+    grant of it. `source` (the test file) is named in its header comment."""
+    return (
+        "#%%PAM-1.0\n"
+        "# elevate end-to-end test service (tests/e2e/%(src)s); removed after the test.\n"
+        "auth     required %(m)s socket=%(s)s activate=%(r)s%(o)s\n"
+        "account  required %(m)s socket=%(s)s require_grant=%(r)s\n"
+        # sudo opens a PAM session for the command: give it a stack.
+        "session  required pam_unix.so\n"
+    ) % {"src": source, "m": module, "s": socket, "r": role, "o": (" " + auth_options) if auth_options else ""}
+
+
+def sudoers_for(user, service):
+    """Sudoers lines pointing `user`'s sudo at PAM `service`, with credential
+    caching off, so every sudo goes through PAM."""
+    return (
+        "Defaults:%(u)s pam_service=%(s)s\n"
+        "Defaults:%(u)s timestamp_timeout=0\n"
+        "Defaults:%(u)s !lecture\n"
+        # One attempt per sudo, so each scenario is one PAM transaction.
+        "Defaults:%(u)s passwd_tries=1\n"
+        "%(u)s ALL=(ALL:ALL) ALL\n"
+    ) % {"u": user, "s": service}
+
+
+class SudoAssertions:
+    """For a unittest.TestCase that runs `sudo ... id -un` through converse():
+    what its Conversation must show."""
+
+    def assert_ran_as_root(self, c):
+        self.assertEqual(c.exit_status, 0, c)
+        self.assertIn("root", c.output.split(), c)
+
+    def assert_refused(self, c):
+        self.assertEqual(c.exit_status, 1, c)
+        self.assertNotIn("root", c.output.split(), c)
+
+
+# --------------------------------------------------------------------------
 # small process helpers
 
 def run(argv, input=None, timeout=30, check=False, env=None, user=None):
@@ -211,6 +253,17 @@ def free_port():
         return s.getsockname()[1]
 
 
+def terminate(proc, timeout=5):
+    """SIGTERM to `proc`, SIGKILL if it has not exited `timeout` seconds
+    later; reaped either way."""
+    proc.terminate()
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout)
+
+
 # --------------------------------------------------------------------------
 # cleanup: a stack of undo actions, a manifest for the next run
 
@@ -230,6 +283,14 @@ class Workspace:
         self.logs = []  # (title, path): shown when a test fails
         self.add_cleanup(self._remove_dir)
         _live_workspaces.append(self)
+
+    @classmethod
+    def for_test_class(cls, test_class, tag):
+        """A workspace for a TestCase's setUpClass, cleaned up after the
+        class's tests (also when setUpClass fails later on)."""
+        ws = cls(tag)
+        test_class.addClassCleanup(ws.cleanup)
+        return ws
 
     def note(self, kind, value):
         """Records what is about to be created, before creating it."""
@@ -590,12 +651,7 @@ class Daemon:
     def stop(self):
         if self.proc is None or self.proc.poll() is not None:
             return
-        self.proc.terminate()
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(10)
+        terminate(self.proc, 10)
 
     def running(self):
         return self.proc is not None and self.proc.poll() is None
@@ -729,12 +785,7 @@ class WebhookServer:
         try:
             self.proc.wait(3)
         except subprocess.TimeoutExpired:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+            terminate(self.proc)
         self.proc.stdout.close()
 
     def running(self):

@@ -37,6 +37,7 @@ APPROVAL_WAIT = 30  # pam_elevate approval_wait=
 GRANT_SECONDS = 20  # pe-appr default_duration
 DEVICE = "Pixel 8"
 DENY_REASON = "change freeze until Monday"
+SOURCE = "test_push_sudo.py"  # named in the PAM services' header
 
 ROLES = """
 [[role]]
@@ -68,31 +69,10 @@ PUSH_SENT = r"Push sent to %s, waiting up to %d s\.\.\." % (re.escape(DEVICE), P
 WAITING = r"Waiting for approval of request (\d+) by (\S+) \(up to (\d+) s\)\.\.\."
 
 
-def pam_stack(module, socket, role, auth_options=""):
-    return (
-        "#%%PAM-1.0\n"
-        "# elevate end-to-end test service (tests/e2e/test_push_sudo.py); removed after the test.\n"
-        "auth     required %(m)s socket=%(s)s activate=%(r)s%(o)s\n"
-        "account  required %(m)s socket=%(s)s require_grant=%(r)s\n"
-        "session  required pam_unix.so\n"
-    ) % {"m": module, "s": socket, "r": role, "o": (" " + auth_options) if auth_options else ""}
-
-
-def sudoers_for(user, service):
-    return (
-        "Defaults:%(u)s pam_service=%(s)s\n"
-        "Defaults:%(u)s timestamp_timeout=0\n"
-        "Defaults:%(u)s !lecture\n"
-        "Defaults:%(u)s passwd_tries=1\n"
-        "%(u)s ALL=(ALL:ALL) ALL\n"
-    ) % {"u": user, "s": service}
-
-
-class PushSudoE2E(unittest.TestCase):
+class PushSudoE2E(e2e.SudoAssertions, unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.ws = e2e.Workspace("push")
-        cls.addClassCleanup(cls.ws.cleanup)
+        cls.ws = e2e.Workspace.for_test_class(cls, "push")
         cls.push_user = cls.ws.user("push")
         cls.any_user = cls.ws.user("any")
         cls.fraud_user = cls.ws.user("fraud")
@@ -108,10 +88,10 @@ class PushSudoE2E(unittest.TestCase):
         module = e2e.pam_module()
         sock = cls.daemon.socket
         services = {
-            cls.push_user: ("elevate-e2e-push-push", pam_stack(module, sock, "pe-push")),
-            cls.any_user: ("elevate-e2e-push-any", pam_stack(module, sock, "pe-any")),
+            cls.push_user: ("elevate-e2e-push-push", e2e.sudo_pam_stack(module, sock, "pe-push", SOURCE)),
+            cls.any_user: ("elevate-e2e-push-any", e2e.sudo_pam_stack(module, sock, "pe-any", SOURCE)),
             cls.requester: ("elevate-e2e-push-appr",
-                            pam_stack(module, sock, "pe-appr", "approval_wait=%d" % APPROVAL_WAIT)),
+                            e2e.sudo_pam_stack(module, sock, "pe-appr", SOURCE, "approval_wait=%d" % APPROVAL_WAIT)),
         }
         for name, text in services.values():
             cls.ws.pam_service(name, text)
@@ -120,7 +100,7 @@ class PushSudoE2E(unittest.TestCase):
         service_of[cls.requester2.name] = service_of[cls.requester.name]
         cls.ws.sudoers("elevate-e2e-push",
                        "# elevate end-to-end test (tests/e2e/test_push_sudo.py); removed after the test.\n"
-                       + "".join(sudoers_for(u, s) for u, s in sorted(service_of.items())))
+                       + "".join(e2e.sudoers_for(u, s) for u, s in sorted(service_of.items())))
 
     def setUp(self):
         self.assertTrue(self.server.running(), self.server.stderr())
@@ -140,14 +120,6 @@ class PushSudoE2E(unittest.TestCase):
 
     def no_prompt(self):
         self.fail("sudo asked for a verification code")
-
-    def assert_ran_as_root(self, c):
-        self.assertEqual(c.exit_status, 0, c)
-        self.assertIn("root", c.output.split(), c)
-
-    def assert_refused(self, c):
-        self.assertEqual(c.exit_status, 1, c)
-        self.assertNotIn("root", c.output.split(), c)
 
     def assert_shows(self, c, pattern):
         self.assertRegex(c.output, pattern, c)

@@ -122,12 +122,7 @@ class Sshd:
 
     def stop(self):
         if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+            e2e.terminate(self.proc)
         # Connection processes outlive the listener; they all run our copy.
         e2e.kill_pids([p for p in e2e.all_pids() if e2e.exe_of(p) == self.binary])
 
@@ -149,8 +144,7 @@ def _rmdir_if_empty(path):
 class SshdE2E(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.ws = e2e.Workspace("sshd")
-        cls.addClassCleanup(cls.ws.cleanup)
+        cls.ws = e2e.Workspace.for_test_class(cls, "sshd")
         cls.user = cls.ws.user("ssh")
         cls.daemon = e2e.Daemon(cls.ws, ROLES)
         cls.daemon.start()

@@ -44,33 +44,10 @@ max_duration = "1m"
 """
 
 
-def pam_stack(module, socket, role):
-    return (
-        "#%%PAM-1.0\n"
-        "# elevate end-to-end test service (tests/e2e/test_sudo.py); removed after the test.\n"
-        "auth     required %(m)s socket=%(s)s activate=%(r)s\n"
-        "account  required %(m)s socket=%(s)s require_grant=%(r)s\n"
-        # sudo opens a PAM session for the command: give it a stack.
-        "session  required pam_unix.so\n"
-    ) % {"m": module, "s": socket, "r": role}
-
-
-def sudoers_for(user, service):
-    return (
-        "Defaults:%(u)s pam_service=%(s)s\n"
-        "Defaults:%(u)s timestamp_timeout=0\n"
-        "Defaults:%(u)s !lecture\n"
-        # One attempt per sudo, so each scenario is one PAM transaction.
-        "Defaults:%(u)s passwd_tries=1\n"
-        "%(u)s ALL=(ALL:ALL) ALL\n"
-    ) % {"u": user, "s": service}
-
-
-class SudoE2E(unittest.TestCase):
+class SudoE2E(e2e.SudoAssertions, unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.ws = e2e.Workspace("sudo")
-        cls.addClassCleanup(cls.ws.cleanup)
+        cls.ws = e2e.Workspace.for_test_class(cls, "sudo")
         cls.user = cls.ws.user("sudo")
         cls.short = cls.ws.user("short")
         cls.daemon = e2e.Daemon(cls.ws, ROLES)
@@ -78,11 +55,11 @@ class SudoE2E(unittest.TestCase):
         cls.daemon.enroll(cls.user)
         cls.daemon.enroll(cls.short)
         module = e2e.pam_module()
-        cls.ws.pam_service(SERVICE, pam_stack(module, cls.daemon.socket, "db-admin"))
-        cls.ws.pam_service(SERVICE_SHORT, pam_stack(module, cls.daemon.socket, "db-short"))
+        cls.ws.pam_service(SERVICE, e2e.sudo_pam_stack(module, cls.daemon.socket, "db-admin", "test_sudo.py"))
+        cls.ws.pam_service(SERVICE_SHORT, e2e.sudo_pam_stack(module, cls.daemon.socket, "db-short", "test_sudo.py"))
         cls.ws.sudoers("elevate-e2e-sudo",
                        "# elevate end-to-end test (tests/e2e/test_sudo.py); removed after the test.\n"
-                       + sudoers_for(cls.user.name, SERVICE) + sudoers_for(cls.short.name, SERVICE_SHORT))
+                       + e2e.sudoers_for(cls.user.name, SERVICE) + e2e.sudoers_for(cls.short.name, SERVICE_SHORT))
 
     def setUp(self):
         # Each scenario starts without a grant.
@@ -96,14 +73,6 @@ class SudoE2E(unittest.TestCase):
         """`sudo -k id -un` as `user` on a pty; code() is called at the prompt."""
         argv = e2e.as_user(user, ["sudo", "-k", "id", "-un"])
         return e2e.converse(argv, code=code, reason=REASON, env={"HOME": user.home, "USER": user.name})
-
-    def assert_ran_as_root(self, c):
-        self.assertEqual(c.exit_status, 0, c)
-        self.assertIn("root", c.output.split(), c)
-
-    def assert_refused(self, c):
-        self.assertEqual(c.exit_status, 1, c)
-        self.assertNotIn("root", c.output.split(), c)
 
     def assert_codes_not_echoed(self, c):
         self.assertTrue(all(c.echo_off), "echo was on at a code prompt: %s" % c)

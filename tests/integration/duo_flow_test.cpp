@@ -115,16 +115,7 @@ TEST_F(DuoPushFlow, FraudLocksTheUserUntilAnAdministratorUnlocks) {
     EXPECT_NE(r.err.find("reported as fraud"), std::string::npos) << r.err;
     EXPECT_NE(r.err.find("elevation is locked for root"), std::string::npos) << r.err;
     EXPECT_NE(read_file(daemon->audit_path()).find("\"event\":\"fraud\""), std::string::npos);
-
-    // Not even a correct code helps now.
-    auto code = daemon->ctl({"activate", "any-role"}, {.input = oathtool_code(secret, now()) + "\n"});
-    EXPECT_EQ(code.exit_code, 1) << code.err;
-    EXPECT_NE(code.err.find("elevation is locked for root"), std::string::npos) << code.err;
-
-    auto unlocked = daemon->ctl({"unlock", "root"});
-    ASSERT_EQ(unlocked.exit_code, 0) << unlocked.err;
-    auto again = daemon->ctl({"activate", "any-role"}, {.input = oathtool_code(secret, now() + 30) + "\n"});
-    EXPECT_EQ(again.exit_code, 0) << again.err;
+    expect_locked_then_unlock(*daemon, "root", "any-role", secret);
 }
 
 TEST_F(DuoPushFlow, WrongSecretKeyIsRefusedNamingTheKeys) {

@@ -271,4 +271,17 @@ std::string Daemon::enroll(const std::string& user) {
     return secret;
 }
 
+void expect_locked_then_unlock(Daemon& daemon, const std::string& user, const std::string& role,
+                               const std::string& secret) {
+    // Not even a correct code helps now.
+    auto code = daemon.ctl({"activate", role}, {.input = oathtool_code(secret, now()) + "\n"});
+    EXPECT_EQ(code.exit_code, 1) << code.err;
+    EXPECT_NE(code.err.find("elevation is locked for " + user), std::string::npos) << code.err;
+
+    auto unlocked = daemon.ctl({"unlock", user});
+    ASSERT_EQ(unlocked.exit_code, 0) << unlocked.err;
+    auto again = daemon.ctl({"activate", role}, {.input = oathtool_code(secret, now() + 30) + "\n"});
+    EXPECT_EQ(again.exit_code, 0) << again.err;
+}
+
 }  // namespace elevate::test

@@ -109,6 +109,12 @@ private:
     pid_t pid_ = -1;
 };
 
+// After a fraud report has locked `user`: a correct code for `role` is
+// refused with "elevation is locked for <user>" until `elevatectl unlock
+// <user>`, after which the next code works (gtest expectations).
+void expect_locked_then_unlock(Daemon& daemon, const std::string& user, const std::string& role,
+                               const std::string& secret);
+
 std::string elevated_bin();
 std::string elevatectl_bin();
 int64_t now();

@@ -167,18 +167,7 @@ protected:
     }
 
     PushChallenge challenge(const std::string& user, int64_t expires_in = 30) {
-        PushChallenge c;
-        c.id = "00000000-0000-4000-8000-" + std::to_string(100000000000 + ++next_id_);
-        c.user = user;
-        c.role = "db admin";
-        c.reason = "INC-1234";
-        c.service = "sudo";
-        c.remote_host = "192.0.2.7";
-        c.tty = "pts/3";
-        c.host = "db1.example.com";
-        c.created = clock_.now();
-        c.expires = c.created + expires_in;
-        return c;
+        return pt::sample_challenge(user, clock_, expires_in);
     }
 
     void start(const PushChallenge& c, Seen& seen) {
@@ -223,7 +212,6 @@ protected:
     int port_ = 0;
     base::SystemClock clock_;
     std::unique_ptr<PushProvider> provider_;
-    int next_id_ = 0;
 };
 
 TEST_F(DuoFlow, ConfigNeedsHostAndKeys) {

@@ -259,4 +259,22 @@ int closed_port() {
     return port;
 }
 
+PushChallenge sample_challenge(const std::string& user, const base::Clock& clock, int64_t expires_in) {
+    static int n = 0;
+    char id[64];
+    snprintf(id, sizeof id, "5b1d7f4e-0000-4000-8000-%012d", ++n);
+    PushChallenge c;
+    c.id = id;
+    c.user = user;
+    c.role = "db admin";
+    c.reason = "INC-1234";
+    c.service = "sudo";
+    c.remote_host = "192.0.2.7";
+    c.tty = "pts/3";
+    c.host = "db1.example.com";
+    c.created = clock.now();
+    c.expires = c.created + expires_in;
+    return c;
+}
+
 }  // namespace elevate::push::test

@@ -4,8 +4,10 @@
 // drives an HttpClient the way the daemon's event loop does.
 #pragma once
 
+#include "common/base/clock.h"
 #include "common/base/result.h"
 #include "daemon/push/http_client.h"
+#include "daemon/push/provider.h"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -137,5 +139,10 @@ int closed_port();
 base::Result<void> make_test_pki(const TempDir& dir);
 
 std::string read_file(const std::string& path);
+
+// A sudo challenge for `user` with a new id ("5b1d7f4e-0000-4000-8000-..."),
+// made at clock.now() and expiring `expires_in` seconds later: role
+// "db admin", reason "INC-1234", from 192.0.2.7 on pts/3 of db1.example.com.
+PushChallenge sample_challenge(const std::string& user, const base::Clock& clock, int64_t expires_in = 30);
 
 }  // namespace elevate::push::test

@@ -45,21 +45,7 @@ protected:
     }
 
     PushChallenge challenge(const std::string& user, int64_t expires_in = 30) {
-        static int n = 0;
-        PushChallenge c;
-        char id[64];
-        snprintf(id, sizeof id, "5b1d7f4e-0000-4000-8000-%012d", ++n);
-        c.id = id;
-        c.user = user;
-        c.role = "db-admin";
-        c.reason = "INC-4711";
-        c.service = "sudo";
-        c.remote_host = "10.0.0.7";
-        c.tty = "pts/1";
-        c.host = "db1.example.com";
-        c.created = clock.now();
-        c.expires = c.created + expires_in;
-        return c;
+        return sample_challenge(user, clock, expires_in);
     }
 
     // Starts one challenge for `user` and drives it to its end.
