@@ -111,21 +111,7 @@ std::string role_name(int r) {
 }
 
 std::string config_text(const std::string& dir, const std::string& state, const std::vector<unsigned>& gids) {
-    std::string c =
-        "[daemon]\n"
-        "socket = \"" +
-        dir +
-        "/elevated.sock\"\n"
-        "state_dir = \"" +
-        state +
-        "\"\n"
-        "audit_file = \"" +
-        dir +
-        "/audit.jsonl\"\n"
-        "snapshot = \"" +
-        dir +
-        "/groups.snapshot\"\n"
-        "audit_journal = false\n";
+    std::string c = daemon_section(dir, state);
     for (size_t r = 0; r < gids.size(); ++r) {
         c += "\n[[role]]\n"
              "name = \"" +

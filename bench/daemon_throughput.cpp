@@ -334,20 +334,7 @@ void print_verify(const std::string& label, int clients, const VerifyRun& r) {
 // ---- the run ----------------------------------------------------------------------
 
 std::string config_text(const std::string& dir, unsigned gid) {
-    return "[daemon]\n"
-           "socket = \"" +
-           dir +
-           "/elevated.sock\"\n"
-           "state_dir = \"" +
-           dir +
-           "/state\"\n"
-           "audit_file = \"" +
-           dir +
-           "/audit.jsonl\"\n"
-           "snapshot = \"" +
-           dir +
-           "/groups.snapshot\"\n"
-           "audit_journal = false\n"
+    return daemon_section(dir) +
            "\n"
            "[totp]\n"
            "# 21 valid codes per user at any moment: enough to measure Verify\n"

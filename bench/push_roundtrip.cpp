@@ -295,13 +295,7 @@ void print_floor(const FloorSamples& f) {
 // ---- the daemon side ------------------------------------------------------------
 
 std::string config_text(const std::string& dir, int port, int push_timeout_s) {
-    std::string c;
-    c += "[daemon]\n";
-    c += "socket = \"" + dir + "/elevated.sock\"\n";
-    c += "state_dir = \"" + dir + "/state\"\n";
-    c += "audit_file = \"" + dir + "/audit.jsonl\"\n";
-    c += "snapshot = \"" + dir + "/groups.snapshot\"\n";
-    c += "audit_journal = false\n\n";
+    std::string c = daemon_section(dir) + "\n";
     c += "[push]\n";
     c += "provider = \"webhook\"\n";
     c += "timeout = \"" + std::to_string(push_timeout_s) + "s\"\n";

@@ -206,6 +206,23 @@ double machine_busy_seconds() {
     return busy / double(sysconf(_SC_CLK_TCK));
 }
 
+std::string daemon_section(const std::string& dir, const std::string& state_dir) {
+    return "[daemon]\n"
+           "socket = \"" +
+           dir +
+           "/elevated.sock\"\n"
+           "state_dir = \"" +
+           (state_dir.empty() ? dir + "/state" : state_dir) +
+           "\"\n"
+           "audit_file = \"" +
+           dir +
+           "/audit.jsonl\"\n"
+           "snapshot = \"" +
+           dir +
+           "/groups.snapshot\"\n"
+           "audit_journal = false\n";
+}
+
 std::vector<int64_t> fdatasync_samples(const std::string& dir, int samples) {
     const std::string path = dir + "/fdatasync-probe";
     int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);

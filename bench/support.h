@@ -112,6 +112,10 @@ std::string enroll(const std::string& socket_path, const std::string& user);
 // The TOTP code of `seed` (SHA1, 6 digits, 30 s) for time-step `step`.
 std::string totp_code(const std::string& seed, int64_t step);
 
+// The [daemon] section of a benchmark daemon's config: socket, audit file and
+// snapshot in `dir`, state in `state_dir` (default dir/state), no journal.
+std::string daemon_section(const std::string& dir, const std::string& state_dir = "");
+
 // What one durable append costs in `dir`: `samples` times a 200-byte write
 // then fdatasync(), each timed (ns); the probe file is removed.
 std::vector<int64_t> fdatasync_samples(const std::string& dir, int samples);

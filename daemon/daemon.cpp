@@ -179,7 +179,12 @@ void Daemon::on_timer() {
     if (next && *next <= now) grants_.expire_due();
     sessions_.tick();
     if (auto due = approvals_.next_expiry(); due && *due <= now) approvals_.expire_due();
-    push_.prune();
+    if (now >= next_push_prune_) {
+        // Unclaimed answers are kept two minutes past expiry; a sweep a
+        // minute is enough, not one per turn of the event loop.
+        push_.prune();
+        next_push_prune_ = now + 60;
+    }
     if (now >= next_prune_) {
         // Used time-steps are kept (in seconds) well past any code's window:
         // 10 drift steps of at most 300 s either side.

@@ -90,6 +90,7 @@ private:
     notify::Notifier notifier_;
     int64_t next_checkpoint_ = 0;
     int64_t next_prune_ = 0;
+    int64_t next_push_prune_ = 0;
 
     void publish_snapshot();
     bool snapshot_dirty_ = false;

@@ -844,20 +844,7 @@ std::string premapped(const std::vector<std::string>& libs) {
 // ---- the run ---------------------------------------------------------------------------
 
 std::string config_text(const std::string& dir, unsigned gid, const std::string& role, const std::string& user) {
-    return "[daemon]\n"
-           "socket = \"" +
-           dir +
-           "/elevated.sock\"\n"
-           "state_dir = \"" +
-           dir +
-           "/state\"\n"
-           "audit_file = \"" +
-           dir +
-           "/audit.jsonl\"\n"
-           "snapshot = \"" +
-           dir +
-           "/groups.snapshot\"\n"
-           "audit_journal = false\n"
+    return daemon_section(dir) +
            "\n"
            "[totp]\n"
            "# 21 valid codes per user at any moment (now-10 .. now+10): each is\n"
