@@ -175,8 +175,7 @@ void Daemon::reload() {
 
 void Daemon::on_timer() {
     const int64_t now = clock_.now();
-    auto next = grants_.next_expiry();
-    if (next && *next <= now) grants_.expire_due();
+    grants_.expire_due();
     sessions_.tick();
     if (auto due = approvals_.next_expiry(); due && *due <= now) approvals_.expire_due();
     if (now >= next_push_prune_) {
@@ -202,10 +201,14 @@ void Daemon::after_replies() {
     next_checkpoint_ = now + 1;
 }
 
-std::optional<int64_t> Daemon::next_timer() const {
-    std::optional<int64_t> next = grants_.next_expiry();
-    if (auto kill = sessions_.next_deadline(); kill && (!next || *kill < *next)) next = kill;
-    if (auto request = approvals_.next_expiry(); request && (!next || *request < *next)) next = request;
+std::optional<int64_t> Daemon::next_timer_ms() const {
+    std::optional<int64_t> next = grants_.next_due_ms();
+    const int64_t now = clock_.now();
+    for (auto at : {sessions_.next_deadline(), approvals_.next_expiry()}) {
+        if (!at) continue;
+        const int64_t in_ms = std::max<int64_t>(*at - now, 0) * 1000;
+        if (!next || in_ms < *next) next = in_ms;
+    }
     return next;
 }
 

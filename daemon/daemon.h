@@ -58,8 +58,8 @@ public:
     // Periodic work: expire grants whose end time has passed, finish
     // session terminations, prune used time-steps.
     void on_timer();
-    // When on_timer() next has work (epoch seconds).
-    std::optional<int64_t> next_timer() const;
+    // How long until on_timer() next has work (milliseconds from now).
+    std::optional<int64_t> next_timer_ms() const;
 
     // End of a round of requests, before any reply is sent: publishes the
     // group snapshot once if grants changed (however many did), and writes

@@ -126,7 +126,7 @@ int run(int argc, char** argv) {
     daemon::Daemon& daemon_ref = **d;
     server::ServerHooks hooks;
     hooks.reload = [&] { daemon_ref.reload(); };
-    hooks.next_wall_timer = [&] { return daemon_ref.next_timer(); };
+    hooks.next_timer_ms = [&] { return daemon_ref.next_timer_ms(); };
     hooks.timer = [&] { daemon_ref.on_timer(); };
     hooks.after_replies = [&] { daemon_ref.after_replies(); };
     // Finished HTTPS transfers (push providers, notifications) run their

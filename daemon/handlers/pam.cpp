@@ -41,13 +41,13 @@ bool offer_factors(daemon::Daemon& d, const Call& call, const FactorCheck& check
     const bool code = check.code_allowed && !factors->empty();
     const bool push = check.push_allowed && d.push().enabled();
     if (!code && !push) {
-        if (check.code_allowed && !check.push_allowed)
+        // push is unusable here (not allowed or not configured), so a code
+        // is the only way: say what is missing for it.
+        if (check.code_allowed)
             *denial = {wire::Status::NotEnrolled, "No second factor is enrolled for " + call.user +
                                                       ". Ask an administrator to run: elevatectl enroll " + call.user};
-        else if (!d.push().enabled())
-            *denial = {wire::Status::Denied, check.what + " requires push approval, which is not configured"};
         else
-            *denial = {wire::Status::NotEnrolled, "No second factor is enrolled for " + call.user};
+            *denial = {wire::Status::Denied, check.what + " requires push approval, which is not configured"};
         return false;
     }
     if (code) reply.put_bool(wire::Tag::NeedCode, true);
@@ -65,7 +65,13 @@ Answer authorize(daemon::Daemon& d, const Call& call, wire::FieldWriter& reply) 
     call.fields.get_bool(wire::Tag::Reauth, &reauth);
 
     if (role_name.empty()) {
-        // A plain second factor: no grant involved.
+        // A plain second factor: no grant involved. An unknown user is
+        // told so, as on the role path, before anything about factors.
+        if (!policy::user_groups(call.user)) {
+            Answer a{wire::Status::NotFound, "no such user: " + call.user};
+            audit_answer(d, call, "authorize", "", "", a);
+            return a;
+        }
         Answer denial;
         if (!offer_factors(d, call, factor_check_for(call.user, nullptr), reply, &denial)) {
             audit_answer(d, call, "authorize", "", "", denial);

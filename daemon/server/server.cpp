@@ -12,11 +12,13 @@
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cstring>
+#include <limits>
 #include <unordered_map>
 #include <vector>
 
@@ -48,6 +50,7 @@ struct Server::Impl : Parking {
     ServerHooks hooks;
     base::UniqueFd epoll;
     base::UniqueFd signals;
+    base::UniqueFd clock_steps;  // readable when the wall clock is set
     std::unordered_map<int, Connection> connections;
     std::vector<int> replies_ready;  // answered in this round, not yet sent
     bool trim_heap = false;          // a large reply was freed this round
@@ -317,15 +320,34 @@ struct Server::Impl : Parking {
         int64_t timeout = 60000;
         const int64_t now = wire::monotonic_ms();
         for (const auto& [fd, c] : connections) timeout = std::min(timeout, c.deadline_ms - now);
-        if (hooks.next_wall_timer) {
-            if (auto at = hooks.next_wall_timer()) {
-                struct timespec ts;
-                clock_gettime(CLOCK_REALTIME, &ts);
-                int64_t wall_ms = int64_t(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
-                timeout = std::min(timeout, *at * 1000 - wall_ms);
-            }
+        if (hooks.next_timer_ms) {
+            if (auto in_ms = hooks.next_timer_ms()) timeout = std::min(timeout, *in_ms);
         }
         return int(std::max<int64_t>(timeout, 0));
+    }
+
+    // A CLOCK_REALTIME timer armed for the far future with CANCEL_ON_SET:
+    // it never expires, but its read fails with ECANCELED as soon as the
+    // wall clock is set, which wakes the loop so the timer hook runs.
+    base::Result<void> watch_clock_steps() {
+        clock_steps.reset(timerfd_create(CLOCK_REALTIME, TFD_NONBLOCK | TFD_CLOEXEC));
+        if (!clock_steps.ok()) return base::errno_error("timerfd_create");
+        if (auto r = arm_clock_steps(); !r) return r;
+        return watch(clock_steps.get(), EPOLLIN);
+    }
+    base::Result<void> arm_clock_steps() {
+        struct itimerspec far = {};
+        far.it_value.tv_sec = std::numeric_limits<time_t>::max();
+        if (timerfd_settime(clock_steps.get(), TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET, &far, nullptr) < 0)
+            return base::errno_error("timerfd_settime");
+        return {};
+    }
+    void on_clock_step() {
+        uint64_t expirations;
+        if (read(clock_steps.get(), &expirations, sizeof expirations) < 0 && errno == ECANCELED) {
+            daemon::log_info("the wall clock was set");
+            if (auto r = arm_clock_steps(); !r) daemon::log_warning(r.error().message);
+        }
     }
 
     const WatchedFd* watched_fd(int fd) const {
@@ -368,6 +390,7 @@ base::Result<void> Server::init() {
     if (auto r = impl_->watch(impl_->listener.get(), EPOLLIN); !r) return r;
     for (const auto& w : impl_->hooks.watched)
         if (auto r = impl_->watch(w.fd, EPOLLIN); !r) return r;
+    if (auto r = impl_->watch_clock_steps(); !r) return r;
     return impl_->watch(impl_->signals.get(), EPOLLIN);
 }
 
@@ -390,6 +413,8 @@ base::Result<void> Server::run() {
                 s.accept_all();
             } else if (fd == s.signals.get()) {
                 s.on_signal();
+            } else if (fd == s.clock_steps.get()) {
+                s.on_clock_step();
             } else if (auto w = s.watched_fd(fd)) {
                 w->on_readable();
             } else if (auto it = s.connections.find(fd); it != s.connections.end()) {

@@ -27,10 +27,12 @@ struct WatchedFd {
 };
 
 struct ServerHooks {
-    std::function<void()> reload;                             // SIGHUP
-    std::function<std::optional<int64_t>()> next_wall_timer;  // epoch seconds
-    std::function<void()> timer;                              // when that time is reached
-    std::function<void()> after_replies;                      // each round, once its replies are sent
+    std::function<void()> reload;                           // SIGHUP
+    std::function<std::optional<int64_t>()> next_timer_ms;  // how long until timer() has work
+    // When that time has come, and whenever the wall clock is set (a step
+    // that epoll's monotonic timeout cannot see).
+    std::function<void()> timer;
+    std::function<void()> after_replies;  // each round, once its replies are sent
     std::vector<WatchedFd> watched;
     // A parked request's client went away before its answer (ticket).
     std::function<void(uint64_t)> abandoned;

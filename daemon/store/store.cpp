@@ -48,8 +48,11 @@ base::Result<void> check_owner_and_mode(const std::string& path, const struct st
         return base::make_error(std::move(m));
     }
     if ((st.st_mode & 077) != 0) {
+        // Even read or search access for others is refused: the state holds
+        // second-factor secrets, so only the daemon's user may reach it.
         return base::make_error(std::string(what) + " " + path + " is group/world-accessible (mode " +
-                                octal_mode(st.st_mode) + "); run: chmod " + wanted_mode + " " + path);
+                                octal_mode(st.st_mode) + "); it holds second-factor secrets, so mode " + wanted_mode +
+                                " is required; run: chmod " + wanted_mode + " " + path);
     }
     return {};
 }

@@ -59,6 +59,25 @@ TEST_F(PamOps, AuthorizeWithoutEnrollmentSaysHowToEnroll) {
     EXPECT_NE(r.message.find("elevatectl enroll root"), std::string::npos) << r.message;
 }
 
+// A plain second factor (no role) with push not configured: an unknown user
+// is told so, and an unenrolled one how to enroll, never that push is
+// missing.
+TEST_F(PamOps, AuthorizeWithoutRoleNamesTheUnknownUser) {
+    auto r = ask(wire::Op::Authorize, "elvt-nobody-here");
+    EXPECT_EQ(r.status, wire::Status::NotFound);
+    EXPECT_EQ(r.message, "no such user: elvt-nobody-here");
+}
+
+TEST_F(PamOps, AuthorizeWithoutRoleAndWithoutEnrollmentSaysHowToEnroll) {
+    auto r = ask(wire::Op::Authorize, "root");
+    EXPECT_EQ(r.status, wire::Status::NotEnrolled);
+    EXPECT_EQ(r.message, "No second factor is enrolled for root. Ask an administrator to run: elevatectl enroll root");
+    const std::string secret = daemon.enroll("root");
+    auto enrolled = ask(wire::Op::Authorize, "root");
+    EXPECT_EQ(enrolled.status, wire::Status::Ok) << enrolled.message;
+    EXPECT_TRUE(flag(enrolled, wire::Tag::NeedCode));
+}
+
 TEST_F(PamOps, AuthorizeAsksForReasonAndCodeThenGrantCoversIt) {
     const std::string secret = daemon.enroll("root");
     auto first = ask(wire::Op::Authorize, "root", "db-admin");

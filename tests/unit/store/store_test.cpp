@@ -135,6 +135,18 @@ TEST_F(StoreTest, ReopenKeepsData) {
     EXPECT_EQ((*got)->user, "alice");
 }
 
+// 0750 (group may read and enter) is refused too, and the message says the
+// rule (0700) and why, as docs/CONFIG.md and docs/STATE.md do.
+TEST_F(StoreTest, RefusesGroupReadableStateDirSayingWhy) {
+    ASSERT_EQ(::chmod(dir_.c_str(), 0750), 0);
+    auto s = Store::open(dir_);
+    ASSERT_FALSE(s.ok());
+    EXPECT_EQ(s.error().message, "state directory " + dir_ +
+                                     " is group/world-accessible (mode 0750); it holds second-factor secrets, so mode "
+                                     "0700 is required; run: chmod 0700 " +
+                                     dir_);
+}
+
 TEST_F(StoreTest, RefusesWorldReadableStateDir) {
     ASSERT_EQ(::chmod(dir_.c_str(), 0755), 0);
     auto s = Store::open(dir_);
