@@ -2,18 +2,15 @@
 // secret (shown once as an otpauth:// URI and a QR code) or one imported
 // from pam_google_authenticator / pam_oath so their phone keeps working.
 #include "cli/import/import_secrets.h"
+#include "cli/import/secret_file.h"
 #include "cli/output.h"
 #include "cli/qr.h"
 #include "cli/verbs.h"
 
-#include "common/base/unique_fd.h"
-
-#include <fcntl.h>
 #include <openssl/crypto.h>
-#include <sys/stat.h>
+#include <pwd.h>
 #include <unistd.h>
 
-#include <cerrno>
 #include <iostream>
 
 namespace elevate::cli {
@@ -21,8 +18,6 @@ namespace elevate::cli {
 namespace {
 
 constexpr std::string_view kVerb = "enroll";
-// Both source formats are a few lines per user; anything larger is not one.
-constexpr size_t kMaxImportFile = 64 * 1024;
 
 const char* algorithm_word(config::TotpAlgorithm a) {
     switch (a) {
@@ -36,42 +31,18 @@ const char* algorithm_word(config::TotpAlgorithm a) {
     return "sha1";
 }
 
-// Reads a secret file into a wiped buffer. Admins run this as root on files
-// that users control, so: no symlinks, regular files only, never block on a
-// FIFO, and a hard size limit before reading.
-base::Result<base::SecureBuffer> read_import_file(const std::string& path) {
-    base::UniqueFd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY));
-    if (!fd.ok()) {
-        if (errno == ELOOP)
-            return base::make_error("cannot read " + path + ": it is a symbolic link; give the real path");
-        return base::errno_error("cannot read " + path);
-    }
-    struct stat st;
-    if (fstat(fd.get(), &st) != 0) return base::errno_error("cannot read " + path);
-    if (!S_ISREG(st.st_mode)) return base::make_error("cannot read " + path + ": not a regular file");
-    if (static_cast<uint64_t>(st.st_size) > kMaxImportFile)
-        return base::make_error("refusing " + path + ": larger than 64 KiB, so not a secret file");
-
-    char buf[kMaxImportFile + 1];
-    size_t len = 0;
-    for (;;) {
-        ssize_t n = read(fd.get(), buf + len, sizeof buf - len);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) {
-            int e = errno;
-            OPENSSL_cleanse(buf, len);
-            return base::errno_error("cannot read " + path, e);
-        }
-        if (n == 0) break;
-        len += static_cast<size_t>(n);
-        if (len > kMaxImportFile) {  // grew while we read it
-            OPENSSL_cleanse(buf, len);
-            return base::make_error("refusing " + path + ": larger than 64 KiB, so not a secret file");
-        }
-    }
-    base::SecureBuffer out(std::string_view(buf, len));
-    OPENSSL_cleanse(buf, len);
-    return out;
+// Who must own the import file: a google-authenticator file the user being
+// enrolled (pam_google_authenticator's own rule for it; this also defeats a
+// hard link to someone else's file), a pam_oath usersfile root (it holds
+// every user's secret, so only root may write it).
+base::Result<SecretFileOwner> owner_rule(bool google_authenticator, const std::string& user) {
+    if (!google_authenticator) return SecretFileOwner{0, "root", "a pam_oath usersfile must belong to root"};
+    struct passwd pw;
+    struct passwd* found = nullptr;
+    char buf[4096];
+    if (getpwnam_r(user.c_str(), &pw, buf, sizeof buf, &found) != 0 || found == nullptr)
+        return base::make_error("no user " + user + " to own a google-authenticator file");
+    return SecretFileOwner{found->pw_uid, user, "a google-authenticator file must belong to the user being enrolled"};
 }
 
 struct Import {
@@ -87,7 +58,12 @@ std::optional<Import> load_import(const Context& ctx, const ParsedArgs& args, co
     if (!ga && !oath) return Import{};
     const std::string& path = ga ? *ga : *oath;
 
-    auto contents = read_import_file(path);
+    const auto owner = owner_rule(ga.has_value(), user);
+    if (!owner) {
+        *exit_code = report_error(ctx, kExitUsage, "bad_input", owner.error().message);
+        return std::nullopt;
+    }
+    auto contents = read_secret_file(path, *owner);
     if (!contents) {
         *exit_code = report_error(ctx, kExitUsage, "bad_input", contents.error().message);
         return std::nullopt;

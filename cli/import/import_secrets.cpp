@@ -120,8 +120,10 @@ base::Result<ImportedSecret> parse_google_authenticator(std::string_view file_co
     if (secret_text.empty()) return line_error(1, "expected the base32 secret on the first line, found an empty line");
     if (secret_text.front() == '"')
         return line_error(1, "expected the base32 secret on the first line, found an option line");
+    // base32_decode says where the first bad character is; that is content
+    // of a file root may have been pointed at, so the detail is dropped.
     auto secret = auth::base32_decode(secret_text);
-    if (!secret) return line_error(1, secret.error().message);
+    if (!secret) return base::make_error("line 1 is not a valid base32 secret");
     out.secret = std::move(secret).value();
     if (auto ok = check_secret_length(out.secret, 1, out.note); !ok) return std::move(ok).error();
 
@@ -210,14 +212,14 @@ struct TokenType {
 
 // HOTP/T<period>[/<digits>]; event-based HOTP[/E[/<digits>]] is refused.
 base::Result<TokenType> parse_token_type(std::string_view type, size_t n) {
+    // Messages name the rule, not the field: the line is content of a file
+    // root may have been pointed at.
     if (type == "HOTP" || type == "HOTP/E" || type.starts_with("HOTP/E/"))
-        return line_error(n, "token type " + std::string(type) +
-                                 " is event-based (counter) HOTP; only time-based HOTP/T<period> tokens can be "
-                                 "imported: enroll the user afresh");
-    const std::string shown = type.size() > 32 ? std::string(type.substr(0, 32)) + "..." : std::string(type);
-    const auto unknown = [&] {
         return line_error(n,
-                          "unknown token type '" + shown + "' (expected HOTP/T<period>[/<digits>], e.g. HOTP/T30/6)");
+                          "the token type is event-based (counter) HOTP; only time-based HOTP/T<period> tokens can be "
+                          "imported: enroll the user afresh");
+    const auto unknown = [&] {
+        return line_error(n, "unknown token type (expected HOTP/T<period>[/<digits>], e.g. HOTP/T30/6)");
     };
     if (!type.starts_with("HOTP/T")) return unknown();
     std::string_view rest = type.substr(6);
@@ -228,11 +230,11 @@ base::Result<TokenType> parse_token_type(std::string_view type, size_t n) {
     }
     TokenType t;
     const auto period = base::parse_u64_in(rest, 1, 300);
-    if (!period) return line_error(n, "token type '" + shown + "': the period must be 1 to 300 seconds");
+    if (!period) return line_error(n, "token type HOTP/T<period>: the period must be 1 to 300 seconds");
     t.period = static_cast<int64_t>(*period);
     if (!digits_text.empty() || type.back() == '/') {
         const auto digits = base::parse_u64_in(digits_text, 6, 8);
-        if (!digits) return line_error(n, "token type '" + shown + "': digits must be 6, 7 or 8");
+        if (!digits) return line_error(n, "token type HOTP/T<period>/<digits>: digits must be 6, 7 or 8");
         t.digits = static_cast<int>(*digits);
     }
     return t;
@@ -242,20 +244,17 @@ base::Result<base::SecureBuffer> decode_hex_secret(std::string_view hex, size_t 
     if (hex.size() % 2 != 0) return line_error(n, "SECRET_HEX has an odd number of hex digits");
     if (hex.size() > 2 * 1024) return line_error(n, "SECRET_HEX is longer than 1024 bytes");
     // Decode in place into the wiped buffer; a bad digit only fails the whole
-    // field (its position is reported, not its value).
+    // field (neither its value nor its position is reported).
     static constexpr char kZeros[1024] = {};
     base::SecureBuffer out{std::string_view(kZeros, hex.size() / 2)};
     int bad = 0;
-    size_t first_bad = 0;
     for (size_t i = 0; i < out.size(); ++i) {
         const int hi = hex_value(static_cast<unsigned char>(hex[2 * i]));
         const int lo = hex_value(static_cast<unsigned char>(hex[2 * i + 1]));
-        if ((hi | lo) < 0 && bad == 0) first_bad = 2 * i + (hi < 0 ? 1 : 2);
         bad |= (hi | lo) < 0;
         out.data()[i] = static_cast<char>(((hi & 0x0f) << 4) | (lo & 0x0f));
     }
-    if (bad != 0)
-        return line_error(n, "SECRET_HEX is not hex (bad digit at position " + std::to_string(first_bad) + ")");
+    if (bad != 0) return line_error(n, "SECRET_HEX is not hex");
     return out;
 }
 

@@ -3,7 +3,8 @@
 //   ~/.google_authenticator   (pam_google_authenticator; format in its FILEFORMAT)
 //   /etc/users.oath           (pam_oath / liboath usersfile)
 // Pure functions over the file's bytes: the caller reads the file (into a
-// wiped buffer). Errors name the line and what is wrong, never secret bytes.
+// wiped buffer). Errors name the line and what is wrong, never a byte of the
+// file (root may have been pointed at any file), nor where a bad one sits.
 #pragma once
 
 #include "common/base/result.h"

@@ -10,6 +10,7 @@
 #include "common/config/config.h"
 
 #include "common/base/parse.h"
+#include "common/base/text.h"
 #include "common/base/unique_fd.h"
 
 #include <dirent.h>
@@ -54,20 +55,10 @@ std::string where(const Origin& origin) {
     return origin.file + ":" + std::to_string(origin.line);
 }
 
-// Echoes config text in a message with anything unprintable escaped, so a
-// value cannot smuggle terminal escapes into a log line.
+// Echoes config text in a message, escaped (base::escaped), so a value
+// cannot smuggle terminal escapes into a log line.
 std::string quoted(std::string_view text) {
-    std::string out = "'";
-    for (unsigned char c : text) {
-        if (c < 0x20 || c == 0x7f) {
-            char buf[5];
-            std::snprintf(buf, sizeof buf, "\\x%02x", c);
-            out += buf;
-        } else {
-            out += static_cast<char>(c);
-        }
-    }
-    return out + "'";
+    return "'" + base::escaped(text) + "'";
 }
 
 base::Error key_error(const Origin& origin, std::string_view key, std::string_view what) {

@@ -1,5 +1,7 @@
 #include "common/wire/codec.h"
 
+#include "common/base/utf8.h"
+
 #include <cstring>
 
 namespace elevate::wire {
@@ -33,6 +35,8 @@ const char* codec_error_text(CodecError e) {
             return "field has the wrong size";
         case CodecError::EmbeddedNul:
             return "string field contains a NUL byte";
+        case CodecError::InvalidUtf8:
+            return "string field is not valid UTF-8";
         case CodecError::BadBool:
             return "boolean field is not 0 or 1";
         case CodecError::Duplicate:
@@ -108,6 +112,9 @@ CodecError FieldList::parse_level(const uint8_t* data, size_t length, int depth)
                 break;
             case Kind::Str:
                 if (flen != 0 && std::memchr(value, 0, flen) != nullptr) return CodecError::EmbeddedNul;
+                // Checked here, once, so no handler sees (or echoes) bytes that
+                // are not text (overlongs, surrogates, stray bytes).
+                if (!base::valid_utf8(value, flen)) return CodecError::InvalidUtf8;
                 break;
             case Kind::Bytes:
                 break;

@@ -21,6 +21,7 @@ enum class CodecError {
     UnknownTag,
     BadLength,    // fixed-size field with the wrong size
     EmbeddedNul,  // NUL inside a string
+    InvalidUtf8,  // a string that is not UTF-8 (base::valid_utf8)
     BadBool,
     Duplicate,  // a non-repeating tag appeared twice
     NestedTooDeep,
@@ -53,7 +54,7 @@ class FieldList {
 public:
     FieldList() = default;
     // Walks the whole payload once: bounds, known tags, kinds, no duplicates,
-    // no embedded NULs in strings, nested records validated one level deep.
+    // strings valid UTF-8 without NULs, nested records validated one level deep.
     CodecError parse(const uint8_t* data, size_t length);
 
     bool find(Tag tag, Field* out) const;

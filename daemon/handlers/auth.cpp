@@ -68,7 +68,8 @@ Answer activate(daemon::Daemon& d, const Call& call, wire::FieldWriter& reply) {
 
     const config::Role* role = d.config().find_role(req.role);
     if (!role) {
-        Answer a{wire::Status::NotFound, "no such role '" + req.role + "' (roles: " + role_names(d.config()) + ")"};
+        Answer a = no_such_role(req.role);
+        a.message += " (roles: " + role_names(d.config()) + ")";
         audit_answer(d, call, "activate", req.role, "", a);
         return a;
     }
@@ -76,7 +77,7 @@ Answer activate(daemon::Daemon& d, const Call& call, wire::FieldWriter& reply) {
     policy::RequestContext ctx = context_of(d, call);
 
     auto groups = policy::user_groups(call.user);
-    if (!groups) return {wire::Status::NotFound, "no such user: " + call.user};
+    if (!groups) return no_such_user(call.user);
     policy::Decision decision = policy::decide_activation(*role, ctx, req, *groups);
     if (!decision.allowed) {
         Answer a{wire::Status::Denied, decision.reasons.back()};

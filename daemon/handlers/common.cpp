@@ -47,6 +47,14 @@ Answer bad_request(std::string message) {
     return {wire::Status::BadRequest, std::move(message)};
 }
 
+Answer no_such_user(std::string_view user) {
+    return {wire::Status::NotFound, "no such user: " + base::escaped(user)};
+}
+
+Answer no_such_role(std::string_view role) {
+    return {wire::Status::NotFound, "no such role '" + base::escaped(role) + "'"};
+}
+
 Answer internal_error(const std::string& what, const base::Error& e) {
     daemon::log_error(what + ": " + e.message);
     return {wire::Status::Internal, what + " failed; see the elevated log"};

@@ -23,7 +23,7 @@ void audit(daemon::Daemon& d, const Call& call, const char* event, const char* r
 }  // namespace
 
 Answer enroll(daemon::Daemon& d, const Call& call, wire::FieldWriter& reply) {
-    if (!policy::user_groups(call.user)) return {wire::Status::NotFound, "no such user: " + call.user};
+    if (!policy::user_groups(call.user)) return no_such_user(call.user);
 
     bool force = false;
     call.fields.get_bool(wire::Tag::Force, &force);

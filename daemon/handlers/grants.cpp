@@ -28,7 +28,8 @@ Answer revoke(daemon::Daemon& d, const Call& call, wire::FieldWriter& reply) {
     if (id.empty()) return bad_request("a grant id is required");
     auto g = d.grants().find(id);
     if (!g) return internal_error("revoke", g.error());
-    if (!*g || (*g)->state != store::GrantState::Active) return {wire::Status::NotFound, "no active grant " + id};
+    if (!*g || (*g)->state != store::GrantState::Active)
+        return {wire::Status::NotFound, "no active grant " + base::escaped(id)};
     return end_grant(d, call, reply, **g, store::GrantState::Revoked, "revoke", reason);
 }
 
@@ -53,8 +54,8 @@ Answer drop(daemon::Daemon& d, const Call& call, wire::FieldWriter& reply) {
         target = *g;
     }
     if (!target)
-        return {wire::Status::NotFound,
-                "no active grant " + (id.empty() ? "for role " + role : id) + " for " + call.user};
+        return {wire::Status::NotFound, "no active grant " + base::escaped(id.empty() ? "for role " + role : id) +
+                                            " for " + base::escaped(call.user)};
     return end_grant(d, call, reply, *target, store::GrantState::Dropped, "drop", "dropped by " + call.peer.user);
 }
 

@@ -2,6 +2,7 @@
 // after dispatch has checked who may call them and resolved call.user.
 #pragma once
 
+#include "common/base/text.h"
 #include "common/config/config.h"
 #include "daemon/policy/decision.h"
 #include "daemon/server/dispatch.h"
@@ -61,6 +62,10 @@ void put_grant(wire::FieldWriter& w, const store::Grant& g);
 // if it is too long. Absent fields leave *out empty.
 bool get_text(const wire::FieldList& f, wire::Tag tag, size_t max, std::string* out, Answer* error);
 Answer bad_request(std::string message);
+// Not-found answers that repeat a name from the request, escaped
+// (base::escaped): the name may be anything a client sent.
+Answer no_such_user(std::string_view user);
+Answer no_such_role(std::string_view role);
 Answer internal_error(const std::string& what, const base::Error& e);
 // The decision context of a request: who, for whom, from where, when.
 policy::RequestContext context_of(daemon::Daemon& d, const Call& call);

@@ -82,7 +82,8 @@ Answer authorize(daemon::Daemon& d, const Call& call, wire::FieldWriter& reply) 
 
     const config::Role* role = d.config().find_role(role_name);
     if (!role) {
-        Answer a{wire::Status::NotFound, "elevate: no such role '" + role_name + "'"};
+        Answer a = no_such_role(role_name);
+        a.message = "elevate: " + a.message;
         audit_answer(d, call, "authorize", role_name, "", a);
         return a;
     }
@@ -99,7 +100,7 @@ Answer authorize(daemon::Daemon& d, const Call& call, wire::FieldWriter& reply) 
     // Only now, when a prompt may follow, is the group database consulted:
     // the common case (an active grant) needs no NSS lookup.
     auto groups = policy::user_groups(call.user);
-    if (!groups) return {wire::Status::NotFound, "no such user: " + call.user};
+    if (!groups) return no_such_user(call.user);
     policy::RequestContext ctx = context_of(d, call);
     // Eligibility only: the reason is asked for next, if the role needs one.
     policy::ActivationRequest probe{role->name, 0, "(to be asked)"};
@@ -213,7 +214,8 @@ Answer session_close(daemon::Daemon& d, const Call& call, wire::FieldWriter&) {
     if (id.empty()) return bad_request("a session id is required");
     auto closed = d.sessions().close(id, call.user, call.peer.user);
     if (!closed) return internal_error("session_close", closed.error());
-    if (!*closed) return {wire::Status::NotFound, "no open session " + id + " for " + call.user};
+    if (!*closed)
+        return {wire::Status::NotFound, "no open session " + base::escaped(id) + " for " + base::escaped(call.user)};
     audit_answer(d, call, "session-close", "", "", {}, "session " + id.substr(0, 8) + " closed");
     return {};
 }

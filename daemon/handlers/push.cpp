@@ -76,7 +76,7 @@ Answer push_start(daemon::Daemon& d, const Call& call, wire::FieldWriter& reply)
     const config::Role* role = nullptr;
     if (!role_name.empty()) {
         role = d.config().find_role(role_name);
-        if (!role) return {wire::Status::NotFound, "no such role '" + role_name + "'"};
+        if (!role) return no_such_role(role_name);
         if (role->factor == config::Factor::Totp) {
             Answer a{wire::Status::Denied, "role " + role->name + " requires a verification code, not a push"};
             audit_answer(d, call, "push-start", role->name, "", a);
@@ -84,7 +84,7 @@ Answer push_start(daemon::Daemon& d, const Call& call, wire::FieldWriter& reply)
         }
         // Nobody's phone is rung for a role they could not get anyway.
         auto groups = policy::user_groups(call.user);
-        if (!groups) return {wire::Status::NotFound, "no such user: " + call.user};
+        if (!groups) return no_such_user(call.user);
         policy::ActivationRequest probe{role->name, 0, reason.empty() ? "(to be checked)" : reason};
         policy::Decision decision = policy::decide_activation(*role, context_of(d, call), probe, *groups);
         auto current = d.grants().active_for_role(call.user, role->name);

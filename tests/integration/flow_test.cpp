@@ -5,6 +5,9 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <thread>
 
 using namespace elevate::test;
@@ -212,6 +215,82 @@ TEST_F(Flow, ImportedOathUsersfileSecretKeepsWorking) {
     auto a = daemon.ctl({"activate", "db-admin", "--reason", "x"},
                         {.input = oathtool_code("GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ", now()) + "\n"});
     EXPECT_EQ(a.exit_code, 0) << a.err;
+}
+
+// elevatectl reads import files as root from paths users control: no
+// symbolic link anywhere on the path, only regular files owned by whoever
+// may write them (docs/man/elevatectl.1, "Importing secrets").
+const char kGaFile[] = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ\n\" TOTP_AUTH\n";
+const char kUsersfile[] = "HOTP/T30/6 root - 3132333435363738393031323334353637383930\n";
+
+TEST_F(Flow, ImportRefusesASymlinkedParentDirectory) {
+    ASSERT_EQ(mkdir((daemon.dir() + "/real").c_str(), 0700), 0);
+    write_file(daemon.dir() + "/real/ga", kGaFile);
+    write_file(daemon.dir() + "/real/users.oath", kUsersfile);
+    ASSERT_EQ(symlink("real", (daemon.dir() + "/link").c_str()), 0);
+    for (const char* option : {"--import-google-authenticator", "--import-oath-usersfile"}) {
+        const std::string file = std::string(option) == "--import-oath-usersfile" ? "users.oath" : "ga";
+        auto r = daemon.ctl({"enroll", "root", "--force", option, daemon.dir() + "/link/" + file});
+        EXPECT_EQ(r.exit_code, 2) << option << r.out << r.err;
+        EXPECT_NE(r.err.find("link is a symbolic link"), std::string::npos) << r.err;
+        // The real path works.
+        auto ok = daemon.ctl({"enroll", "root", "--force", option, daemon.dir() + "/real/" + file});
+        EXPECT_EQ(ok.exit_code, 0) << option << ok.err;
+    }
+}
+
+TEST_F(Flow, ImportRefusesAFileOwnedBySomeoneElse) {
+    TestUser other("elvt-imp");
+    const std::string ga = daemon.dir() + "/ga";
+    const std::string oath = daemon.dir() + "/users.oath";
+    write_file(ga, kGaFile);
+    write_file(oath, kUsersfile);
+    ASSERT_EQ(chown(ga.c_str(), other.uid(), other.gid()), 0);
+    ASSERT_EQ(chown(oath.c_str(), other.uid(), other.gid()), 0);
+
+    // A google-authenticator file must belong to the user being enrolled.
+    auto r = daemon.ctl({"enroll", "root", "--force", "--import-google-authenticator", ga});
+    EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
+    EXPECT_NE(r.err.find("owned by elvt-imp, not by root"), std::string::npos) << r.err;
+    auto own = daemon.ctl({"enroll", other.name(), "--force", "--import-google-authenticator", ga});
+    EXPECT_EQ(own.exit_code, 0) << own.err;
+
+    // A pam_oath usersfile holds everyone's secrets: root's alone.
+    auto u = daemon.ctl({"enroll", "root", "--force", "--import-oath-usersfile", oath});
+    EXPECT_EQ(u.exit_code, 2) << u.out << u.err;
+    EXPECT_NE(u.err.find("owned by elvt-imp, not by root"), std::string::npos) << u.err;
+
+    // Writable by others: refused whoever owns it.
+    ASSERT_EQ(chown(ga.c_str(), 0, 0), 0);
+    ASSERT_EQ(chmod(ga.c_str(), 0620), 0);
+    auto w = daemon.ctl({"enroll", "root", "--force", "--import-google-authenticator", ga});
+    EXPECT_EQ(w.exit_code, 2) << w.out << w.err;
+    EXPECT_NE(w.err.find("writable by others"), std::string::npos) << w.err;
+}
+
+TEST_F(Flow, ImportRefusesAFifoOrDeviceWithoutHanging) {
+    const std::string fifo = daemon.dir() + "/fifo";
+    ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+    for (const std::string& path : {fifo, std::string("/dev/zero")}) {
+        auto r =
+            daemon.ctl({"enroll", "root", "--force", "--import-google-authenticator", path}, {.timeout_ms = 10000});
+        EXPECT_EQ(r.exit_code, 2) << path << r.out << r.err;
+        EXPECT_NE(r.err.find("not a regular file"), std::string::npos) << r.err;
+    }
+}
+
+TEST_F(Flow, ImportErrorRepeatsNothingOfTheFile) {
+    const std::string ga = daemon.dir() + "/ga";
+    write_file(ga, "root:$y$j9T$secrethash:19000:0:99999:7:::\n");
+    auto r = daemon.ctl({"enroll", "root", "--force", "--import-google-authenticator", ga});
+    EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
+    EXPECT_EQ(r.err, "elevatectl: " + ga + ": line 1 is not a valid base32 secret\n");
+
+    const std::string oath = daemon.dir() + "/users.oath";
+    write_file(oath, "secrethash root - 00\n");
+    auto u = daemon.ctl({"enroll", "root", "--force", "--import-oath-usersfile", oath});
+    EXPECT_EQ(u.exit_code, 2) << u.out << u.err;
+    EXPECT_EQ(u.err.find("secrethash"), std::string::npos) << u.err;
 }
 
 TEST(FlowNoDaemon, CliFailsFastWithSocketAndErrno) {

@@ -180,6 +180,30 @@ TEST_F(Malformed, OverlongAndControlCharacterFieldsGetBadRequest) {
     EXPECT_NE(p.message.find("control"), std::string::npos) << p.message;
 }
 
+TEST_F(Malformed, InvalidUtf8InAStringGetsBadRequest) {
+    for (const char* user : {"adv\xff\xfe", "adv\xc0\xaf", "adv\xed\xa0\x80"}) {
+        wire::BufferWriter w;
+        w->put_str(wire::Tag::User, user);
+        auto p = parse_reply(send_raw(daemon.socket(), frame(1, uint8_t(wire::Op::Status), w.take())));
+        ASSERT_TRUE(p.ok);
+        EXPECT_EQ(p.status, wire::Status::BadRequest) << p.message;
+        EXPECT_EQ(p.message, "malformed request: string field is not valid UTF-8");
+    }
+}
+
+// A user name the daemon repeats in a reply comes back escaped: terminal
+// escapes and C1 controls (valid UTF-8) cannot reach whoever prints it.
+TEST_F(Malformed, UnknownUserNameIsEscapedInTheReply) {
+    wire::BufferWriter w;
+    w->put_str(wire::Tag::User,
+               "nobody\x1b]0;owned\x07\xc2\x9b"
+               "2J\\x");
+    auto p = parse_reply(send_raw(daemon.socket(), frame(1, uint8_t(wire::Op::Enroll), w.take())));
+    ASSERT_TRUE(p.ok);
+    EXPECT_EQ(p.status, wire::Status::NotFound) << p.message;
+    EXPECT_EQ(p.message, "no such user: nobody\\x1b]0;owned\\x07\\xc2\\x9b2J\\x5cx");
+}
+
 TEST_F(Malformed, SilentClientsDoNotBlockOthersAndAreDisconnected) {
     std::vector<int> silent;
     for (int i = 0; i < 100; ++i) silent.push_back(connect_raw(daemon.socket()));

@@ -150,6 +150,54 @@ TEST(Fields, RejectsEmbeddedNul) {
     EXPECT_EQ(parse(field(uint16_t(Tag::Secret), {0, 0, 0})), CodecError::Ok);
 }
 
+// docs/PROTOCOL.md: `str` is UTF-8. Invalid forms are refused in the reader,
+// so no handler sees (or echoes) them. The standard malformed cases:
+TEST(Fields, RejectsInvalidUtf8InStrings) {
+    const std::vector<std::vector<uint8_t>> bad = {
+        {'a', 'd', 'v', 0xff, 0xfe},  // bytes that never occur in UTF-8
+        {0xc0, 0xaf},                 // overlong '/'
+        {0xe0, 0x80, 0xaf},           // overlong '/', 3 bytes
+        {0xf0, 0x80, 0x80, 0xaf},     // overlong '/', 4 bytes
+        {0xc1, 0xbf},                 // overlong U+007F
+        {0xed, 0xa0, 0x80},           // U+D800, a surrogate
+        {0xed, 0xbf, 0xbf},           // U+DFFF
+        {0xf4, 0x90, 0x80, 0x80},     // U+110000, past the last code point
+        {0xf5, 0x80, 0x80, 0x80},     // lead byte past F4
+        {'a', 0x80, 'b'},             // lone continuation byte
+        {0xc3},                       // truncated 2-byte sequence
+        {'x', 0xe2, 0x82},            // truncated 3-byte sequence at the end
+        {0xe2, 0x82, 'x'},            // a 3-byte sequence cut short
+        {0xf0, 0x9f, 0x98},           // truncated 4-byte sequence
+    };
+    for (const auto& value : bad) {
+        const CodecError e = parse(field(uint16_t(Tag::User), value));
+        EXPECT_STREQ(codec_error_text(e), "string field is not valid UTF-8") << "value of " << value.size() << " bytes";
+    }
+    // Inside a record too.
+    EXPECT_STREQ(codec_error_text(parse(field(uint16_t(Tag::Grant), field(uint16_t(Tag::Role), {0xc0, 0xaf})))),
+                 "string field is not valid UTF-8");
+    // Bytes fields may still hold anything.
+    EXPECT_EQ(parse(field(uint16_t(Tag::Secret), {0xff, 0xc0, 0xaf})), CodecError::Ok);
+}
+
+TEST(Fields, AcceptsValidUtf8AtTheBoundaries) {
+    const std::vector<std::vector<uint8_t>> good = {
+        {},
+        {0x7f},
+        {0xc2, 0x80},              // U+0080, first 2-byte
+        {0xdf, 0xbf},              // U+07FF
+        {0xe0, 0xa0, 0x80},        // U+0800, first 3-byte
+        {0xed, 0x9f, 0xbf},        // U+D7FF, just below the surrogates
+        {0xee, 0x80, 0x80},        // U+E000, just above
+        {0xef, 0xbf, 0xbf},        // U+FFFF
+        {0xf0, 0x90, 0x80, 0x80},  // U+10000, first 4-byte
+        {0xf4, 0x8f, 0xbf, 0xbf},  // U+10FFFF, the last code point
+        {'J', 0xc3, 0xb6, 'r', 'g'},
+    };
+    for (const auto& value : good)
+        EXPECT_EQ(parse(field(uint16_t(Tag::User), value)), CodecError::Ok) << "value of " << value.size() << " bytes";
+}
+
 TEST(Fields, RejectsDuplicates) {
     auto a = field(uint16_t(Tag::User), str("alice"));
     auto b = field(uint16_t(Tag::User), str("mallory"));
