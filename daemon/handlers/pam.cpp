@@ -68,7 +68,7 @@ Answer authorize(daemon::Daemon& d, const Call& call, wire::FieldWriter& reply) 
         // A plain second factor: no grant involved. An unknown user is
         // told so, as on the role path, before anything about factors.
         if (!policy::user_groups(call.user)) {
-            Answer a{wire::Status::NotFound, "no such user: " + call.user};
+            Answer a = no_such_user(call.user);
             audit_answer(d, call, "authorize", "", "", a);
             return a;
         }
