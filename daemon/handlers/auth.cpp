@@ -88,9 +88,7 @@ Answer activate(daemon::Daemon& d, const Call& call, wire::FieldWriter& reply) {
     auto current = d.grants().active_for_role(call.user, role->name);
     if (!current) return internal_error("activate", current.error());
     if (*current) {
-        Answer a{wire::Status::Conflict, role->name + " is already active until " + format_time((*current)->end) +
-                                             " (grant " + (*current)->id.substr(0, 8) +
-                                             "); drop it first to change it"};
+        Answer a = already_active(*role, **current);
         put_grant(reply, **current);
         return a;
     }

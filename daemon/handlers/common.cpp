@@ -6,6 +6,11 @@
 
 namespace elevate::handlers {
 
+Answer already_active(const config::Role& role, const store::Grant& g) {
+    return {wire::Status::Conflict, role.name + " is already active until " + format_time(g.end) + " (grant " +
+                                        g.id.substr(0, 8) + "); drop it first to change it"};
+}
+
 void put_grant(wire::FieldWriter& w, const store::Grant& g) {
     w.begin_record(wire::Tag::Grant);
     w.put_str(wire::Tag::GrantId, g.id);

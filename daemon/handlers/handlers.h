@@ -58,6 +58,8 @@ void put_request(wire::FieldWriter& w, const store::Request& r, const policy::Pe
 
 // Shared by the handlers.
 void put_grant(wire::FieldWriter& w, const store::Grant& g);
+// The Conflict answer to activating `role` while grant `g` of it is active.
+Answer already_active(const config::Role& role, const store::Grant& g);
 // Reads an optional text field no longer than `max`; false (and *error set)
 // if it is too long. Absent fields leave *out empty.
 bool get_text(const wire::FieldList& f, wire::Tag tag, size_t max, std::string* out, Answer* error);

@@ -12,6 +12,8 @@ namespace elevate::handlers {
 
 namespace {
 
+constexpr int64_t kSendRetrySeconds = 5;
+
 std::string this_host(const config::PushConfig& push) {
     if (!push.hostname.empty()) return push.hostname;
     char name[256] = {};
@@ -87,10 +89,18 @@ Answer push_start(daemon::Daemon& d, const Call& call, wire::FieldWriter& reply)
         if (!groups) return no_such_user(call.user);
         policy::ActivationRequest probe{role->name, 0, reason.empty() ? "(to be checked)" : reason};
         policy::Decision decision = policy::decide_activation(*role, context_of(d, call), probe, *groups);
+        if (!decision.allowed) {
+            Answer a{wire::Status::Denied, decision.reasons.back()};
+            audit_answer(d, call, "push-start", role->name, "", a);
+            return a;
+        }
+        // Activating a role that is active already is refused (activate):
+        // refuse it now, before the phone rings for nothing.
         auto current = d.grants().active_for_role(call.user, role->name);
         if (!current) return internal_error("push-start", current.error());
-        if (!decision.allowed && !*current) {
-            Answer a{wire::Status::Denied, decision.reasons.back()};
+        if (*current) {
+            Answer a = already_active(*role, **current);
+            put_grant(reply, **current);
             audit_answer(d, call, "push-start", role->name, "", a);
             return a;
         }
@@ -112,10 +122,16 @@ Answer push_start(daemon::Daemon& d, const Call& call, wire::FieldWriter& reply)
     c.host = this_host(d.config().push);
     c.created = d.clock().now();
     c.expires = c.created + d.config().push.timeout;
-    // Long enough for the provider's first answer (connect + request).
+    // A rate-limited provider is retried while sending for this long at
+    // most: the caller is waiting (pam_elevate for its timeout, 10 s by
+    // default), and a refusal must reach it as one, not as a timeout.
+    c.send_by = c.created + kSendRetrySeconds;
+    // Long enough for the provider's first answer (connect + request, twice
+    // for Duo's preauth and auth) after those retries.
     const auto& endpoint = d.config().push.provider == config::PushProviderKind::Duo ? d.config().push.duo.endpoint
                                                                                      : d.config().push.webhook.endpoint;
-    const int64_t wait_ms = 2 * (endpoint.connect_timeout_ms + endpoint.request_timeout_ms) + 1000;
+    const int64_t wait_ms =
+        2 * (endpoint.connect_timeout_ms + endpoint.request_timeout_ms) + 1000 + kSendRetrySeconds * 1000;
     const uint64_t ticket = call.parking->park(wire::monotonic_ms() + wait_ms);
     d.push().start(std::move(c), ticket);
     return parked();

@@ -10,6 +10,7 @@
 #include "daemon/push/duo.h"
 
 #include "common/base/secure_buffer.h"
+#include "daemon/push/rate_limit.h"
 #include "daemon/push/text.h"
 
 #include <nlohmann/json.hpp>
@@ -82,6 +83,19 @@ std::string rfc2822_date(int64_t epoch_seconds) {
     return buf;
 }
 
+std::string host_name(std::string_view api_host) {
+    if (api_host.starts_with('[')) {
+        // An IPv6 literal: "[::1]:8443" is signed as "::1".
+        const size_t close = api_host.find(']');
+        if (close != std::string_view::npos) return ascii_lower(api_host.substr(1, close - 1));
+    }
+    const size_t colon = api_host.find(':');
+    if (colon != std::string_view::npos && api_host.find(':', colon + 1) == std::string_view::npos) {
+        api_host = api_host.substr(0, colon);
+    }
+    return ascii_lower(api_host);
+}
+
 std::string canonical_request(std::string_view date, std::string_view method, std::string_view host,
                               std::string_view path, std::string_view canon_params) {
     std::string out;
@@ -132,8 +146,11 @@ constexpr std::string_view kPreauthPath = "/auth/v2/preauth";
 constexpr std::string_view kAuthPath = "/auth/v2/auth";
 constexpr std::string_view kStatusPath = "/auth/v2/auth_status";
 
-// Consecutive failed polls (transport, 5xx, 429) before giving up early.
+// Consecutive failed polls (transport, 5xx) before giving up early.
 constexpr int kMaxPollFailures = 3;
+// A refused request whose reply is dated this far from our clock was most
+// likely refused for the date: Duo checks the signed date against its own.
+constexpr int64_t kClockSkewHintSeconds = 60;
 const json* member(const json& obj, std::string_view key) {
     if (!obj.is_object()) return nullptr;
     auto it = obj.find(key);
@@ -171,20 +188,34 @@ std::string fail_message(const json& body) {
     return msg;
 }
 
-// Transport errors, 5xx and 429 mean "Duo could not be asked" (unavailable);
-// 401 means our credentials are wrong; any other refusal or a body that is
-// not Duo's envelope is a definite failure.
-Reply read_reply(std::string_view path, const HttpResponse& r) {
+// What a 401 most likely means: a clock that is off (the reply's Date
+// against ours, `now`), else the keys.
+std::string refusal_hint(const HttpResponse& r, int64_t now) {
+    if (auto duo_time = parse_http_date(r.header("date"))) {
+        const int64_t skew = *duo_time - now;
+        if (skew > kClockSkewHintSeconds || skew < -kClockSkewHintSeconds) {
+            return "the clock of this host differs from Duo's by " + std::to_string(skew < 0 ? -skew : skew) +
+                   " s; check its time synchronisation";
+        }
+    }
+    return "check integration_key/secret_key";
+}
+
+// Transport errors and 5xx mean "Duo could not be asked" (unavailable);
+// 401 means our credentials (or our clock) are wrong; any other refusal or
+// a body that is not Duo's envelope is a definite failure. (A 429 never
+// gets here: DuoProvider::call() retries it.)
+Reply read_reply(std::string_view path, const HttpResponse& r, int64_t now) {
     if (!r.ok()) return failure("Duo unreachable: " + printable_ascii(r.error), true);
     const json body = json::parse(r.body, nullptr, /*allow_exceptions=*/false);
     const std::string msg = body.is_object() ? fail_message(body) : std::string();
     const std::string suffix = msg.empty() ? "" : ": " + msg;
     if (r.status == 401) {
         return failure(
-            "Duo rejected the request" + (msg.empty() ? ": HTTP 401" : suffix) + " (check integration_key/secret_key)",
+            "Duo rejected the request" + (msg.empty() ? ": HTTP 401" : suffix) + " (" + refusal_hint(r, now) + ")",
             false);
     }
-    if (r.status >= 500 || r.status == 429) {
+    if (r.status >= 500) {
         return failure("Duo unreachable: HTTP " + std::to_string(r.status) + suffix, true);
     }
     if (r.status != 200) {
@@ -243,10 +274,9 @@ public:
           poll_interval_ms_(duo.poll_interval_ms),
           http_(http),
           clock_(clock) {
-        // The host as signed: lower case (canonical_request), and without an
-        // explicit default port, which the Host header would not carry.
-        sign_host_ = api_host_;
-        if (sign_host_.ends_with(":443")) sign_host_.resize(sign_host_.size() - 4);
+        // As Duo's own clients sign it: the name alone; a port in api_host
+        // is only where to connect.
+        sign_host_ = duo_sign::host_name(api_host_);
     }
 
     // Transfers still queued would call back into a destroyed provider.
@@ -292,6 +322,8 @@ private:
         uint64_t transfer = 0;  // the HttpClient transfer in flight
         std::string device_label;
         std::string txid;
+        bool delivered = false;  // `sent` has run: the push is out (or Duo's bypass said allow)
+        RateLimitBackoff backoff;
         int poll_failures = 0;
         std::chrono::steady_clock::time_point poll_sent{};
         int64_t poll_timeout_ms = 0;
@@ -336,12 +368,28 @@ private:
         }
         const std::string id = ch.c.id;
         const uint64_t seq = ch.seq;
-        ch.transfer = http_.submit(std::move(req), [this, id, seq, handler](HttpResponse r) {
+        ch.transfer = http_.submit(std::move(req), [this, id, seq, handler, method = std::string(method),
+                                                    path = std::string(path), params](HttpResponse r) {
             auto it = pending_.find(id);
             if (it == pending_.end() || it->second.seq != seq) return;
-            it->second.transfer = 0;
-            (this->*handler)(it->second, std::move(r));
+            Challenge& current = it->second;
+            current.transfer = 0;
+            if (r.ok() && r.status == 429) return rate_limited(current, r, method, path, params, handler);
+            current.backoff.reset();
+            (this->*handler)(current, std::move(r));
         });
+    }
+
+    // The same call again (signed anew), when the rate limit ends before
+    // the deadline; else the challenge ends as a denial.
+    void rate_limited(Challenge& ch, const HttpResponse& r, const std::string& method, const std::string& path,
+                      const duo_sign::Params& params, Handler handler) {
+        const auto delay =
+            ch.backoff.next_delay_ms(r, clock_.now(), rate_limit_deadline(ch.c, /*sending=*/!ch.delivered));
+        if (delay) return call(ch, method, path, params, *delay, handler);
+        std::string why = rate_limited_text("Duo", ch.backoff.wait_seconds());
+        if (!ch.delivered) return fail_send(ch, std::move(why), false);
+        finish(ch, PushOutcome::Failed, std::move(why));
     }
 
     // Ends a challenge before a push went out: `sent` with the error.
@@ -373,6 +421,7 @@ private:
         const std::string id = ch.c.id;
         const uint64_t seq = ch.seq;
         Sent sent = std::move(ch.sent);
+        ch.delivered = true;
         PushSent s;
         s.ok = true;
         s.device = std::move(device);
@@ -382,7 +431,7 @@ private:
     }
 
     void on_preauth(Challenge& ch, HttpResponse r) {
-        Reply reply = read_reply(kPreauthPath, r);
+        Reply reply = read_reply(kPreauthPath, r, clock_.now());
         if (!reply.ok) return fail_send(ch, std::move(reply.error), reply.unavailable);
         const std::string result = string_member(reply.response, "result");
         const std::string status_msg = printable_ascii(string_member(reply.response, "status_msg"));
@@ -418,7 +467,7 @@ private:
     }
 
     void on_auth(Challenge& ch, HttpResponse r) {
-        Reply reply = read_reply(kAuthPath, r);
+        Reply reply = read_reply(kAuthPath, r, clock_.now());
         if (!reply.ok) return fail_send(ch, std::move(reply.error), reply.unavailable);
         std::string txid = string_member(reply.response, "txid");
         if (txid.empty() || txid.size() > kMaxPrintableAscii) {
@@ -439,7 +488,7 @@ private:
 
     void on_status(Challenge& ch, HttpResponse r) {
         const bool expired = clock_.now() >= ch.c.expires;
-        Reply reply = read_reply(kStatusPath, r);
+        Reply reply = read_reply(kStatusPath, r, clock_.now());
         if (!reply.ok) {
             if (!reply.unavailable) return finish(ch, PushOutcome::Failed, std::move(reply.error));
             // auth_status long-polls: a transfer that ran into its own time

@@ -61,6 +61,9 @@ std::string encode(std::string_view s);
 // "k1=v1&k2=v2", encoded, sorted by key then value (bytewise). This is both
 // the signed parameter string and the query string / form body sent.
 std::string canon_params(Params params);
+// The host as signed: api_host's name without a port ("[v6]:port" gives
+// the bare address), lower-cased, as duo_unix and duo_client_python sign it.
+std::string host_name(std::string_view api_host);
 // RFC 2822 date in UTC, e.g. "Tue, 21 Aug 2012 17:29:18 +0000".
 std::string rfc2822_date(int64_t epoch_seconds);
 // The string that is signed. `host` is lower-cased here.

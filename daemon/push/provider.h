@@ -27,6 +27,10 @@ struct PushChallenge {
     std::string host;  // this machine's name
     int64_t created = 0;
     int64_t expires = 0;  // epoch seconds; no answer by then is a timeout
+    // Epoch seconds: while the push is still being sent, a rate-limited
+    // provider is not retried past this (the caller of push_start is
+    // waiting); 0: until expires. See rate_limit.h.
+    int64_t send_by = 0;
 };
 
 enum class PushOutcome {

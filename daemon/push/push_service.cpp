@@ -1,5 +1,7 @@
 #include "daemon/push/push_service.h"
 
+#include "daemon/core/log.h"
+#include "daemon/push/text.h"
 #include "daemon/store/store.h"
 
 #include <algorithm>
@@ -10,6 +12,12 @@ namespace {
 // An answered challenge nobody came back for is kept this long past its
 // expiry (the client may be slow to ask), then forgotten.
 constexpr int64_t kKeepAnsweredSeconds = 120;
+
+// "push 1a2b3c4d for alice (role db-admin)", for the daemon's log.
+std::string log_name(const PushChallenge& c) {
+    return "push " + c.id.substr(0, 8) + " for " + printable_ascii(c.user) +
+           (c.role.empty() ? "" : " (role " + printable_ascii(c.role) + ")");
+}
 }  // namespace
 
 PushService::~PushService() {
@@ -53,6 +61,10 @@ void PushService::on_sent(const std::string& id, PushSent sent) {
         e.state.phase = ChallengeState::Phase::Failed;
         e.state.error = sent.error;
         e.state.unavailable = sent.unavailable;
+        // Provider texts are printable already; never a secret (provider.h).
+        daemon::log_warning(log_name(e.state.challenge) + " not sent" +
+                            (e.provider ? std::string(" by ") + e.provider->name() : std::string()) + ": " +
+                            sent.error);
     }
     wake(e.start_ticket);
 }
@@ -63,6 +75,15 @@ void PushService::on_done(const std::string& id, PushAnswer answer) {
     Entry& e = it->second;
     e.state.phase = ChallengeState::Phase::Answered;
     e.state.answer = std::move(answer);
+    if (const PushAnswer& a = e.state.answer; a.outcome != PushOutcome::Approved) {
+        const std::string line = log_name(e.state.challenge) + " on " + e.state.device + ": " +
+                                 push_outcome_name(a.outcome) + (a.detail.empty() ? "" : " (" + a.detail + ")");
+        if (a.outcome == PushOutcome::Failed) {
+            daemon::log_warning(line);
+        } else {
+            daemon::log_notice(line);
+        }
+    }
     if (on_answer_) on_answer_(e.state);
     std::vector<uint64_t> waiters;
     waiters.swap(e.waiters);

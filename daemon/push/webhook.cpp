@@ -1,6 +1,7 @@
 #include "daemon/push/webhook.h"
 
 #include "daemon/core/log.h"
+#include "daemon/push/rate_limit.h"
 #include "daemon/push/signature.h"
 #include "daemon/push/text.h"
 
@@ -81,6 +82,7 @@ struct WebhookProvider::Challenge {
     uint64_t transfer = 0;    // the one HTTP request in flight for it
     std::string local_error;  // a failure found before sending (see submit())
     int failures = 0;         // polls failed in a row
+    RateLimitBackoff backoff;
 };
 
 WebhookProvider::WebhookProvider(const config::WebhookConfig& config, HttpClient& http, const base::Clock& clock)
@@ -234,11 +236,23 @@ void WebhookProvider::on_reply(const std::string& id, Step step, const std::stri
         r = HttpResponse{};
         r.error = ch.local_error;
     }
+    // Unsigned, like any gateway's 429: it can only delay the challenge, and
+    // never beyond its deadline.
+    if (r.ok() && r.status == 429) return on_rate_limited(ch, step, r);
+    ch.backoff.reset();
     if (step == Step::Start) {
         on_start_reply(ch, request_nonce, r);
     } else {
         on_poll_reply(ch, request_nonce, r);
     }
+}
+
+void WebhookProvider::on_rate_limited(Challenge& ch, Step step, const HttpResponse& r) {
+    const auto delay = ch.backoff.next_delay_ms(r, clock_.now(), rate_limit_deadline(ch.c, step == Step::Start));
+    if (delay) return submit(ch, step, *delay);
+    std::string why = rate_limited_text("the push provider", ch.backoff.wait_seconds());
+    if (step == Step::Start) return report_start(ch, PushSent{false, {}, std::move(why), false});
+    finish(ch, PushAnswer{PushOutcome::Failed, std::move(why), false});
 }
 
 void WebhookProvider::on_start_reply(Challenge& ch, const std::string& request_nonce, const HttpResponse& r) {
@@ -270,14 +284,15 @@ void WebhookProvider::on_start_reply(Challenge& ch, const std::string& request_n
         result.ok = true;
         result.device = printable_ascii(string_field(*j, "device"));
     }
+    report_start(ch, std::move(result));
+}
 
+void WebhookProvider::report_start(Challenge& ch, PushSent result) {
+    const std::string id = ch.c.id;
     Sent sent = std::move(ch.sent);
     const Challenge* self = &ch;
     const bool ok = result.ok;
-    if (!ok) {
-        daemon::log_warning("webhook: challenge " + id + " for " + printable_ascii(ch.c.user) + ": " + result.error);
-        challenges_.erase(id);  // done() never runs after a failed send
-    }
+    if (!ok) challenges_.erase(id);  // done() never runs after a failed send (PushService logs why)
     if (sent) sent(std::move(result));
     // sent() may have cancelled the challenge (or started others): look again.
     if (!ok) return;
@@ -354,9 +369,6 @@ void WebhookProvider::schedule_poll(Challenge& ch) {
 
 void WebhookProvider::finish(Challenge& ch, PushAnswer answer) {
     const std::string id = ch.c.id;
-    if (answer.outcome == PushOutcome::Failed) {
-        daemon::log_warning("webhook: challenge " + id + " for " + printable_ascii(ch.c.user) + ": " + answer.detail);
-    }
     Done done = std::move(ch.done);
     http_.cancel(ch.transfer);
     challenges_.erase(id);  // before done(): it may start or cancel others

@@ -50,6 +50,10 @@ private:
     void on_reply(const std::string& id, Step step, const std::string& request_nonce, HttpResponse r);
     void on_start_reply(Challenge& ch, const std::string& request_nonce, const HttpResponse& r);
     void on_poll_reply(Challenge& ch, const std::string& request_nonce, const HttpResponse& r);
+    // HTTP 429: the same step again after the wait, or a denial past the deadline.
+    void on_rate_limited(Challenge& ch, Step step, const HttpResponse& r);
+    // Ends the start step: `sent` with `result`; polling follows a success.
+    void report_start(Challenge& ch, PushSent result);
     void schedule_poll(Challenge& ch);
     void finish(Challenge& ch, PushAnswer answer);
 

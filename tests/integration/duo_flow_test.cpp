@@ -130,3 +130,58 @@ TEST_F(DuoPushFlow, WrongSecretKeyIsRefusedNamingTheKeys) {
     EXPECT_EQ(grants().size(), 0u);
     EXPECT_FALSE(logged("POST /auth/v2/auth root")) << "no push without a valid signature";
 }
+
+// A rate limit retried within the push's deadline ends in the answer.
+TEST_F(DuoPushFlow, RateLimitedRequestIsRetriedThenApproved) {
+    up({{"default", "approve"}, {"rate_limit", {{"path", "/auth/v2/preauth"}, {"count", 1}, {"retry_after", 1}}}});
+    auto r = push("push-role");
+    ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+    EXPECT_EQ(grants().size(), 1u);
+}
+
+// Rate-limited past the deadline: a denial (exit 1) with its own message,
+// not "unavailable" (exit 3), which pam_elevate failmode=open acts on. The
+// reason is in the daemon's log too, as docs/CONFIG.md says.
+TEST_F(DuoPushFlow, RateLimitedPastTheDeadlineIsADenialNotUnavailable) {
+    up({{"default", "approve"}, {"rate_limit", {{"path", "/auth/v2/preauth"}, {"count", -1}, {"retry_after", 120}}}});
+    auto r = push("push-role");
+    EXPECT_EQ(r.exit_code, 1) << r.err;
+    EXPECT_NE(r.err.find("Duo is rate-limiting requests; try again in 120 s"), std::string::npos) << r.err;
+    EXPECT_EQ(grants().size(), 0u);
+    EXPECT_NE(daemon->log().find("Duo is rate-limiting requests; try again in 120 s"), std::string::npos)
+        << daemon->log();
+}
+
+// Provider failures and denials reach the daemon's log, not only the audit
+// trail and the CLI.
+TEST_F(DuoPushFlow, FailureReasonsAreInTheDaemonLog) {
+    up({{"default", "approve"}, {"users", {{"root", "locked"}}}});
+    auto r = push("push-role");
+    EXPECT_EQ(r.exit_code, 1) << r.err;
+    EXPECT_NE(daemon->log().find("Duo denied root: Your account is disabled."), std::string::npos) << daemon->log();
+
+    server.set_script({{"default", "deny"}});
+    r = push("push-role");
+    EXPECT_EQ(r.exit_code, 1) << r.err;
+    EXPECT_NE(daemon->log().find("Login request denied."), std::string::npos) << daemon->log();
+    EXPECT_EQ(daemon->log().find(pt::kDuoSkey), std::string::npos) << "never the secret key";
+}
+
+// `activate --push` for a role that is already active is refused before
+// anything reaches the phone.
+TEST_F(DuoPushFlow, ActiveRoleIsRefusedBeforeAnyPush) {
+    up({{"default", "approve"}});
+    auto first = push("push-role");
+    ASSERT_EQ(first.exit_code, 0) << first.err;
+    const auto pushes = [&] {
+        const auto lines = server.log_lines();
+        return std::count(lines.begin(), lines.end(), "POST /auth/v2/auth root");
+    };
+    ASSERT_EQ(pushes(), 1);
+    auto again = push("push-role");
+    EXPECT_EQ(again.exit_code, 7) << again.err;
+    EXPECT_NE(again.err.find("push-role is already active until"), std::string::npos) << again.err;
+    EXPECT_EQ(again.err.find("Push sent"), std::string::npos) << again.err;
+    EXPECT_EQ(pushes(), 1) << "a push was sent for an active role";
+    EXPECT_EQ(grants().size(), 1u);
+}

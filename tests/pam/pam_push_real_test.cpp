@@ -167,3 +167,30 @@ TEST_F(PamPushReal, ApprovalIsAwaitedAtThePromptUntilAnotherUserApproves) {
     ASSERT_EQ(grants.size(), 1u);
     EXPECT_EQ(grants[0]["role"], "guarded");
 }
+
+// Duo rate-limiting (HTTP 429) past the push's deadline is a denial with its
+// own reason, not "unavailable": failmode=open must not let a push-only role
+// through while Duo is rate-limiting.
+TEST(PamPushRealDuo, RateLimitedDuoIsDeniedEvenWithFailmodeOpen) {
+    pt::TempDir dir;
+    auto pki = pt::make_test_pki(dir);
+    ASSERT_TRUE(pki.ok()) << pki.error().message;
+    pt::DuoServer server;
+    auto started = server.start(
+        dir, {{"default", "approve"}, {"rate_limit", {{"path", "/auth/v2/preauth"}, {"retry_after", 120}}}});
+    ASSERT_TRUE(started.ok()) << started.error().message;
+    Daemon daemon("[push]\nprovider = \"duo\"\ntimeout = \"10s\"\n[push.duo]\napi_host = \"" + server.api_host() +
+                  "\"\nintegration_key = \"" + pt::kDuoIkey + "\"\nsecret_key = \"" + pt::kDuoSkey +
+                  "\"\nca_file = \"" + dir.file("pki/ca.pem") + "\"\n" + kRoles);
+    daemon.start();
+    daemon.enroll("root");
+    write_service("duo-limited", elevate_line("auth", "required", daemon.socket(), "activate=push-role failmode=open"));
+    LogCapture log;
+    Conversation conv;
+    ASSERT_TRUE(run_cases("duo-limited", "root", conv, {pam_test(PAMTEST_AUTHENTICATE, PAM_AUTH_ERR)}));
+    EXPECT_TRUE(contains(conv.all_errors(), "Duo is rate-limiting requests; try again in 120 s")) << conv.all_errors();
+    EXPECT_FALSE(contains(log.text(), "failmode=open: allowing")) << log.text();
+    auto r = daemon.ctl({"--json", "status"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_TRUE(json::parse(r.out)["grants"].empty());
+}

@@ -19,6 +19,15 @@ behaves:
   {"default": "approve", "users": {"bob": "deny"},
    "device": "iOS (XXX-XXX-1234)", "slow_ms": 1500}
 
+Script keys besides the behaviours:
+
+  "rate_limit": {"path": "/auth/v2/preauth", "count": 2, "retry_after": 1}
+      HTTP 429 (after the signature check) on that endpoint; see
+      test_https.py;
+  "clock_offset": S
+      this server's clock runs S seconds off: its Date header, and the
+      window the request's signed date must fall in.
+
 Behaviours: approve, deny, fraud, timeout (always "waiting"), slow (every
 answer delayed by slow_ms, then approve), malformed (preauth body is not
 JSON), malformed_status (auth_status result is nonsense), duo_timeout
@@ -69,12 +78,20 @@ class State(test_https.State):
         with open(args.skey_file, "rb") as f:
             self.skey = f.read().strip()
         self.txids = {}  # txid -> {"user", "behaviour", "polls"}
+        self.clock_offset = 0  # from the script, for date_time_string()
+
+    def now(self):
+        return time.time() + self.clock_offset
 
 
 class Handler(test_https.Handler):
     server_version = "duo-test"
 
     # -- replies ---------------------------------------------------------
+    def date_time_string(self, timestamp=None):
+        # The Date header of every reply, from this server's (offset) clock.
+        return email.utils.formatdate(self.state.now() if timestamp is None else timestamp, usegmt=True)
+
     def send_raw(self, status, body, content_type="application/json"):
         data = body.encode() if isinstance(body, str) else body
         self.send_response(status)
@@ -122,11 +139,12 @@ class Handler(test_https.Handler):
         if not hmac.compare_digest(ikey.encode(), self.state.args.ikey.encode()):
             return (40102, "Invalid integration key in request credentials")
         parsed = email.utils.parsedate_tz(date)
-        if parsed is None or abs(email.utils.mktime_tz(parsed) - time.time()) > MAX_SKEW:
+        if parsed is None or abs(email.utils.mktime_tz(parsed) - self.state.now()) > MAX_SKEW:
             return (40105, "Request date is missing, malformed or too far from the server's clock")
-        host = self.headers.get("Host", "").lower()
-        if host.endswith(":443"):
-            host = host[:-4]
+        # As Duo (and duo_client_python, which signs the host it connects
+        # to, never the port): the Host header's name, without any port,
+        # lower-cased.
+        host = urllib.parse.urlsplit("//" + self.headers.get("Host", "")).hostname or ""
         canon = canonical(date, method, host, path, pairs).encode()
         digest = {40: hashlib.sha1, 128: hashlib.sha512}.get(len(sig))
         if digest is None:
@@ -159,14 +177,18 @@ class Handler(test_https.Handler):
         if route is None:
             self.fail(404, 40401, "Resource not found")
             return
-        bad = self.signature_ok(method, path, pairs)
-        if bad:
-            self.fail(401, bad[0], bad[1])
-            return
         try:
             script = state.load_script()
         except (OSError, ValueError) as e:
             self.fail(500, 50000, "test script unreadable: %s" % e)
+            return
+        state.clock_offset = script.get("clock_offset", 0)
+        bad = self.signature_ok(method, path, pairs)
+        if bad:
+            self.fail(401, bad[0], bad[1])
+            return
+        if self.rate_limit(path, script, {"stat": "FAIL", "code": 42901, "message": "Too Many Requests"},
+                           self.state.now()):
             return
         route(params, script)
 

@@ -12,13 +12,23 @@ The contract with the tests (tests/unit/push/test_server.cpp, ScriptServer):
   while the server runs;
 - every request it answers is appended to --log as one line;
 - with --watch-stdin it exits as soon as stdin reaches EOF: the test process
-  that holds the other end of the pipe is gone, even if it died by SIGKILL.
+  that holds the other end of the pipe is gone, even if it died by SIGKILL;
+- a script's "rate_limit" makes it answer HTTP 429 (Handler.rate_limit):
+
+    "rate_limit": {"path": P, "count": 2, "retry_after": 1, "form": "seconds",
+                   "header": "Retry-After"}
+
+  the first `count` requests to P (-1: all of them) get a 429, with the
+  wait in `header` (Retry-After or X-Retry-After) as delta-seconds
+  ("seconds"), as an HTTP-date ("date"), or not at all ("none"). What P
+  names is the server's choice (a path, or "start" / "poll").
 
 A server imports this module from its own directory (it puts that directory
 first on sys.path, and writes no bytecode into the source tree), subclasses
 State and Handler, and calls serve().
 """
 
+import email.utils
 import json
 import os
 import ssl
@@ -45,6 +55,7 @@ class State:
     def __init__(self, args):
         self.args = args
         self.lock = threading.Lock()
+        self.rate_limited = {}  # rate_limit path -> 429s sent
 
     def load_script(self):
         """The script as it is now; OSError or ValueError when unreadable."""
@@ -88,6 +99,32 @@ class Handler(BaseHTTPRequestHandler):
     @property
     def state(self):
         return self.server.state
+
+    def rate_limit(self, path, script, body, now):
+        """Answers 429 with `body` (JSON) when the script's rate_limit says so
+        for `path`; True if it did. `now` is the server's clock."""
+        rule = script.get("rate_limit")
+        if not isinstance(rule, dict) or rule.get("path") != path:
+            return False
+        with self.state.lock:
+            sent = self.state.rate_limited.get(path, 0)
+            count = rule.get("count", -1)
+            if 0 <= count <= sent:
+                return False
+            self.state.rate_limited[path] = sent + 1
+        wait = rule.get("retry_after", 1)
+        form = rule.get("form", "seconds")
+        data = json.dumps(body).encode()
+        self.send_response(429)
+        if form == "seconds":
+            self.send_header(rule.get("header", "Retry-After"), str(wait))
+        elif form == "date":
+            self.send_header(rule.get("header", "Retry-After"), email.utils.formatdate(now + wait, usegmt=True))
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+        return True
 
 
 class Server(ThreadingHTTPServer):

@@ -25,6 +25,9 @@ challenge), malformed_start / badsig_start (the same, on the start reply),
 flaky (503 to the first two polls, then approve), error500_poll (503 to
 every poll).
 
+"rate_limit" (see test_https.py) with path "start" or "poll" answers those
+requests, once their signature holds, with an unsigned 429.
+
 POST .../events is the notification sink: the signature is checked and the
 event appended as one line to --events-file; the first `events_fail_first`
 posts get 503.
@@ -166,10 +169,15 @@ class Handler(test_https.Handler):
             self.state.log("%s %s - 401" % (self.command, self.path))
             # Signed with the nonce it claimed, so a client can read the reason.
             return self.reply(401, {"error": "bad or stale signature"}, self.headers.get("X-Elevate-Nonce", ""))
-        if self.command == "POST" and path.endswith("/challenges"):
-            return self.start(body, nonce)
         m = POLL_RE.match(path)
-        if self.command == "GET" and m:
+        kind = ("start" if self.command == "POST" and path.endswith("/challenges")
+                else "poll" if self.command == "GET" and m else None)
+        if kind and self.rate_limit(kind, self.state.script(), {"error": "too many requests"}, time.time()):
+            self.state.log("%s %s - 429" % (self.command, self.path))
+            return None
+        if kind == "start":
+            return self.start(body, nonce)
+        if kind == "poll":
             return self.poll(m.group(2), nonce)
         if self.command == "POST" and path.endswith("/events"):
             return self.event(body, nonce)

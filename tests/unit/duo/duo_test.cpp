@@ -14,6 +14,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <deque>
@@ -111,6 +112,15 @@ TEST(DuoSign, CanonicalStringAndSignaturesMatchDuoVectors) {
     // base64("test_ikey:" + sig), as Duo's test builds it.
     EXPECT_EQ(duo_sign::authorization("test_ikey", "f01811cbbf9561623ab45b893096267fd46a5178"),
               "Basic dGVzdF9pa2V5OmYwMTgxMWNiYmY5NTYxNjIzYWI0NWI4OTMwOTYyNjdmZDQ2YTUxNzg=");
+}
+
+// duo_client_python signs the host it is given and connects to the port it
+// is given separately; duo_unix cuts ":port" off its host before signing.
+TEST(DuoSign, SignedHostIsTheNameWithoutAPort) {
+    EXPECT_EQ(duo_sign::host_name("api-XXXXXXXX.duosecurity.com"), "api-xxxxxxxx.duosecurity.com");
+    EXPECT_EQ(duo_sign::host_name("API-xxxxxxxx.duosecurity.com:443"), "api-xxxxxxxx.duosecurity.com");
+    EXPECT_EQ(duo_sign::host_name("127.0.0.1:8443"), "127.0.0.1");
+    EXPECT_EQ(duo_sign::host_name("[::1]:8443"), "::1");
 }
 
 TEST(DuoSign, DateIsRfc2822InUtc) {
@@ -515,6 +525,98 @@ TEST_F(DuoFlow, HundredConcurrentPushes) {
                                                    : PushOutcome::Fraud;
         EXPECT_EQ(s.answer.outcome, want) << users[i].first << ": " << s.answer.detail;
     }
+}
+
+// Duo signs the host name alone (duo_unix, duo_client_python): a port in
+// api_host goes into the connection, never into the canonical string, and
+// the name is compared in lower case. duo_server.py checks it that way.
+TEST_F(DuoFlow, ApiHostWithAPortIsSignedWithoutThePort) {
+    start_server(script());
+    config::PushConfig p = config();
+    p.duo.api_host = "LocalHost:" + std::to_string(port_);
+    make(p);
+    Seen seen = run_one("alice");
+    ASSERT_TRUE(seen.sent.ok) << seen.sent.error;
+    EXPECT_EQ(seen.answer.outcome, PushOutcome::Approved) << seen.answer.detail;
+}
+
+size_t count_lines(const std::vector<std::string>& lines, const std::string& line) {
+    return size_t(std::count(lines.begin(), lines.end(), line));
+}
+
+TEST_F(DuoFlow, RateLimitedPreauthIsRetriedAfterRetryAfterSeconds) {
+    start_server(pt::rate_limited("/auth/v2/preauth", 2, 1));
+    make(config());
+    Seen seen = run_one("alice");
+    ASSERT_TRUE(seen.sent.ok) << seen.sent.error;
+    EXPECT_EQ(seen.answer.outcome, PushOutcome::Approved) << seen.answer.detail;
+    EXPECT_EQ(count_lines(server.log_lines(), "POST /auth/v2/preauth alice"), 3u) << requests();
+}
+
+TEST_F(DuoFlow, RateLimitedPushIsRetriedAfterAnHttpDate) {
+    start_server(pt::rate_limited("/auth/v2/auth", 1, 2, "date"));
+    make(config());
+    Seen seen = run_one("alice");
+    ASSERT_TRUE(seen.sent.ok) << seen.sent.error;
+    EXPECT_EQ(seen.answer.outcome, PushOutcome::Approved) << seen.answer.detail;
+    EXPECT_EQ(count_lines(server.log_lines(), "POST /auth/v2/auth alice"), 2u) << requests();
+}
+
+TEST_F(DuoFlow, RateLimitedPollHonoursXRetryAfter) {
+    start_server(pt::rate_limited("/auth/v2/auth_status", 3, 1, "seconds", "X-Retry-After"));
+    make(config());
+    Seen seen = run_one("alice");
+    ASSERT_TRUE(seen.sent.ok) << seen.sent.error;
+    EXPECT_EQ(seen.answer.outcome, PushOutcome::Approved) << seen.answer.detail;
+}
+
+TEST_F(DuoFlow, RateLimitWithoutRetryAfterBacksOff) {
+    start_server(pt::rate_limited("/auth/v2/preauth", 2, 0, "none"));
+    make(config());
+    Seen seen = run_one("alice");
+    ASSERT_TRUE(seen.sent.ok) << seen.sent.error;
+    EXPECT_EQ(seen.answer.outcome, PushOutcome::Approved) << seen.answer.detail;
+    EXPECT_EQ(count_lines(server.log_lines(), "POST /auth/v2/preauth alice"), 3u) << requests();
+}
+
+// Rate-limited until the push's deadline: a denial with its own message,
+// never "unavailable" (which failmode=open would let through).
+TEST_F(DuoFlow, RateLimitedPastTheDeadlineIsADenialNotUnavailable) {
+    start_server(pt::rate_limited("/auth/v2/auth_status", -1, 1));
+    make(config());
+    Seen seen = run_one("alice", /*expires_in=*/3, /*timeout_ms=*/10000);
+    ASSERT_TRUE(seen.sent.ok) << seen.sent.error;
+    EXPECT_EQ(seen.answer.outcome, PushOutcome::Failed);
+    EXPECT_FALSE(seen.answer.unavailable);
+    EXPECT_EQ(seen.answer.detail, "Duo is rate-limiting requests; try again in 1 s");
+}
+
+TEST_F(DuoFlow, RateLimitLongerThanTheDeadlineIsNotWaitedFor) {
+    start_server(pt::rate_limited("/auth/v2/preauth", -1, 120));
+    make(config());
+    Seen seen = run_one("alice");
+    EXPECT_FALSE(seen.sent.ok);
+    EXPECT_FALSE(seen.sent.unavailable);
+    EXPECT_EQ(seen.sent.error, "Duo is rate-limiting requests; try again in 120 s");
+    EXPECT_EQ(count_lines(server.log_lines(), "POST /auth/v2/preauth alice"), 1u) << requests();
+}
+
+// A 401 from a server whose clock is ten minutes ahead names the clock,
+// not the keys.
+TEST_F(DuoFlow, ClockSkewIsNamedWhenDuoRefuses) {
+    json s = script();
+    s["clock_offset"] = 600;
+    start_server(s);
+    make(config());
+    Seen seen = run_one("alice");
+    EXPECT_FALSE(seen.sent.ok);
+    EXPECT_FALSE(seen.sent.unavailable);
+    const std::string& e = seen.sent.error;
+    EXPECT_TRUE(e.find("the clock of this host differs from Duo's by 599 s") != std::string::npos ||
+                e.find("the clock of this host differs from Duo's by 600 s") != std::string::npos ||
+                e.find("the clock of this host differs from Duo's by 601 s") != std::string::npos)
+        << e;
+    EXPECT_EQ(e.find("check integration_key/secret_key"), std::string::npos) << e;
 }
 
 TEST_F(DuoFlow, DestroyingTheProviderMidFlightIsSafe) {

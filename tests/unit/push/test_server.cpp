@@ -259,6 +259,14 @@ int closed_port() {
     return port;
 }
 
+nlohmann::json rate_limited(const std::string& path, int count, int retry_after, const std::string& form,
+                            const std::string& header) {
+    nlohmann::json j = {{"default", "approve"}};
+    j["rate_limit"] = {
+        {"path", path}, {"count", count}, {"retry_after", retry_after}, {"form", form}, {"header", header}};
+    return j;
+}
+
 PushChallenge sample_challenge(const std::string& user, const base::Clock& clock, int64_t expires_in) {
     static int n = 0;
     char id[64];

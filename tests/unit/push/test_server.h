@@ -140,6 +140,12 @@ base::Result<void> make_test_pki(const TempDir& dir);
 
 std::string read_file(const std::string& path);
 
+// A test server script (default "approve") whose rate_limit rule answers
+// `path` with HTTP 429 `count` times (-1: always), the wait given as `form`
+// ("seconds", "date" or "none") in `header` (tests/push/test_https.py).
+nlohmann::json rate_limited(const std::string& path, int count, int retry_after, const std::string& form = "seconds",
+                            const std::string& header = "Retry-After");
+
 // A sudo challenge for `user` with a new id ("5b1d7f4e-0000-4000-8000-..."),
 // made at clock.now() and expiring `expires_in` seconds later: role
 // "db admin", reason "INC-1234", from 192.0.2.7 on pts/3 of db1.example.com.

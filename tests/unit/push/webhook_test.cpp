@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <filesystem>
 #include <functional>
 #include <optional>
 
@@ -202,6 +203,39 @@ TEST_F(WebhookTest, PersistentPollFailuresAreUnavailable) {
     // Three polls in a row failed, then it gave up.
     auto log = server.log_lines();
     EXPECT_EQ(std::count_if(log.begin(), log.end(), [](const std::string& l) { return l.starts_with("GET "); }), 3);
+}
+
+TEST_F(WebhookTest, RateLimitedStartIsRetried) {
+    for (const char* form : {"seconds", "date", "none"}) {
+        start_server(rate_limited("start", 1, 1, form));
+        auto p = provider(webhook_config());
+        ASSERT_TRUE(p);
+        Outcome r = run(*p, "alice");
+        ASSERT_TRUE(r.sent && r.sent->ok) << form << ": " << (r.sent ? r.sent->error : "no sent");
+        ASSERT_TRUE(r.answer) << form;
+        EXPECT_EQ(r.answer->outcome, PushOutcome::Approved) << form << ": " << r.answer->detail;
+        auto log = server.log_lines();
+        EXPECT_EQ(std::count(log.begin(), log.end(), "POST /elevate/challenges - 429"), 1) << form;
+        EXPECT_EQ(std::count(log.begin(), log.end(), "POST /elevate/challenges alice"), 1) << form;
+        server.stop();
+        std::filesystem::remove(dir.file("requests.log"));
+    }
+}
+
+TEST_F(WebhookTest, RateLimitedPollHonoursXRetryAfter) {
+    PushAnswer a = answer_for("alice", rate_limited("poll", 2, 1, "seconds", "X-Retry-After"));
+    EXPECT_EQ(a.outcome, PushOutcome::Approved) << a.detail;
+}
+
+TEST_F(WebhookTest, RateLimitedPastTheDeadlineIsADenialNotUnavailable) {
+    PushAnswer a = answer_for("alice", rate_limited("poll", -1, 1), /*expires_in=*/3);
+    EXPECT_EQ(a.outcome, PushOutcome::Failed);
+    EXPECT_FALSE(a.unavailable);
+    EXPECT_EQ(a.detail, "the push provider is rate-limiting requests; try again in 1 s");
+
+    PushSent s = failed_send("alice", rate_limited("start", -1, 120));
+    EXPECT_FALSE(s.unavailable);
+    EXPECT_EQ(s.error, "the push provider is rate-limiting requests; try again in 120 s");
 }
 
 TEST_F(WebhookTest, WrongCertificateIsUnavailable) {
