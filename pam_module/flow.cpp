@@ -16,9 +16,15 @@ namespace elevate::pam {
 
 namespace {
 
-// pam_set_data key for the daemon's session id (open -> close).
+// pam_set_data key for the daemon's session id and the user it is filed
+// under (open -> close).
 constexpr const char* kSessionData = "elevate_session_id";
 constexpr size_t kMaxSessionId = 128;
+
+struct OpenSession {
+    char id[kMaxSessionId];
+    char user[kUserRoom];
+};
 
 // The one place where verdicts become PAM codes (documented in pam_elevate(8)).
 int pam_code(Step step, Verdict v) {
@@ -100,6 +106,7 @@ Verdict account(const Txn& t) {
             return settle(t, Verdict::Deny, why);
         }
         log(t, LOG_INFO, "allowed %s: active grant for %s until %s", t.user, grant.role[0] ? grant.role : "?", until);
+        remember_grant(t, grant);  // the session of this handle runs under it
     } else {
         log(t, LOG_INFO, "allowed %s: active grant for one of %s", t.user, t.opts.require_grant);
     }
@@ -110,12 +117,31 @@ void free_session_id(pam_handle_t*, void* data, int) {
     free(data);
 }
 
+// Whom the session belongs to: the user who was admitted, not the one it
+// runs as (sudo and su set PAM_USER to the run-as user, root, before
+// pam_open_session). That is the user whose grant this handle's auth or
+// account step confirmed, with that grant; else PAM_RUSER, the invoking
+// user sudo and su set. PAM_RUSER is the application's word: only a root
+// application may speak for another user (the daemon refuses the rest by
+// SO_PEERCRED), so a non-root one files its sessions as before.
+const char* session_owner(const Txn& t, const char** grant_id) {
+    *grant_id = nullptr;
+    const char* user = nullptr;
+    if (admitted_by(t, &user, grant_id)) return user;
+    const char* ruser = string_item(t.pamh, PAM_RUSER);
+    if (ruser && geteuid() == 0 && strcmp(ruser, t.user) != 0 && valid_account_name(ruser, strlen(ruser))) return ruser;
+    return t.user;
+}
+
 Verdict open_session(const Txn& t) {
     const bool breakglass = is_breakglass(t);
+    const char* grant_id = nullptr;
+    const char* owner = session_owner(t, &grant_id);
     Request request;
     wire::FieldWriter& w = request.fields();
-    w.put_str(wire::Tag::User, t.user);
+    w.put_str(wire::Tag::User, owner);
     w.put_u64(wire::Tag::Pid, uint64_t(getpid()));
+    if (grant_id) w.put_str(wire::Tag::GrantId, grant_id);
     if (t.opts.activate) w.put_str(wire::Tag::Role, t.opts.activate);
     put_context(t, w);
 
@@ -128,13 +154,20 @@ Verdict open_session(const Txn& t) {
         v = Verdict::Unavailable;
     }
     if (v == Verdict::Allow) {
-        char* copy = strdup(id);
-        if (copy == nullptr || pam_set_data(t.pamh, kSessionData, copy, free_session_id) != PAM_SUCCESS) {
-            free(copy);
+        auto* kept = static_cast<OpenSession*>(calloc(1, sizeof(OpenSession)));
+        if (kept) {
+            memcpy(kept->id, id, sizeof kept->id);
+            snprintf(kept->user, sizeof kept->user, "%s", owner);
+        }
+        if (kept == nullptr || pam_set_data(t.pamh, kSessionData, kept, free_session_id) != PAM_SUCCESS) {
+            free(kept);
             snprintf(why, sizeof why, "could not keep session id %s for close_session", id);
             v = Verdict::DaemonError;
         } else {
-            log(t, LOG_INFO, "session %s of %s registered with elevate", id, t.user);
+            if (owner == t.user)
+                log(t, LOG_INFO, "session %s of %s registered with elevate", id, owner);
+            else
+                log(t, LOG_INFO, "session %s of %s (running as %s) registered with elevate", id, owner, t.user);
             return Verdict::Allow;
         }
     }
@@ -144,10 +177,10 @@ Verdict open_session(const Txn& t) {
         return Verdict::FailOpen;
     }
     if (t.opts.failmode == FailMode::Open) {
-        log(t, LOG_ALERT, "failmode=open: opening the session of %s without elevate because %s", t.user, why);
+        log(t, LOG_ALERT, "failmode=open: opening the session of %s without elevate because %s", owner, why);
         return Verdict::FailOpen;
     }
-    log(t, LOG_ERR, "session of %s refused (failmode=secure): %s", t.user, why);
+    log(t, LOG_ERR, "session of %s refused (failmode=secure): %s", owner, why);
     if (v == Verdict::Deny) tell_user(t, PAM_ERROR_MSG, why);
     return v == Verdict::Allow ? Verdict::DaemonError : v;
 }
@@ -158,19 +191,20 @@ Verdict close_session(const Txn& t) {
         debug(t, "close_session: no elevate session was opened in this handle");
         return Verdict::Allow;
     }
-    const char* id = static_cast<const char*>(data);
+    const auto* open = static_cast<const OpenSession*>(data);
+    const char* id = open->id;
     Request request;
     wire::FieldWriter& w = request.fields();
-    w.put_str(wire::Tag::User, t.user);
+    w.put_str(wire::Tag::User, open->user);  // whom open_session filed it under
     w.put_str(wire::Tag::SessionId, id);
 
     Reply reply;
     char why[kWhy];
     Verdict v = exchange(t, wire::Op::SessionClose, request, &reply, why, sizeof why);
     if (v == Verdict::Allow) {
-        log(t, LOG_INFO, "session %s of %s closed", id, t.user);
+        log(t, LOG_INFO, "session %s of %s closed", id, open->user);
     } else {
-        log(t, LOG_WARNING, "could not close session %s of %s with elevate: %s", id, t.user, why);
+        log(t, LOG_WARNING, "could not close session %s of %s with elevate: %s", id, open->user, why);
     }
     // Replacing the data runs free_session_id on the old copy.
     pam_set_data(t.pamh, kSessionData, nullptr, nullptr);

@@ -19,14 +19,17 @@ constexpr const char* kBreakGlassReason = "break-glass user";
 constexpr const char* kUnavailableText =
     "The elevate access service is unavailable, so access is denied. Contact an administrator.";
 
-// A grant the daemon confirmed in this PAM handle's auth step. sudo runs
-// auth and account in one process a moment apart, so account need not ask
-// again; sshd runs auth in a forked child, where this is never set, and its
-// account step asks the daemon (pam_set_data does not cross the fork).
+// A grant the daemon confirmed in this PAM handle's auth (or account)
+// step. sudo runs auth and account in one process a moment apart, so
+// account need not ask again; sshd runs auth in a forked child, where this
+// is never set, and its account step asks the daemon (pam_set_data does not
+// cross the fork). The session step files the session under it.
 constexpr const char kConfirmedGrant[] = "elevate:confirmed-grant";
 constexpr int64_t kConfirmationMs = 10000;
 
 struct ConfirmedGrant {
+    char user[kUserRoom];
+    char id[64];
     char role[64];
     int64_t end;
     int64_t confirmed_ms;  // monotonic
@@ -201,6 +204,7 @@ bool first_record(const wire::FieldList& fields, wire::Tag tag, wire::FieldList*
 bool first_grant(const wire::FieldList& fields, GrantView* out) {
     wire::FieldList record;
     if (!first_record(fields, wire::Tag::Grant, &record)) return false;
+    copy_str(record, wire::Tag::GrantId, out->id, sizeof out->id);
     copy_str(record, wire::Tag::Role, out->role, sizeof out->role);
     out->has_end = record.get_u64(wire::Tag::End, &out->end);
     return true;
@@ -210,6 +214,8 @@ void remember_grant(const Txn& t, const GrantView& g) {
     if (!g.has_end || g.role[0] == '\0') return;
     auto* c = static_cast<ConfirmedGrant*>(calloc(1, sizeof(ConfirmedGrant)));
     if (c == nullptr) return;  // account simply asks the daemon
+    snprintf(c->user, sizeof c->user, "%s", t.user);
+    memcpy(c->id, g.id, sizeof c->id);
     memcpy(c->role, g.role, sizeof c->role);
     c->end = int64_t(g.end);
     c->confirmed_ms = wire::monotonic_ms();
@@ -227,6 +233,16 @@ bool confirmed_grant(const Txn& t, const char* roles, GrantView* out) {
     memcpy(out->role, c->role, sizeof out->role);
     out->end = uint64_t(c->end);
     out->has_end = true;
+    return true;
+}
+
+bool admitted_by(const Txn& t, const char** user, const char** grant_id) {
+    const void* data = nullptr;
+    if (pam_get_data(t.pamh, kConfirmedGrant, &data) != PAM_SUCCESS || data == nullptr) return false;
+    const auto* c = static_cast<const ConfirmedGrant*>(data);
+    if (c->user[0] == '\0') return false;
+    *user = c->user;
+    *grant_id = c->id[0] ? c->id : nullptr;
     return true;
 }
 

@@ -18,6 +18,8 @@ namespace elevate::pam {
 
 // Room for a reason a step did not succeed, for the log and the user.
 constexpr size_t kWhy = 640;
+// Room for a user name that passes valid_account_name (at most 256 bytes).
+constexpr size_t kUserRoom = 257;
 
 // Every outcome of a step, before it becomes a PAM code in pam_code().
 enum class Verdict {
@@ -85,6 +87,7 @@ Verdict deny_locally(const Txn& t, const char* why);
 void format_utc(int64_t when, char* out, size_t size);
 
 struct GrantView {
+    char id[64] = {0};
     char role[64] = {0};
     uint64_t end = 0;
     bool has_end = false;
@@ -97,10 +100,16 @@ bool first_record(const wire::FieldList& fields, wire::Tag tag, wire::FieldList*
 // The first grant record of a reply, if any.
 bool first_grant(const wire::FieldList& fields, GrantView* out);
 
-// A grant the daemon confirmed in this PAM handle's auth step, for the
-// account step of the same handle (see flow.cpp, account).
+// A grant the daemon confirmed for t.user in this PAM handle's auth or
+// account step: for the account step of the same handle (see flow.cpp,
+// account), and for its session.
 void remember_grant(const Txn& t, const GrantView& g);
 bool confirmed_grant(const Txn& t, const char* roles, GrantView* out);
+// The user whose grant this handle confirmed, and the grant's id (pointers
+// into the handle's data), however long ago: sudo changes PAM_USER to the
+// run-as user before it opens the session. The daemon checks that the
+// grant is still active.
+bool admitted_by(const Txn& t, const char** user, const char** grant_id);
 
 bool is_breakglass(const Txn& t);
 // Emergency access: falls through to the next module, loudly (LOG_ALERT).

@@ -6,6 +6,7 @@
 #include "daemon/policy/decision.h"
 #include "daemon/policy/identity.h"
 
+#include <algorithm>
 #include <sstream>
 
 namespace elevate::handlers {
@@ -149,13 +150,17 @@ Answer account(daemon::Daemon& d, const Call& call, wire::FieldWriter& reply) {
 
     auto active = d.grants().active_for_user(call.user);
     if (!active) return internal_error("account", active.error());
-    for (const auto& g : *active) {
-        for (const auto& r : roles) {
-            if (g.role != r) continue;
-            put_grant(reply, g);
-            audit_answer(d, call, "account", g.role, g.id, {}, "active grant until " + format_time(g.end));
-            return {};
-        }
+    // The grant that admits the user longest: pam_elevate files the
+    // session of this PAM handle under it.
+    const store::Grant* admits = nullptr;
+    for (const auto& g : *active)
+        if (std::find(roles.begin(), roles.end(), g.role) != roles.end() && (!admits || g.end > admits->end))
+            admits = &g;
+    if (admits) {
+        put_grant(reply, *admits);
+        audit_answer(d, call, "account", admits->role, admits->id, {},
+                     "active grant until " + format_time(admits->end));
+        return {};
     }
     std::string names, hint;
     for (const auto& r : roles) {
@@ -174,8 +179,9 @@ Answer account(daemon::Daemon& d, const Call& call, wire::FieldWriter& reply) {
 
 Answer session_open(daemon::Daemon& d, const Call& call, wire::FieldWriter& reply) {
     Answer error;
-    std::string role;
+    std::string role, grant_id;
     if (!get_text(call.fields, wire::Tag::Role, 64, &role, &error)) return error;
+    if (!get_text(call.fields, wire::Tag::GrantId, 64, &grant_id, &error)) return error;
     policy::RequestContext ctx = context_of(d, call);
     store::Session s;
     s.user = call.user;
@@ -186,14 +192,20 @@ Answer session_open(daemon::Daemon& d, const Call& call, wire::FieldWriter& repl
     s.rhost = ctx.remote_host;
     s.tty = ctx.tty;
 
-    // The session runs under the grant that admitted it: the named role's,
-    // or else the user's grant that lasts longest.
+    // The session runs under the grant that admitted it: the one the PAM
+    // handle's auth or account step confirmed (named by id; only a grant of
+    // call.user counts), or else the named role's, or else the user's grant
+    // that lasts longest.
     auto active = d.grants().active_for_user(call.user);
     if (!active) return internal_error("session_open", active.error());
     const store::Grant* under = nullptr;
-    for (const auto& g : *active) {
-        if (!role.empty() && g.role != role) continue;
-        if (!under || g.end > under->end) under = &g;
+    for (const auto& g : *active)
+        if (!grant_id.empty() && g.id == grant_id) under = &g;
+    if (!under) {
+        for (const auto& g : *active) {
+            if (!role.empty() && g.role != role) continue;
+            if (!under || g.end > under->end) under = &g;
+        }
     }
     if (under) s.grant_id = under->id;
 

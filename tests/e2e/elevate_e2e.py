@@ -101,9 +101,11 @@ def pam_module():
 # --------------------------------------------------------------------------
 # sudo pointed at a test PAM service (Workspace.pam_service, .sudoers)
 
-def sudo_pam_stack(module, socket, role, source, auth_options=""):
+def sudo_pam_stack(module, socket, role, source, auth_options="", session=False):
     """A test PAM service for sudo: auth activates `role`, account requires a
-    grant of it. `source` (the test file) is named in its header comment."""
+    grant of it. `source` (the test file) is named in its header comment.
+    session=True adds the session line of conf/pam.d/sudo-elevate, which
+    registers sudo's session so that the grant's end can end it."""
     return (
         "#%%PAM-1.0\n"
         "# elevate end-to-end test service (tests/e2e/%(src)s); removed after the test.\n"
@@ -111,7 +113,9 @@ def sudo_pam_stack(module, socket, role, source, auth_options=""):
         "account  required %(m)s socket=%(s)s require_grant=%(r)s\n"
         # sudo opens a PAM session for the command: give it a stack.
         "session  required pam_unix.so\n"
-    ) % {"src": source, "m": module, "s": socket, "r": role, "o": (" " + auth_options) if auth_options else ""}
+        "%(session)s"
+    ) % {"src": source, "m": module, "s": socket, "r": role, "o": (" " + auth_options) if auth_options else "",
+         "session": ("session  required %s socket=%s\n" % (module, socket)) if session else ""}
 
 
 def sudoers_for(user, service):
@@ -712,6 +716,16 @@ class Daemon:
 
     def audit_since(self, mark):
         return self.audit()[mark:]
+
+
+def running_daemon(ws, roles, enroll=(), **options):
+    """A started Daemon(ws, roles, **options) with `enroll`'s users enrolled
+    (each user's Totp in user.totp)."""
+    daemon = Daemon(ws, roles, **options)
+    daemon.start()
+    for u in enroll:
+        daemon.enroll(u)
+    return daemon
 
 
 # --------------------------------------------------------------------------

@@ -81,10 +81,8 @@ class PushSudoE2E(e2e.SudoAssertions, unittest.TestCase):
         cls.approver = cls.ws.user("appr")
         cls.users = [cls.push_user, cls.any_user, cls.fraud_user, cls.requester, cls.requester2, cls.approver]
         cls.server = e2e.WebhookServer(cls.ws, {"default": "approve"}, device=DEVICE)
-        cls.daemon = e2e.Daemon(cls.ws, ROLES, extra=cls.server.config(timeout="%ds" % PUSH_TIMEOUT))
-        cls.daemon.start()
-        for u in cls.users:
-            cls.daemon.enroll(u)
+        cls.daemon = e2e.running_daemon(cls.ws, ROLES, enroll=cls.users,
+                                        extra=cls.server.config(timeout="%ds" % PUSH_TIMEOUT))
         module = e2e.pam_module()
         sock = cls.daemon.socket
         services = {

@@ -146,9 +146,7 @@ class SshdE2E(unittest.TestCase):
     def setUpClass(cls):
         cls.ws = e2e.Workspace.for_test_class(cls, "sshd")
         cls.user = cls.ws.user("ssh")
-        cls.daemon = e2e.Daemon(cls.ws, ROLES)
-        cls.daemon.start()
-        cls.daemon.enroll(cls.user)
+        cls.daemon = e2e.running_daemon(cls.ws, ROLES, enroll=[cls.user])
         m, s = e2e.pam_module(), cls.daemon.socket
         cls.sshd = Sshd(cls.ws, (
             "#%%PAM-1.0\n"

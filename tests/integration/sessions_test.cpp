@@ -152,3 +152,60 @@ TEST_F(Sessions, CloseOfUnknownSessionIsNotFound) {
     ASSERT_TRUE(r);
     EXPECT_EQ(r->status, wire::Status::NotFound);
 }
+
+namespace {
+
+// session_open for `user` naming grant `grant_id`, as pam_elevate's
+// open_session does after its auth or account step confirmed that grant;
+// the id of the grant the session was filed under ("" for none).
+std::string filed_under(Daemon& daemon, const std::string& user, const std::string& grant_id) {
+    wire::BufferWriter w;
+    w->put_str(wire::Tag::User, user);
+    w->put_str(wire::Tag::GrantId, grant_id);
+    w->put_str(wire::Tag::Service, "sudo");
+    auto r = daemon.call(wire::Op::SessionOpen, w.take());
+    if (!r || r->status != wire::Status::Ok) return "error";
+    wire::Field f;
+    wire::FieldList grant;
+    std::string_view id;
+    if (!r->fields.find(wire::Tag::Grant, &f) || grant.parse(f.data, f.length) != wire::CodecError::Ok ||
+        !grant.get_str(wire::Tag::GrantId, &id))
+        return "";
+    return std::string(id);
+}
+
+}  // namespace
+
+// sudo's session must end with the grant that admitted the sudo (here the
+// shorter "ops" grant), not with the user's grant that lasts longest. (The
+// session's process is this test: no grant here ends while it runs.)
+TEST_F(Sessions, SessionIsFiledUnderTheGrantTheHandleConfirmed) {
+    auto ops = daemon.ctl({"--json", "activate", "ops", "--for", "1h"}, {.input = oathtool_code(secret, now()) + "\n"});
+    ASSERT_EQ(ops.exit_code, 0) << ops.err;
+    auto calm =
+        daemon.ctl({"--json", "activate", "calm", "--for", "2h"}, {.input = oathtool_code(secret, now() + 30) + "\n"});
+    ASSERT_EQ(calm.exit_code, 0) << calm.err;
+    std::string ops_id = json::parse(ops.out)["grant"]["id"];
+    std::string calm_id = json::parse(calm.out)["grant"]["id"];
+    EXPECT_EQ(filed_under(daemon, "root", ops_id), ops_id);
+    // An id that is no active grant of the user: the user's longest grant.
+    EXPECT_EQ(filed_under(daemon, "root", "00000000-0000-4000-8000-000000000000"), calm_id);
+}
+
+// A non-root caller files sessions for itself only, and never under
+// another user's grant, whatever it names.
+TEST_F(Sessions, NonRootCallerCannotFileUnderAnotherUsersGrant) {
+    auto ops = daemon.ctl({"--json", "activate", "ops", "--for", "1h"}, {.input = oathtool_code(secret, now()) + "\n"});
+    ASSERT_EQ(ops.exit_code, 0) << ops.err;
+    std::string ops_id = json::parse(ops.out)["grant"]["id"];
+    TestUser carol("elvt-carol");
+    pid_t pid = fork();
+    if (pid == 0) {
+        if (setgid(carol.gid()) || setuid(carol.uid())) _exit(10);
+        if (filed_under(daemon, "root", ops_id) != "error") _exit(1);  // Forbidden
+        _exit(filed_under(daemon, "elvt-carol", ops_id).empty() ? 0 : 2);
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << WEXITSTATUS(status);
+}
