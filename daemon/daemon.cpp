@@ -184,12 +184,6 @@ void Daemon::on_timer() {
         push_.prune();
         next_push_prune_ = now + 60;
     }
-    if (now >= next_prune_) {
-        // Used time-steps are kept (in seconds) well past any code's window:
-        // 10 drift steps of at most 300 s either side.
-        if (auto r = store_->prune_totp_steps(now - 2 * 3600); !r) log_warning(r.error().message);
-        next_prune_ = now + 3600;
-    }
 }
 
 void Daemon::after_replies() {

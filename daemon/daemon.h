@@ -89,7 +89,6 @@ private:
     approvals::ApprovalService approvals_;
     notify::Notifier notifier_;
     int64_t next_checkpoint_ = 0;
-    int64_t next_prune_ = 0;
     int64_t next_push_prune_ = 0;
 
     void publish_snapshot();

@@ -12,6 +12,8 @@ const char* outcome_name(VerifyOutcome o) {
             return "wrong code";
         case VerifyOutcome::Replayed:
             return "code already used";
+        case VerifyOutcome::Older:
+            return "code older than one already used";
         case VerifyOutcome::Locked:
             return "locked out";
         case VerifyOutcome::NotEnrolled:
@@ -71,31 +73,31 @@ base::Result<VerifyResult> Verifier::verify(const std::string& user, std::string
 
     bool any_totp = false;
     std::optional<int64_t> matched_step;
-    std::string matched_label;
+    const store::Factor* matched = nullptr;
     for (const auto& f : *factors) {
         if (f.kind != "totp") continue;
         auto algorithm = parse_algorithm(f.algorithm);
         if (!algorithm) continue;
         any_totp = true;
         TotpParams params{*algorithm, f.digits, f.period};
-        if (auto step = totp_match(f.secret, params, code, now, totp.drift_steps); step && !matched_step) {
-            // Steps of factors with other periods are kept apart by scaling
-            // to seconds, so replay protection stays per (user, time-step).
-            matched_step = *step * f.period;
-            matched_label = f.label;
+        if (auto step = totp_match(f.secret, params, code, now, totp.drift_steps); step && !matched) {
+            matched_step = step;
+            matched = &f;
         }
     }
     if (!any_totp) return VerifyResult{VerifyOutcome::NotEnrolled, 0, 0, {}};
-    if (!matched_step) return record_failure(user, VerifyOutcome::Wrong, lockout);
+    if (!matched) return record_failure(user, VerifyOutcome::Wrong, lockout);
 
-    auto claimed = store_.claim_totp_step(user, *matched_step);
+    // Each factor keeps its own high-water step (in its own period).
+    auto claimed = store_.claim_totp_step(matched->id, *matched_step);
     if (!claimed) return std::move(claimed).error();
-    if (!*claimed) return record_failure(user, VerifyOutcome::Replayed, lockout);
+    if (*claimed == store::StepClaim::Replayed) return record_failure(user, VerifyOutcome::Replayed, lockout);
+    if (*claimed == store::StepClaim::Older) return record_failure(user, VerifyOutcome::Older, lockout);
 
     if (state->failures != 0) {
         if (auto c = store_.clear_failures(user); !c) return std::move(c).error();
     }
-    return VerifyResult{VerifyOutcome::Accepted, 0, 0, matched_label};
+    return VerifyResult{VerifyOutcome::Accepted, 0, 0, matched->label};
 }
 
 }  // namespace elevate::auth

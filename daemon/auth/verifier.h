@@ -1,7 +1,8 @@
-// Second-factor verification with the rules that make TOTP safe: a code is
-// accepted at most once per user (its time-step is claimed durably before
-// success is reported), consecutive failures lock the user out, and the
-// code is compared in constant time (totp_match).
+// Second-factor verification with the rules that make TOTP safe: time only
+// moves forward per factor (RFC 6238 section 5.2: a code is accepted only for
+// a later time-step than the last one accepted, and that step is claimed
+// durably before success is reported), consecutive failures lock the user
+// out, and the code is compared in constant time (totp_match).
 #pragma once
 
 #include "common/base/clock.h"
@@ -17,7 +18,8 @@ namespace elevate::auth {
 enum class VerifyOutcome {
     Accepted,
     Wrong,     // no factor matched
-    Replayed,  // matched a time-step that was already used
+    Replayed,  // matched the time-step accepted last
+    Older,     // matched a time-step before the one accepted last
     Locked,    // locked out now (possibly by this very failure)
     NotEnrolled,
 };

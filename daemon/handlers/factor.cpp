@@ -25,6 +25,8 @@ Answer answer_for(const auth::VerifyResult& v) {
             return {wire::Status::Denied, "wrong verification code"};
         case auth::VerifyOutcome::Replayed:
             return {wire::Status::Denied, "this code was already used; wait for the next one"};
+        case auth::VerifyOutcome::Older:
+            return {wire::Status::Denied, "this code is older than one already used"};
         case auth::VerifyOutcome::Locked:
             return {wire::Status::Locked, "too many failed attempts; locked until " + format_time(v.locked_until)};
         case auth::VerifyOutcome::NotEnrolled:

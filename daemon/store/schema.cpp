@@ -136,6 +136,24 @@ CREATE TABLE locks (
     reason TEXT    NOT NULL
 ) WITHOUT ROWID;
 )sql"},
+    {4, R"sql(
+-- TOTP time only moves forward (RFC 6238 section 5.2): per factor, the
+-- highest time-step accepted; a code is accepted only for a later step. One
+-- small row per factor that never needs pruning, removed with its factor.
+CREATE TABLE totp_high_water (
+    factor_id INTEGER NOT NULL PRIMARY KEY REFERENCES factors (id) ON DELETE CASCADE,
+    step      INTEGER NOT NULL
+);
+-- Carried over from totp_used, so that nothing used becomes valid again:
+-- those rows are per user and in seconds (step * the period of the factor
+-- that matched); each TOTP factor of the user takes the latest of them in
+-- its own steps. totp_used is no longer written; it is emptied, not dropped
+-- (migrations only add).
+INSERT INTO totp_high_water (factor_id, step)
+    SELECT f.id, max(u.step) / f.period FROM factors f JOIN totp_used u ON u.user = f.user
+    WHERE f.kind = 'totp' AND f.period > 0 GROUP BY f.id;
+DELETE FROM totp_used;
+)sql"},
 };
 
 constexpr bool versions_are_consecutive() {
@@ -197,9 +215,15 @@ base::Result<int> read_version(sqlite3* db) {
 }
 
 base::Result<int> migrate(sqlite3* db, const std::string& db_path) {
+    return migrate(db, db_path, latest_version());
+}
+
+base::Result<int> migrate(sqlite3* db, const std::string& db_path, int target) {
     auto version = read_version(db);
     if (!version) return base::make_error(db_path + ": " + version.error().message);
     const int latest = latest_version();
+    if (target < 1 || target > latest)
+        return base::make_error(db_path + ": cannot migrate to schema version " + std::to_string(target));
     if (*version > latest) {
         return base::make_error(db_path + " has schema version " + std::to_string(*version) +
                                 ", newer than this elevated understands (" + std::to_string(latest) +
@@ -210,14 +234,14 @@ base::Result<int> migrate(sqlite3* db, const std::string& db_path) {
                                 "; restore it from a backup");
     }
     for (const auto& m : kMigrations) {
-        if (m.version <= *version) continue;
+        if (m.version <= *version || m.version > target) continue;
         auto r = apply(db, db_path, m);
         if (!r) return std::move(r).error();
     }
     auto now = read_version(db);
-    if (now && *now != latest)
+    if (now && *now < target)
         return base::make_error(db_path + ": schema version is " + std::to_string(*now) +
-                                " after migrating, expected " + std::to_string(latest));
+                                " after migrating, expected " + std::to_string(target));
     return now;
 }
 

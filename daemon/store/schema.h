@@ -16,6 +16,9 @@ int latest_version();
 // Brings the database up to latest_version(), one transaction per
 // migration. Refuses a database newer than this code. Returns the version.
 base::Result<int> migrate(sqlite3* db, const std::string& db_path);
+// The same, stopping at version `target` (tests build older databases with
+// the migrations that shipped). A database already past it is left alone.
+base::Result<int> migrate(sqlite3* db, const std::string& db_path, int target);
 
 // PRAGMA user_version of `db`.
 base::Result<int> read_version(sqlite3* db);

@@ -221,8 +221,11 @@ constexpr const char kInsertFactor[] =
     "INSERT INTO factors (user, kind, label, secret, algorithm, digits, period, created) VALUES (?, ?, ?, ?, ?, ?, ?, "
     "?)";
 
-constexpr const char kClaimStep[] = "INSERT OR IGNORE INTO totp_used (user, step) VALUES (?, ?)";
-constexpr const char kPruneSteps[] = "DELETE FROM totp_used WHERE step < ?";
+// Moves the factor's high-water mark only forward; no change means refused.
+constexpr const char kClaimStep[] =
+    "INSERT INTO totp_high_water (factor_id, step) VALUES (?1, ?2) ON CONFLICT (factor_id) DO UPDATE SET "
+    "step = excluded.step WHERE excluded.step > totp_high_water.step";
+constexpr const char kHighWater[] = "SELECT step FROM totp_high_water WHERE factor_id = ?";
 
 constexpr const char kGetFailures[] = "SELECT failures, first_failure, locked_until FROM failures WHERE user = ?";
 constexpr const char kSetFailures[] =
@@ -516,26 +519,27 @@ base::Result<bool> Store::delete_factors(const std::string& user, const std::str
 
 // TOTP replay protection.
 
-base::Result<bool> Store::claim_totp_step(const std::string& user, int64_t step) {
-    if (auto synced = impl_->sync(Impl::Sync::Normal); !synced) return std::move(synced).error();
+base::Result<StepClaim> Store::claim_totp_step(int64_t factor_id, int64_t step) {
+    // FULL: once per accepted code, and a claim lost to a power cut would
+    // reopen the code (invariant 5).
+    if (auto synced = impl_->sync(Impl::Sync::Full); !synced) return std::move(synced).error();
     constexpr std::string_view op = "recording used TOTP step";
-    auto st = impl_->statement(kClaimStep, op);
+    {
+        auto st = impl_->statement(kClaimStep, op);
+        if (!st) return std::move(st).error();
+        Query q(impl_->db.get(), *st);
+        q.integer(factor_id).integer(step);
+        if (auto r = q.run(op); !r) return std::move(r).error();
+        if (q.changes() == 1) return StepClaim::Claimed;
+    }
+    auto st = impl_->statement(kHighWater, op);
     if (!st) return std::move(st).error();
     Query q(impl_->db.get(), *st);
-    q.text(user).integer(step);
-    if (auto r = q.run(op); !r) return std::move(r).error();
-    // OR IGNORE: an existing (user, step) row changes nothing -> replay.
-    return q.changes() == 1;
-}
-
-base::Result<void> Store::prune_totp_steps(int64_t before_step) {
-    if (auto synced = impl_->sync(Impl::Sync::Normal); !synced) return std::move(synced).error();
-    constexpr std::string_view op = "pruning used TOTP steps";
-    auto st = impl_->statement(kPruneSteps, op);
-    if (!st) return std::move(st).error();
-    Query q(impl_->db.get(), *st);
-    q.integer(before_step);
-    return q.run(op);
+    q.integer(factor_id);
+    auto row = q.step(op);
+    if (!row) return std::move(row).error();
+    if (!*row) return base::make_error(std::string(op) + ": no high-water mark after the claim");
+    return q.column_int(0) == step ? StepClaim::Replayed : StepClaim::Older;
 }
 
 // Failure counters.

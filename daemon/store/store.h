@@ -50,6 +50,13 @@ struct Factor {
     int64_t created = 0;
 };
 
+// What claim_totp_step found.
+enum class StepClaim {
+    Claimed,   // later than any step accepted before: the code may pass
+    Replayed,  // the very step accepted last
+    Older,     // before the step accepted last
+};
+
 struct FailureState {
     int failures = 0;  // consecutive failures inside the window
     int64_t first_failure = 0;
@@ -167,11 +174,12 @@ public:
     base::Result<void> replace_factor(const Factor& f);
     base::Result<bool> delete_factors(const std::string& user, const std::string& kind);
 
-    // TOTP replay protection: records that `step` was used by `user`.
-    // Returns false if it had already been used (the code must be refused).
-    base::Result<bool> claim_totp_step(const std::string& user, int64_t step);
-    // Forgets used steps older than `before_step` (housekeeping).
-    base::Result<void> prune_totp_steps(int64_t before_step);
+    // TOTP replay protection: time only moves forward per factor. Claims
+    // time-step `step` of factor `factor_id` if it is later than every step
+    // accepted for that factor before; the claim is committed with
+    // synchronous=FULL (on disk when this returns). Refusals say whether the
+    // step is the last accepted one or older. An unknown factor is an error.
+    base::Result<StepClaim> claim_totp_step(int64_t factor_id, int64_t step);
 
     // Failure counters and lockouts.
     base::Result<FailureState> failure_state(const std::string& user);

@@ -33,9 +33,9 @@ struct Store::Impl {
         return raw;
     }
 
-    // Grants, factors and sessions commit with synchronous=FULL (fsync per
-    // commit: acknowledged means on disk). High-rate bookkeeping (audit rows,
-    // used time-steps, failure counters) commits with NORMAL: in WAL mode it
+    // Grants, factors, sessions and TOTP claims commit with synchronous=FULL
+    // (fsync per commit: acknowledged means on disk). High-rate bookkeeping
+    // (audit rows, failure counters) commits with NORMAL: in WAL mode it
     // survives a daemon crash, and is synced by the next FULL commit or
     // checkpoint; only a power loss can take the last few.
     enum class Sync { Full, Normal };

@@ -555,12 +555,13 @@ def oathtool_code(secret, epoch):
 
 class Totp:
     """One user's authenticator. Every code is computed when it is asked
-    for (at the moment of the prompt). fresh_code() never hands out a
-    time-step twice, so codes are distinct and none is a replay by accident."""
+    for (at the moment of the prompt). fresh_code() hands out ever later
+    time-steps, so codes are distinct and none is a replay or older than one
+    already used (the daemon accepts only a later step) by accident."""
 
     def __init__(self, secret):
         self.secret = secret
-        self.used_steps = set()
+        self.last_step = -1
 
     @staticmethod
     def step_now():
@@ -571,12 +572,11 @@ class Totp:
 
     def fresh_code(self):
         now = self.step_now()
-        for d in (0, -1, 1, -2, 2, -3, 3, -4, 4, -5, 5, -6, 6, -7, 7):
-            step = now + d
-            if step not in self.used_steps:
-                self.used_steps.add(step)
-                return self.code_at_step(step)
-        raise RuntimeError("no unused TOTP step left in the window")
+        step = max(now, self.last_step + 1)
+        if step > now + DRIFT_STEPS:
+            raise RuntimeError("no later TOTP step left in the window")
+        self.last_step = step
+        return self.code_at_step(step)
 
     def wrong_code(self):
         """A code valid at no step the daemon could accept now."""

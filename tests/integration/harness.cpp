@@ -27,6 +27,28 @@ std::string elevated_bin() {
 std::string elevatectl_bin() {
     return ELEVATECTL_BIN;
 }
+
+std::vector<std::string> faketime_env(const std::string& faketime, const std::string& timestamp_file) {
+    const std::string lib = LIBFAKETIME;
+    if (!std::filesystem::exists(lib))
+        throw std::runtime_error("libfaketime not found (" + lib + "); install faketime (scripts/install-deps.sh)");
+    std::vector<std::string> env = {"LD_PRELOAD=" + lib, "FAKETIME_DONT_FAKE_MONOTONIC=1", "TZ=UTC"};
+    if (!faketime.empty()) env.push_back("FAKETIME=" + faketime);
+    if (!timestamp_file.empty()) {
+        env.push_back("FAKETIME_TIMESTAMP_FILE=" + timestamp_file);
+        env.push_back("FAKETIME_NO_CACHE=1");
+    }
+    return env;
+}
+
+std::string faketime_date(int64_t epoch) {
+    const auto t = static_cast<time_t>(epoch);
+    struct tm tm {};
+    if (gmtime_r(&t, &tm) == nullptr) throw std::runtime_error("gmtime_r");
+    char buf[64];
+    strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
+    return buf;
+}
 int64_t now() {
     return int64_t(::time(nullptr));
 }
@@ -207,6 +229,7 @@ void Daemon::start() {
         int fd = open(log_path_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
         dup2(fd, 2);
         dup2(fd, 1);
+        for (const auto& e : env_) putenv(const_cast<char*>(e.c_str()));  // the child execs right away
         execl(elevated_bin().c_str(), "elevated", "--debug", "--config", config_path_.c_str(), (char*)nullptr);
         _exit(127);
     }
@@ -269,6 +292,12 @@ std::string Daemon::enroll(const std::string& user) {
     auto secret = uri_secret(r.out);
     if (secret.empty()) throw std::runtime_error("no secret in enroll output: " + r.out);
     return secret;
+}
+
+base::Result<wire::Reply> Daemon::verify(const std::string& code) {
+    wire::BufferWriter request;
+    request->put_str(wire::Tag::Code, code);
+    return call(wire::Op::Verify, request.take());
 }
 
 void expect_locked_then_unlock(Daemon& daemon, const std::string& user, const std::string& role,

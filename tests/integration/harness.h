@@ -79,6 +79,10 @@ public:
     explicit Daemon(const std::string& extra_toml = "");
     ~Daemon();
 
+    // Extra NAME=value entries for the daemon's environment (e.g. the
+    // libfaketime ones of faketime_env), applied by the next start().
+    void set_env(std::vector<std::string> env) { env_ = std::move(env); }
+
     void start();  // waits until it answers ping
     void stop();   // SIGTERM and wait
     void kill9();  // SIGKILL and wait
@@ -103,9 +107,13 @@ public:
     // Enrolls `user` (admin) and returns the base32 secret.
     std::string enroll(const std::string& user);
 
+    // The verify operation for the caller (root) with a TOTP code.
+    base::Result<wire::Reply> verify(const std::string& code);
+
 private:
     TempDir dir_;
     std::string socket_, state_dir_, config_path_, audit_path_, snapshot_path_, log_path_, ctl_path_;
+    std::vector<std::string> env_;
     pid_t pid_ = -1;
 };
 
@@ -114,6 +122,18 @@ private:
 // <user>`, after which the next code works (gtest expectations).
 void expect_locked_then_unlock(Daemon& daemon, const std::string& user, const std::string& role,
                                const std::string& secret);
+
+// Environment that runs a program under Debian's libfaketime (the library
+// of the faketime package; the faketime wrapper itself forks, so signals
+// sent to it would not reach the daemon). `faketime` is a FAKETIME value,
+// e.g. "2005-03-18 01:58:29" (a stopped clock, UTC) or "+1d"; empty: the
+// time comes from FAKETIME_TIMESTAMP_FILE=`timestamp_file`, re-read on every
+// call, so a test can move the clock of a running daemon. The monotonic
+// clock is left alone (poll timeouts and client deadlines use it).
+std::vector<std::string> faketime_env(const std::string& faketime, const std::string& timestamp_file = "");
+
+// "YYYY-MM-DD hh:mm:ss" (UTC) of an epoch time, as FAKETIME wants it.
+std::string faketime_date(int64_t epoch);
 
 std::string elevated_bin();
 std::string elevatectl_bin();

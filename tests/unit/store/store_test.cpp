@@ -555,36 +555,105 @@ TEST_F(StoreTest, FailedReplaceKeepsOldFactor) {
 
 // ---- TOTP steps --------------------------------------------------------------
 
-TEST_F(StoreTest, ClaimTotpStepOnce) {
+// Enrolls `user` and returns the id of the new factor.
+int64_t enroll(Store& s, const std::string& user, std::string_view secret = "s3cr3t") {
+    EXPECT_TRUE(s.replace_factor(sample_factor(user, secret)).ok());
+    auto f = s.factors_for_user(user);
+    EXPECT_TRUE(f.ok() && f->size() == 1u);
+    return f.ok() && !f->empty() ? f->front().id : -1;
+}
+
+TEST_F(StoreTest, ClaimTotpStepMovesForwardPerFactor) {
     auto s = open_ok();
     ASSERT_TRUE(s);
-    EXPECT_TRUE(s->claim_totp_step("alice", 56666666).value());
-    EXPECT_FALSE(s->claim_totp_step("alice", 56666666).value());
-    EXPECT_TRUE(s->claim_totp_step("bob", 56666666).value());
-    EXPECT_TRUE(s->claim_totp_step("alice", 56666667).value());
-    EXPECT_FALSE(s->claim_totp_step("bob", 56666666).value());
+    const int64_t alice = enroll(*s, "alice"), bob = enroll(*s, "bob");
+    EXPECT_EQ(s->claim_totp_step(alice, 56666666).value(), StepClaim::Claimed);
+    EXPECT_EQ(s->claim_totp_step(alice, 56666666).value(), StepClaim::Replayed);
+    EXPECT_EQ(s->claim_totp_step(alice, 56666665).value(), StepClaim::Older);
+    EXPECT_EQ(s->claim_totp_step(bob, 56666665).value(), StepClaim::Claimed);  // another factor
+    EXPECT_EQ(s->claim_totp_step(alice, 56666667).value(), StepClaim::Claimed);
+    EXPECT_EQ(s->claim_totp_step(alice, 56666666).value(), StepClaim::Older);
+    EXPECT_EQ(s->claim_totp_step(alice, 0).value(), StepClaim::Older);
+    EXPECT_EQ(s->claim_totp_step(alice, 56666667).value(), StepClaim::Replayed);
+}
+
+TEST_F(StoreTest, ClaimForUnknownFactorIsAnError) {
+    auto s = open_ok();
+    ASSERT_TRUE(s);
+    auto r = s->claim_totp_step(4242, 1);
+    ASSERT_FALSE(r.ok());
+    EXPECT_NE(r.error().message.find("recording used TOTP step"), std::string::npos) << r.error().message;
 }
 
 TEST_F(StoreTest, ClaimSurvivesReopen) {
+    int64_t id = 0;
     {
         auto s = open_ok();
         ASSERT_TRUE(s);
-        EXPECT_TRUE(s->claim_totp_step("alice", 42).value());
+        id = enroll(*s, "alice");
+        EXPECT_EQ(s->claim_totp_step(id, 42).value(), StepClaim::Claimed);
     }
     auto s = open_ok();
     ASSERT_TRUE(s);
-    EXPECT_FALSE(s->claim_totp_step("alice", 42).value());
+    EXPECT_EQ(s->claim_totp_step(id, 42).value(), StepClaim::Replayed);
+    EXPECT_EQ(s->claim_totp_step(id, 41).value(), StepClaim::Older);
 }
 
-TEST_F(StoreTest, PruneTotpSteps) {
+TEST_F(StoreTest, HighWaterMarkGoesWithItsFactor) {
     auto s = open_ok();
     ASSERT_TRUE(s);
-    for (int64_t step : {10, 20, 30}) ASSERT_TRUE(s->claim_totp_step("alice", step).value());
-    ASSERT_TRUE(s->prune_totp_steps(30).ok());
-    // Pruned steps can be claimed again; the kept one cannot.
-    EXPECT_TRUE(s->claim_totp_step("alice", 10).value());
-    EXPECT_TRUE(s->claim_totp_step("alice", 20).value());
-    EXPECT_FALSE(s->claim_totp_step("alice", 30).value());
+    const int64_t old_id = enroll(*s, "alice");
+    ASSERT_EQ(s->claim_totp_step(old_id, 1000).value(), StepClaim::Claimed);
+    // Re-enrolling replaces the factor and its mark; SQLite may even give the
+    // new factor the old id, which must not inherit the old mark.
+    const int64_t new_id = enroll(*s, "alice", "new seed");
+    EXPECT_EQ(s->claim_totp_step(new_id, 10).value(), StepClaim::Claimed);
+    ASSERT_TRUE(s->delete_factors("alice", "totp").value());
+    EXPECT_FALSE(s->claim_totp_step(new_id, 11).ok());
+}
+
+// An upgrade must not reopen codes used before it: the used steps of a
+// schema-3 database (per user, in seconds) become each factor's mark.
+TEST_F(StoreTest, MigrationFromSchema3CarriesUsedStepsOver) {
+    // A version 3 database, built by the migrations that shipped.
+    ASSERT_EQ(::close(::open(db_path().c_str(), O_CREAT | O_WRONLY | O_CLOEXEC, 0600)), 0);
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open_v2(db_path().c_str(), &db, SQLITE_OPEN_READWRITE, nullptr), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db, "PRAGMA foreign_keys = ON", nullptr, nullptr, nullptr), SQLITE_OK);
+    auto v3 = schema::migrate(db, db_path(), 3);
+    ASSERT_TRUE(v3.ok()) << v3.error().message;
+    ASSERT_EQ(*v3, 3);
+    // alice (30 s) used steps 56666665 and 56666666 (at 30 s each), bob (60 s)
+    // used 28333333; carol never used a code.
+    const char* rows = R"sql(
+INSERT INTO factors (id, user, kind, label, secret, algorithm, digits, period, created) VALUES
+    (1, 'alice', 'totp', 'phone', x'00', 'sha1', 6, 30, 0),
+    (2, 'bob',   'totp', 'phone', x'00', 'sha1', 6, 60, 0),
+    (3, 'carol', 'totp', 'phone', x'00', 'sha1', 6, 30, 0);
+INSERT INTO totp_used (user, step) VALUES
+    ('alice', 1699999950), ('alice', 1699999980), ('bob', 1699999980);
+)sql";
+    ASSERT_EQ(sqlite3_exec(db, rows, nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
+    sqlite3_close(db);
+
+    auto s = open_ok();
+    ASSERT_TRUE(s);
+    EXPECT_EQ(s->schema_version(), schema::latest_version());
+    EXPECT_EQ(s->claim_totp_step(1, 56666666).value(), StepClaim::Replayed);
+    EXPECT_EQ(s->claim_totp_step(1, 56666665).value(), StepClaim::Older);
+    EXPECT_EQ(s->claim_totp_step(1, 56666667).value(), StepClaim::Claimed);
+    EXPECT_EQ(s->claim_totp_step(2, 28333333).value(), StepClaim::Replayed);
+    EXPECT_EQ(s->claim_totp_step(2, 28333334).value(), StepClaim::Claimed);
+    EXPECT_EQ(s->claim_totp_step(3, 1).value(), StepClaim::Claimed);
+
+    // totp_used is emptied: nothing reads it any more.
+    ASSERT_EQ(sqlite3_open_v2(db_path().c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+    sqlite3_stmt* st = nullptr;
+    ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT count(*) FROM totp_used", -1, &st, nullptr), SQLITE_OK);
+    ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
+    EXPECT_EQ(sqlite3_column_int64(st, 0), 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
 }
 
 // ---- failures ----------------------------------------------------------------
