@@ -18,7 +18,6 @@
 
 #include <algorithm>
 #include <cstring>
-#include <limits>
 #include <unordered_map>
 #include <vector>
 
@@ -336,8 +335,11 @@ struct Server::Impl : Parking {
         return watch(clock_steps.get(), EPOLLIN);
     }
     base::Result<void> arm_clock_steps() {
+        // Fifty years ahead rather than the largest time_t: the kernel caps
+        // timers near 2262, and libfaketime (tests) shifts the value.
         struct itimerspec far = {};
-        far.it_value.tv_sec = std::numeric_limits<time_t>::max();
+        clock_gettime(CLOCK_REALTIME, &far.it_value);
+        far.it_value.tv_sec += time_t(50) * 365 * 24 * 3600;
         if (timerfd_settime(clock_steps.get(), TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET, &far, nullptr) < 0)
             return base::errno_error("timerfd_settime");
         return {};
@@ -390,7 +392,9 @@ base::Result<void> Server::init() {
     if (auto r = impl_->watch(impl_->listener.get(), EPOLLIN); !r) return r;
     for (const auto& w : impl_->hooks.watched)
         if (auto r = impl_->watch(w.fd, EPOLLIN); !r) return r;
-    if (auto r = impl_->watch_clock_steps(); !r) return r;
+    // Without it a clock set forward is still seen within a minute.
+    if (auto r = impl_->watch_clock_steps(); !r)
+        daemon::log_warning("cannot watch for wall clock changes: " + r.error().message);
     return impl_->watch(impl_->signals.get(), EPOLLIN);
 }
 
