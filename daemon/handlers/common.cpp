@@ -48,8 +48,12 @@ Answer bad_request(std::string message) {
 }
 
 Answer internal_error(const std::string& what, const base::Error& e) {
-    daemon::log_error(what + ": " + e.message);
-    return {wire::Status::Internal, what + " failed; see the elevated log"};
+    const char* storage = store::failure_reason(e);
+    // The log keeps the detail (operation, path, SQLite's message).
+    daemon::log_error(what + ": " + e.message + (storage ? std::string(" (") + storage + ")" : ""));
+    Answer a{wire::Status::Internal, what + " failed; see the elevated log"};
+    a.storage = storage;
+    return a;
 }
 
 policy::RequestContext context_of(daemon::Daemon& d, const Call& call) {

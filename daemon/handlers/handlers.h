@@ -61,6 +61,9 @@ void put_grant(wire::FieldWriter& w, const store::Grant& g);
 // if it is too long. Absent fields leave *out empty.
 bool get_text(const wire::FieldList& f, wire::Tag tag, size_t max, std::string* out, Answer* error);
 Answer bad_request(std::string message);
+// A failure inside the daemon: logged with its detail; a failure of the
+// state's storage (disk full, read-only, locked, damaged) is told to the
+// client as such (Answer::storage).
 Answer internal_error(const std::string& what, const base::Error& e);
 // The decision context of a request: who, for whom, from where, when.
 policy::RequestContext context_of(daemon::Daemon& d, const Call& call);
