@@ -103,6 +103,10 @@ FloodOutcome flood_then_sudo(const std::string& daemon_keys) {
     const std::string runtime_dir = std::getenv("PAM_WRAPPER_RUNTIME_DIR");
     pid_t pid = fork();
     if (pid == 0) {
+        // The parent's ends: with the write end of `release` open here too,
+        // the child would never read its EOF.
+        close(report[0]);
+        close(release[1]);
         discard_child_runtime_dir(runtime_dir);
         flood(flooder, daemon.socket(), report[1], release[0]);
     }
