@@ -36,6 +36,10 @@ struct DaemonConfig {
     std::string snapshot_path = "/run/elevate/groups.snapshot";
     int64_t client_timeout_ms = 5000;  // per-connection read/write deadline
     int max_clients = 1024;
+    // Connections one non-root uid may hold at once; root (the PAM callers
+    // sshd and sudo) is not limited, and non-root peers together may hold at
+    // most three quarters of max_clients.
+    int max_clients_per_user = 16;
 };
 
 struct TotpConfig {

@@ -397,6 +397,8 @@ const KeySpec<DaemonConfig> kDaemonKeys[] = {
          return read_int(f, d.client_timeout_ms, kMinClientTimeoutMs, kMaxClientTimeoutMs);
      }},
     {"max_clients", [](const Field& f, DaemonConfig& d) { return read_int(f, d.max_clients, 1, 65536); }},
+    {"max_clients_per_user",
+     [](const Field& f, DaemonConfig& d) { return read_int(f, d.max_clients_per_user, 1, 65536); }},
 };
 
 const KeySpec<TotpConfig> kTotpKeys[] = {

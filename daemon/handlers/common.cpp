@@ -61,8 +61,12 @@ Answer no_such_role(std::string_view role) {
 }
 
 Answer internal_error(const std::string& what, const base::Error& e) {
-    daemon::log_error(what + ": " + e.message);
-    return {wire::Status::Internal, what + " failed; see the elevated log"};
+    const char* storage = store::failure_reason(e);
+    // The log keeps the detail (operation, path, SQLite's message).
+    daemon::log_error(what + ": " + e.message + (storage ? std::string(" (") + storage + ")" : ""));
+    Answer a{wire::Status::Internal, what + " failed; see the elevated log"};
+    a.storage = storage;
+    return a;
 }
 
 policy::RequestContext context_of(daemon::Daemon& d, const Call& call) {

@@ -68,6 +68,9 @@ Answer bad_request(std::string message);
 // (base::escaped): the name may be anything a client sent.
 Answer no_such_user(std::string_view user);
 Answer no_such_role(std::string_view role);
+// A failure inside the daemon: logged with its detail; a failure of the
+// state's storage (disk full, read-only, locked, damaged) is told to the
+// client as such (Answer::storage).
 Answer internal_error(const std::string& what, const base::Error& e);
 // The decision context of a request: who, for whom, from where, when.
 policy::RequestContext context_of(daemon::Daemon& d, const Call& call);

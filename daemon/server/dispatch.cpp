@@ -8,26 +8,28 @@ namespace elevate::server {
 namespace {
 
 constexpr OpSpec kOps[] = {
-    {wire::Op::Ping, Access::Anyone, handlers::ping},
-    {wire::Op::Enroll, Access::Self, handlers::enroll},  // replace/import: admin, checked in the handler
-    {wire::Op::Verify, Access::Self, handlers::verify},
-    {wire::Op::Activate, Access::Self, handlers::activate},
-    {wire::Op::Status, Access::Self, handlers::status},
-    {wire::Op::List, Access::Admin, handlers::list},
-    {wire::Op::Revoke, Access::Admin, handlers::revoke},
-    {wire::Op::Drop, Access::Self, handlers::drop},
-    {wire::Op::Unenroll, Access::Admin, handlers::unenroll},
-    {wire::Op::Authorize, Access::Self, handlers::authorize},
-    {wire::Op::Account, Access::Self, handlers::account},
-    {wire::Op::SessionOpen, Access::Self, handlers::session_open},
-    {wire::Op::SessionClose, Access::Self, handlers::session_close},
-    {wire::Op::BreakGlass, Access::Admin, handlers::break_glass},
-    {wire::Op::PushStart, Access::Self, handlers::push_start},
-    {wire::Op::RequestList, Access::Self, handlers::request_list},
-    {wire::Op::RequestDecide, Access::Self, handlers::request_decide},  // approvers: checked in the handler
-    {wire::Op::RequestCancel, Access::Self, handlers::request_cancel},
-    {wire::Op::RequestWait, Access::Self, handlers::request_wait},
-    {wire::Op::Unlock, Access::Admin, handlers::unlock},
+    {wire::Op::Ping, Access::Anyone, handlers::ping, "answer"},
+    // replace/import: admin, checked in the handler
+    {wire::Op::Enroll, Access::Self, handlers::enroll, "record this enrollment"},
+    {wire::Op::Verify, Access::Self, handlers::verify, "record this verification"},
+    {wire::Op::Activate, Access::Self, handlers::activate, "record this activation"},
+    {wire::Op::Status, Access::Self, handlers::status, "read the status"},
+    {wire::Op::List, Access::Admin, handlers::list, "read the grants"},
+    {wire::Op::Revoke, Access::Admin, handlers::revoke, "record this revocation"},
+    {wire::Op::Drop, Access::Self, handlers::drop, "record this drop"},
+    {wire::Op::Unenroll, Access::Admin, handlers::unenroll, "record this unenrollment"},
+    {wire::Op::Authorize, Access::Self, handlers::authorize, "record this authorization"},
+    {wire::Op::Account, Access::Self, handlers::account, "check this account"},
+    {wire::Op::SessionOpen, Access::Self, handlers::session_open, "record this session"},
+    {wire::Op::SessionClose, Access::Self, handlers::session_close, "record the end of this session"},
+    {wire::Op::BreakGlass, Access::Admin, handlers::break_glass, "record this break-glass access"},
+    {wire::Op::PushStart, Access::Self, handlers::push_start, "start this push"},
+    {wire::Op::RequestList, Access::Self, handlers::request_list, "read the requests"},
+    // approvers: checked in the handler
+    {wire::Op::RequestDecide, Access::Self, handlers::request_decide, "record this decision"},
+    {wire::Op::RequestCancel, Access::Self, handlers::request_cancel, "record this cancellation"},
+    {wire::Op::RequestWait, Access::Self, handlers::request_wait, "read this request"},
+    {wire::Op::Unlock, Access::Admin, handlers::unlock, "record this unlock"},
 };
 
 const OpSpec* find_op(uint8_t op) {
@@ -92,6 +94,7 @@ bool dispatch(daemon::Daemon& d, const policy::Peer& peer, uint8_t op, const wir
     // handler can still add fields (e.g. locked_until) to a denial.
     Answer a = spec->handler(d, call, reply.fields());
     if (a.parked) return false;
+    if (a.storage != nullptr) a.message = std::string("elevate cannot ") + spec->needs + ": " + a.storage;
     write_answer(reply, a);
     return true;
 }

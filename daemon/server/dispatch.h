@@ -49,6 +49,9 @@ struct Answer {
     wire::Status status = wire::Status::Ok;
     std::string message;
     bool parked = false;  // no reply now: the request was parked (Call::parking)
+    // Set when the state's storage refused (store::failure_reason): dispatch
+    // then says what the request could not do and why, in one line.
+    const char* storage = nullptr;
 };
 
 // The answer of a handler that parked its request.
@@ -62,6 +65,9 @@ struct OpSpec {
     wire::Op op;
     Access access;
     Handler handler;
+    // What the request needs from the store, for "elevate cannot <this>:
+    // the state disk is full".
+    const char* needs;
 };
 
 // How a request arrives at dispatch: first time, or resumed after parking.

@@ -39,6 +39,25 @@ struct Connection {
     size_t sent = 0;
     bool waiting_for_out = false;  // registered for EPOLLOUT after a short write
     uint64_t ticket = 0;           // set while (or once) parked
+    uid_t uid = 0;                 // SO_PEERCRED at accept, for the per-user count
+};
+
+// A warning said at most once a minute, with the number of times it was
+// not said in between: a flood must not become a flood of log lines.
+struct QuietWarning {
+    int64_t next_ms = 0;
+    uint64_t held_back = 0;
+    void say(const std::string& text) {
+        const int64_t now = wire::monotonic_ms();
+        if (now < next_ms) {
+            ++held_back;
+            return;
+        }
+        daemon::log_warning(
+            held_back == 0 ? text : text + " (" + std::to_string(held_back) + " more refused since the last warning)");
+        held_back = 0;
+        next_ms = now + 60000;
+    }
 };
 
 }  // namespace
@@ -59,6 +78,11 @@ struct Server::Impl : Parking {
     uint64_t last_ticket = 0;
     Connection* current = nullptr;  // the connection whose request is being dispatched
     int64_t park_deadline_ms = 0;
+    // Open connections per non-root uid, and of all non-root peers: one user
+    // cannot take the slots the PAM callers (root: sshd, sudo) need.
+    std::unordered_map<uid_t, int> per_user;
+    int non_root = 0;
+    QuietWarning full_warning, user_warning, room_warning;
 
     // Parking: called by a handler inside dispatch().
     uint64_t park(int64_t deadline_ms) override {
@@ -83,9 +107,37 @@ struct Server::Impl : Parking {
         if (it == connections.end()) return;
         const uint64_t ticket = it->second.ticket;
         const bool was_parked = it->second.phase == Phase::Parked;
+        if (const uid_t uid = it->second.uid; uid != 0) {
+            --non_root;
+            if (auto u = per_user.find(uid); u != per_user.end() && --u->second == 0) per_user.erase(u);
+        }
         connections.erase(it);  // UniqueFd closes; epoll forgets closed fds
         if (ticket != 0) parked.erase(ticket);
         if (was_parked && hooks.abandoned) hooks.abandoned(ticket);
+    }
+
+    // Whether a new connection of `uid` may be served (docs/CONFIG.md,
+    // max_clients_per_user): a non-root user may hold a few, and all
+    // non-root users together leave a quarter of max_clients to root.
+    bool admit(uid_t uid, const config::DaemonConfig& cfg) {
+        if (int(connections.size()) >= cfg.max_clients) {
+            full_warning.say("too many clients (max_clients = " + std::to_string(cfg.max_clients) +
+                             "); refusing connections");
+            return false;
+        }
+        if (uid == 0) return true;
+        if (auto u = per_user.find(uid); u != per_user.end() && u->second >= cfg.max_clients_per_user) {
+            user_warning.say("uid " + std::to_string(uid) + " already holds " + std::to_string(u->second) +
+                             " connections (max_clients_per_user); refusing more of its connections");
+            return false;
+        }
+        if (non_root >= cfg.max_clients - cfg.max_clients / 4) {
+            room_warning.say("non-root clients hold " + std::to_string(non_root) +
+                             " connections, all but the quarter of max_clients kept for root (sshd, sudo); "
+                             "refusing more non-root connections");
+            return false;
+        }
+        return true;
     }
 
     void accept_all() {
@@ -99,12 +151,16 @@ struct Server::Impl : Parking {
             }
             base::UniqueFd fd(raw);
             const auto& cfg = daemon.config().daemon;
-            if (int(connections.size()) >= cfg.max_clients) {
-                daemon::log_warning("too many clients; refusing a connection");
+            struct ucred cred = {};
+            socklen_t len = sizeof cred;
+            if (getsockopt(raw, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
+                daemon::log_warning(std::string("cannot identify a client: SO_PEERCRED: ") + strerror(errno));
                 continue;
             }
+            if (!admit(cred.uid, cfg)) continue;  // closed at once: the client is told by EOF
             Connection c;
             c.fd = std::move(fd);
+            c.uid = cred.uid;
             c.deadline_ms = wire::monotonic_ms() + cfg.client_timeout_ms;
             struct epoll_event ev = {};
             ev.events = EPOLLIN | EPOLLRDHUP;
@@ -112,6 +168,10 @@ struct Server::Impl : Parking {
             if (epoll_ctl(epoll.get(), EPOLL_CTL_ADD, raw, &ev) < 0) {
                 daemon::log_warning(std::string("epoll_ctl: ") + strerror(errno));
                 continue;
+            }
+            if (c.uid != 0) {
+                ++non_root;
+                ++per_user[c.uid];
             }
             auto placed = connections.emplace(raw, std::move(c));
             // The request is usually there already: skip a round trip

@@ -7,6 +7,7 @@
 
 #include <sqlite3.h>
 
+#include <cerrno>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -26,12 +27,42 @@ struct SqliteFinalizer {
 };
 using SqliteStmt = std::unique_ptr<sqlite3_stmt, SqliteFinalizer>;
 
-// "<op>: <sqlite message>" for the last error on `db`.
+// The class of the last error on `db` when it is the storage, not the data
+// or the SQL: an errno value for base::Error::code (store.h,
+// failure_reason), 0 otherwise.
+inline int storage_failure(sqlite3* db) {
+    if (db == nullptr) return ENOMEM;
+    switch (sqlite3_errcode(db) & 0xff) {  // the primary code of an extended one
+        case SQLITE_FULL:
+            return ENOSPC;
+        case SQLITE_READONLY:
+            return EROFS;
+        case SQLITE_BUSY:
+        case SQLITE_LOCKED:
+            return EBUSY;
+        case SQLITE_CORRUPT:
+        case SQLITE_NOTADB:
+            return EUCLEAN;
+        case SQLITE_IOERR:
+        case SQLITE_CANTOPEN: {
+            // A write refused by a full or read-only file system can arrive
+            // as an I/O error; the system errno says which.
+            const int sys = sqlite3_system_errno(db);
+            if (sys == ENOSPC || sys == EDQUOT) return ENOSPC;
+            if (sys == EROFS) return EROFS;
+            return EIO;
+        }
+        default:
+            return 0;
+    }
+}
+
+// "<op>: <sqlite message>" for the last error on `db`, classified.
 inline base::Error sqlite_error(sqlite3* db, std::string_view op) {
     std::string m(op);
     m += ": ";
     m += db != nullptr ? sqlite3_errmsg(db) : "out of memory";
-    return base::make_error(std::move(m));
+    return base::make_error(std::move(m), storage_failure(db));
 }
 
 // One use of a (usually cached) prepared statement. Parameters are bound in

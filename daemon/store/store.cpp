@@ -118,7 +118,12 @@ struct Setting {
 // Each is read back: a PRAGMA that SQLite silently ignores (e.g. WAL on a
 // filesystem without shared memory) must not leave us less durable than we say.
 constexpr Setting kSettings[] = {
-    {"PRAGMA busy_timeout = 5000", "PRAGMA busy_timeout", "5000"},
+    // The store runs on the event loop's only thread: a wait for a lock
+    // holds every client (sudo and sshd included), so it is short.
+    {"PRAGMA busy_timeout = 200", "PRAGMA busy_timeout", "200"},
+    // No other process may lock the daemon's state while it runs (take_lock
+    // below): set before the first WAL access, so no -shm is used either.
+    {"PRAGMA locking_mode = EXCLUSIVE", "PRAGMA locking_mode", "exclusive"},
     // WAL + FULL: every commit is fsynced to the WAL before it returns, so an
     // acknowledged grant survives kill -9 and power loss (invariant 6).
     {"PRAGMA journal_mode = WAL", "PRAGMA journal_mode", "wal"},
@@ -138,6 +143,9 @@ base::Error open_error(sqlite3* db, const std::string& path, std::string_view wh
     base::Error e = sqlite_error(db, "opening " + path + " (" + std::string(what) + ")");
     if (db != nullptr && (sqlite3_extended_errcode(db) & 0xff) == SQLITE_NOTADB)
         e.message += "; move it aside and restore " + path + " from a backup";
+    else if (e.code == EBUSY)
+        e.message += "; " + std::string(failure_reason(e)) +
+                     ", which must not open it while elevated runs (find it: fuser -v " + path + ")";
     return e;
 }
 
@@ -156,6 +164,15 @@ base::Result<std::string> pragma_value(sqlite3* db, const char* sql, const std::
         first = false;
     }
     return value;
+}
+
+// Takes the exclusive lock now (kept until the daemon closes the store),
+// so a process that holds the file is found at start-up, not by a request.
+base::Result<void> take_lock(sqlite3* db, const std::string& path) {
+    if (sqlite3_exec(db, "BEGIN EXCLUSIVE", nullptr, nullptr, nullptr) != SQLITE_OK ||
+        sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK)
+        return open_error(db, path, "locking");
+    return {};
 }
 
 base::Result<void> configure(sqlite3* db, const std::string& path) {
@@ -297,6 +314,7 @@ base::Result<std::unique_ptr<Store>> Store::open(const std::string& state_dir) {
         return open_error(raw, path, "open");
     }
     if (auto r = configure(raw, path); !r) return std::move(r).error();
+    if (auto r = take_lock(raw, path); !r) return std::move(r).error();
     auto version = schema::migrate(raw, path);
     if (!version) return std::move(version).error();
     impl->version = *version;
@@ -724,6 +742,23 @@ base::Result<std::vector<AuditRecord>> Store::audit_tail(int limit) {
 }
 
 // ---- free functions ----------------------------------------------------------
+
+const char* failure_reason(const base::Error& e) {
+    switch (e.code) {
+        case ENOSPC:
+            return "the state disk is full";
+        case EROFS:
+            return "the state file system is read-only";
+        case EBUSY:
+            return "the state database is locked by another process";
+        case EUCLEAN:
+            return "the state database is damaged";
+        case EIO:
+            return "the state disk reported an I/O error";
+        default:
+            return nullptr;
+    }
+}
 
 const char* grant_state_name(GrantState s) {
     switch (s) {

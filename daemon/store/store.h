@@ -18,6 +18,13 @@
 
 namespace elevate::store {
 
+// Why a store call failed when the cause is the state's storage, in one line
+// for users and admins ("the state disk is full"), or nullptr when it is not.
+// Store errors carry the class as an errno value in base::Error::code:
+// ENOSPC (disk full), EROFS (read-only), EBUSY (locked by another process),
+// EUCLEAN (damaged: corrupt or not a database), EIO (I/O error).
+const char* failure_reason(const base::Error& e);
+
 enum class GrantState { Active, Expired, Revoked, Dropped };
 const char* grant_state_name(GrantState s);
 std::optional<GrantState> parse_grant_state(std::string_view s);

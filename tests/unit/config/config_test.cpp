@@ -87,6 +87,7 @@ TEST_F(ConfigLoad, EmptyFileGivesDefaults) {
     EXPECT_EQ(config.daemon.admin_group, "elevate-admins");
     EXPECT_EQ(config.daemon.client_timeout_ms, 5000);
     EXPECT_EQ(config.daemon.max_clients, 1024);
+    EXPECT_EQ(config.daemon.max_clients_per_user, 16);
     EXPECT_TRUE(config.daemon.audit_journal);
     EXPECT_EQ(config.totp.digits, 6);
     EXPECT_EQ(config.totp.period, 30);
@@ -408,6 +409,7 @@ TEST_F(ConfigLoad, OutOfRangeNumbers) {
         {"[lockout]\nmax_failures = 0\n", "key 'lockout.max_failures': must be between 1 and 100"},
         {"[daemon]\nmax_clients = 0\n", "key 'daemon.max_clients': must be between 1 and 65536"},
         {"[daemon]\nmax_clients = 65537\n", "key 'daemon.max_clients': must be between 1 and 65536"},
+        {"[daemon]\nmax_clients_per_user = 0\n", "key 'daemon.max_clients_per_user': must be between 1 and 65536"},
         {"[daemon]\nclient_timeout_ms = 50\n", "key 'daemon.client_timeout_ms': must be between 100 and 60000"},
         {"[daemon]\nclient_timeout = \"5m\"\n", "key 'daemon.client_timeout': must be between 1s and 1m"},
         {"[[role]]\nname = \"r\"\ngid = 999\n", "key 'role.gid': must be between 1000 and 4294967294"},

@@ -250,6 +250,7 @@ TEST_F(StoreTest, GarbageFileIsAnErrorNotACrash) {
         auto s = Store::open(dir_);
         ASSERT_FALSE(s.ok()) << "size " << size;
         EXPECT_NE(s.error().message.find(db_path()), std::string::npos) << s.error().message;
+        EXPECT_EQ(s.error().code, EUCLEAN) << s.error().message;  // "the state database is damaged"
     }
 }
 
@@ -263,6 +264,41 @@ TEST_F(StoreTest, SettingsAreApplied) {
     EXPECT_STREQ(reinterpret_cast<const char*>(sqlite3_column_text(st, 0)), "wal");  // persistent in the file
     sqlite3_finalize(st);
     sqlite3_close(db);
+}
+
+// The daemon's state is its own while it runs: another process cannot
+// read it or take its lock, so it can never stall the daemon's writes.
+TEST_F(StoreTest, OpenStoreKeepsOtherProcessesOut) {
+    auto s = open_ok();
+    ASSERT_TRUE(s);
+    std::string err;
+    EXPECT_EQ(raw_exec("BEGIN EXCLUSIVE", &err), SQLITE_BUSY) << err;
+    EXPECT_EQ(raw_exec("SELECT count(*) FROM grants", &err), SQLITE_BUSY) << err;
+    EXPECT_FALSE(fs::exists(db_path() + "-shm"));                          // exclusive locking mode: no shared memory
+    ASSERT_TRUE(s->insert_grant(sample_grant("alice", 1700000000)).ok());  // its own writes go on
+}
+
+TEST_F(StoreTest, OpenWhileAnotherProcessHoldsTheDatabaseSaysSo) {
+    { ASSERT_TRUE(open_ok()); }
+    sqlite3* other = nullptr;
+    ASSERT_EQ(sqlite3_open_v2(db_path().c_str(), &other, SQLITE_OPEN_READWRITE, nullptr), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(other, "BEGIN EXCLUSIVE", nullptr, nullptr, nullptr), SQLITE_OK);
+    auto s = Store::open(dir_);
+    sqlite3_close(other);  // rolls back
+    ASSERT_FALSE(s.ok());
+    EXPECT_EQ(s.error().code, EBUSY);
+    ASSERT_NE(failure_reason(s.error()), nullptr);
+    EXPECT_STREQ(failure_reason(s.error()), "the state database is locked by another process");
+    EXPECT_NE(s.error().message.find("locked by another process"), std::string::npos) << s.error().message;
+    EXPECT_TRUE(Store::open(dir_).ok());  // and it opens once the other process is gone
+}
+
+TEST_F(StoreTest, FailureReasonsNameTheStorageProblem) {
+    EXPECT_STREQ(failure_reason(base::make_error("x", ENOSPC)), "the state disk is full");
+    EXPECT_STREQ(failure_reason(base::make_error("x", EROFS)), "the state file system is read-only");
+    EXPECT_STREQ(failure_reason(base::make_error("x", EUCLEAN)), "the state database is damaged");
+    EXPECT_STREQ(failure_reason(base::make_error("x", EIO)), "the state disk reported an I/O error");
+    EXPECT_EQ(failure_reason(base::make_error("UNIQUE constraint failed")), nullptr);
 }
 
 // ---- grants ------------------------------------------------------------------
@@ -530,10 +566,14 @@ TEST_F(StoreTest, FailedReplaceKeepsOldFactor) {
     auto s = open_ok();
     ASSERT_TRUE(s);
     ASSERT_TRUE(s->replace_factor(sample_factor("alice", "old")).ok());
-    // Make the insert fail after the delete has run inside the transaction.
+    // Make the insert fail after the delete has run inside the transaction
+    // (with the store closed: it keeps the file locked while open).
+    s.reset();
     ASSERT_EQ(raw_exec("CREATE TRIGGER test_fail BEFORE INSERT ON factors WHEN NEW.label = 'boom' "
                        "BEGIN SELECT RAISE(ABORT, 'boom'); END"),
               SQLITE_OK);
+    s = open_ok();
+    ASSERT_TRUE(s);
     Factor bad = sample_factor("alice", "new");
     bad.label = "boom";
     auto r = s->replace_factor(bad);
@@ -737,6 +777,7 @@ TEST_F(StoreTest, AuditIsAppendOnly) {
     auto s = open_ok();
     ASSERT_TRUE(s);
     ASSERT_TRUE(s->append_audit(sample_audit(1, "activate")).ok());
+    s.reset();  // the store keeps the file locked while open
 
     std::string err;
     EXPECT_NE(raw_exec("UPDATE audit SET result = 'denied'", &err), SQLITE_OK);
@@ -745,6 +786,8 @@ TEST_F(StoreTest, AuditIsAppendOnly) {
     EXPECT_NE(raw_exec("DELETE FROM audit", &err), SQLITE_OK);
     EXPECT_NE(err.find("append-only"), std::string::npos) << err;
 
+    s = open_ok();
+    ASSERT_TRUE(s);
     auto tail = s->audit_tail(10);
     ASSERT_TRUE(tail.ok());
     ASSERT_EQ(tail->size(), 1u);
