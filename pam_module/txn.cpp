@@ -128,7 +128,10 @@ Verdict exchange(const Txn& t, wire::Op op, const Request& request, Reply* reply
             snprintf(why, why_size, "%s at %s: %s (%s)", name, t.opts.socket, unavailable, message);
             return Verdict::Unavailable;
         case wire::Status::Internal:
-            snprintf(why, why_size, "%s at %s: the daemon failed (%s); see its log", name, t.opts.socket, message);
+            // The daemon's line is what the user and the admin can act on
+            // ("elevate cannot record this activation: the state disk is
+            // full"); settle() shows it and logs it with the operation.
+            snprintf(why, why_size, "%s", reply->message()[0] ? reply->message() : "the elevate daemon failed");
             return Verdict::DaemonError;
         case wire::Status::BadRequest:
         case wire::Status::UnsupportedVersion:
@@ -160,6 +163,9 @@ Verdict settle(const Txn& t, Verdict v, const char* why) {
             tell_user(t, PAM_ERROR_MSG, kUnavailableText);
             return v;
         case Verdict::DaemonError:
+            log(t, LOG_ERR, "denied %s: the daemon failed (%s); see its log", t.user, why);
+            tell_user(t, PAM_ERROR_MSG, why);
+            return v;
         case Verdict::Rejected:
             log(t, LOG_ERR, "denied %s: %s", t.user, why);
             tell_user(t, PAM_ERROR_MSG, kUnavailableText);

@@ -122,6 +122,20 @@ TEST_F(PamFailure, DaemonInternalErrorNeverFailsOpen) {
     EXPECT_FALSE(contains(log.text(), "failmode=open: allowing")) << log.text();
 }
 
+// A refusal caused by the daemon's storage reaches the user at the prompt
+// as the daemon's own line, not as "the service is unavailable".
+TEST_F(PamFailure, StorageFailureIsShownToTheUser) {
+    const std::string line_text = "elevate cannot record this activation: the state disk is full";
+    FakeDaemon fake(socket(), [&](const FakeRequest&) { return status(wire::Status::Internal, line_text); });
+    write_service("storage", line("auth"));
+    LogCapture log;
+    Conversation conv;
+    EXPECT_TRUE(run_cases("storage", "root", conv, {pam_test(PAMTEST_AUTHENTICATE, PAM_AUTHINFO_UNAVAIL)}));
+    EXPECT_TRUE(contains(conv.all_errors(), line_text)) << conv.all_errors();
+    EXPECT_FALSE(contains(conv.all_errors(), "unavailable")) << conv.all_errors();
+    EXPECT_TRUE(contains(log.text(), line_text)) << log.text();
+}
+
 TEST_F(PamFailure, DaemonShuttingDownCountsAsUnavailable) {
     FakeDaemon fake(socket(), [](const FakeRequest&) { return status(wire::Status::Unavailable, "shutting down"); });
     write_service("shutdown", line("auth") + line("account", "failmode=open require_grant=web"));

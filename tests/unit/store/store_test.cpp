@@ -686,7 +686,9 @@ INSERT INTO totp_used (user, step) VALUES
     EXPECT_EQ(s->claim_totp_step(2, 28333334).value(), StepClaim::Claimed);
     EXPECT_EQ(s->claim_totp_step(3, 1).value(), StepClaim::Claimed);
 
-    // totp_used is emptied: nothing reads it any more.
+    // totp_used is emptied: nothing reads it any more. (The store holds the
+    // file exclusively while it is open.)
+    s.reset();
     ASSERT_EQ(sqlite3_open_v2(db_path().c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
     sqlite3_stmt* st = nullptr;
     ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT count(*) FROM totp_used", -1, &st, nullptr), SQLITE_OK);
