@@ -32,7 +32,9 @@ std::vector<std::string> faketime_env(const std::string& faketime, const std::st
     const std::string lib = LIBFAKETIME;
     if (!std::filesystem::exists(lib))
         throw std::runtime_error("libfaketime not found (" + lib + "); install faketime (scripts/install-deps.sh)");
-    std::vector<std::string> env = {"LD_PRELOAD=" + lib, "FAKETIME_DONT_FAKE_MONOTONIC=1", "TZ=UTC"};
+    const std::string asan = ASAN_RUNTIME;  // sanitizer builds: its runtime must come first
+    std::vector<std::string> env = {"LD_PRELOAD=" + (asan.empty() ? lib : asan + ":" + lib),
+                                    "FAKETIME_DONT_FAKE_MONOTONIC=1", "TZ=UTC"};
     if (!faketime.empty()) env.push_back("FAKETIME=" + faketime);
     if (!timestamp_file.empty()) {
         env.push_back("FAKETIME_TIMESTAMP_FILE=" + timestamp_file);
