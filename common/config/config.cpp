@@ -48,6 +48,38 @@ const char* push_provider_name(PushProviderKind p) {
     return "unknown";
 }
 
+const char* risk_level_name(RiskLevel r) {
+    switch (r) {
+        case RiskLevel::None:
+            return "none";
+        case RiskLevel::Low:
+            return "low";
+        case RiskLevel::Medium:
+            return "medium";
+        case RiskLevel::High:
+            return "high";
+    }
+    return "unknown";
+}
+
+std::optional<RiskLevel> parse_risk_level(std::string_view s) {
+    for (RiskLevel r : {RiskLevel::None, RiskLevel::Low, RiskLevel::Medium, RiskLevel::High})
+        if (s == risk_level_name(r)) return r;
+    return std::nullopt;
+}
+
+const NetworkList* PolicyConfig::find_network(const std::string& name) const {
+    for (const NetworkList& n : networks)
+        if (n.name == name) return &n;
+    return nullptr;
+}
+
+const ScheduleWindow* PolicyConfig::find_schedule(const std::string& name) const {
+    for (const ScheduleWindow& w : schedules)
+        if (w.name == name) return &w;
+    return nullptr;
+}
+
 const Role* Config::find_role(const std::string& name) const {
     for (const Role& role : roles) {
         if (role.name == name) return &role;

@@ -48,6 +48,16 @@ const char* op_name(Op op) {
             return "request-wait";
         case Op::Unlock:
             return "unlock";
+        case Op::Explain:
+            return "explain";
+        case Op::RiskList:
+            return "risk-list";
+        case Op::RiskShow:
+            return "risk-show";
+        case Op::RiskDismiss:
+            return "risk-dismiss";
+        case Op::RiskConfirm:
+            return "risk-confirm";
     }
     return "unknown";
 }
@@ -100,6 +110,10 @@ bool tag_info(uint16_t tag, TagInfo* info) {
         case Tag::Needed:
         case Tag::Wait:
         case Tag::Expires:
+        case Tag::At:
+        case Tag::RiskScore:
+        case Tag::Weight:
+        case Tag::Time:
             *info = {Kind::U64, false};
             return true;
         case Tag::Force:
@@ -111,6 +125,8 @@ bool tag_info(uint16_t tag, TagInfo* info) {
         case Tag::PushOk:
         case Tag::Mine:
         case Tag::CanDecide:
+        case Tag::HasTty:
+        case Tag::Matched:
             *info = {Kind::Bool, false};
             return true;
         case Tag::Secret:
@@ -118,6 +134,9 @@ bool tag_info(uint16_t tag, TagInfo* info) {
             return true;
         case Tag::Grant:
         case Tag::Request:
+        case Tag::RuleTrace:
+        case Tag::RiskEntry:
+        case Tag::RiskEvent:
             *info = {Kind::Record, true};
             return true;
         case Tag::Message:
@@ -143,6 +162,15 @@ bool tag_info(uint16_t tag, TagInfo* info) {
         case Tag::Approvers:
         case Tag::Decision:
         case Tag::DecidedBy:
+        case Tag::Outcome:
+        case Tag::RuleName:
+        case Tag::Why:
+        case Tag::Mode:
+        case Tag::Effect:
+        case Tag::RiskLevel:
+        case Tag::EventType:
+        case Tag::Evidence:
+        case Tag::Network:
             *info = {Kind::Str, false};
             return true;
     }

@@ -41,9 +41,15 @@ enum class Op : uint8_t {
     RequestCancel = 18,  // the requester withdraws a pending request
     RequestWait = 19,    // wait (bounded) until a request is decided
     Unlock = 20,         // admin: clear a user's fraud or failure lockout
+    // Conditional access and risk (docs/PROTOCOL.md, "Policy and risk").
+    Explain = 21,      // the policy decision for a described request, acting on nothing
+    RiskList = 22,     // admin: users and source networks with their risk
+    RiskShow = 23,     // one user's risk and latest events (self or admin)
+    RiskDismiss = 24,  // admin: reset a user's risk after an investigation
+    RiskConfirm = 25,  // admin: mark a user compromised (high, grants revoked)
 };
 
-constexpr uint8_t kLastOp = uint8_t(Op::Unlock);
+constexpr uint8_t kLastOp = uint8_t(Op::RiskConfirm);
 
 bool op_known(uint8_t op);
 const char* op_name(Op op);
@@ -122,6 +128,26 @@ enum class Tag : uint16_t {
     Mine = 71,       // bool (request record): the caller made this request
     CanDecide = 72,  // bool (request record): the caller may approve it
     DecidedBy = 73,  // str: approvers so far, or who denied/cancelled
+    // Policy (explain).
+    At = 80,         // u64: the time a request is explained for (epoch s)
+    HasTty = 81,     // bool: the explained request has a terminal
+    Outcome = 82,    // str: "allow", "factor", "approval", "deny"
+    RuleTrace = 83,  // Record, may repeat: one rule considered
+    RuleName = 84,   // str
+    Matched = 85,    // bool: the rule's conditions held
+    Why = 86,        // str: why it matched or not / what it did
+    Mode = 87,       // str: "enforce" or "report-only"
+    Effect = 88,     // str: what the rule does ("deny: ...", "require factor push")
+    // Risk.
+    RiskLevel = 90,  // str: "none", "low", "medium", "high"
+    RiskScore = 91,  // u64: points, after decay
+    RiskEntry = 92,  // Record, may repeat: a user's or a network's risk
+    RiskEvent = 93,  // Record, may repeat: one detection
+    EventType = 94,  // str: "wrong-code", "spray", ...
+    Evidence = 95,   // str
+    Weight = 96,     // u64
+    Network = 97,    // str: a source network ("10.1.2.0/24")
+    Time = 98,       // u64: when (epoch s)
 };
 
 struct TagInfo {
