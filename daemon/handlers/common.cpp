@@ -89,6 +89,16 @@ void audit_answer(daemon::Daemon& d, const Call& call, const char* event, const 
                       ok ? "ok" : "denied", ok ? detail : a.message});
 }
 
+const policy::Source& request_source(daemon::Daemon& /*d*/, const Call& call) {
+    if (!call.source) {
+        std::string_view rhost, tty;
+        call.fields.get_str(wire::Tag::RemoteHost, &rhost);
+        call.fields.get_str(wire::Tag::Tty, &tty);
+        call.source = policy::resolve_source(call.peer, {rhost, tty}, {});
+    }
+    return *call.source;
+}
+
 std::string source_of(const Call& call) {
     std::string service, rhost, tty;
     Answer ignored;

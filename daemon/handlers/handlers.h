@@ -78,6 +78,8 @@ policy::RequestContext context_of(daemon::Daemon& d, const Call& call);
 // with the answer's message.
 void audit_answer(daemon::Daemon& d, const Call& call, const char* event, const std::string& role,
                   const std::string& grant_id, const Answer& a, const std::string& detail = {});
+// Where the request comes from (policy/source.h), resolved once per request.
+const policy::Source& request_source(daemon::Daemon& d, const Call& call);
 // "service[ from rhost][ on tty]", for grant sources and audit.
 std::string source_of(const Call& call);
 std::string format_time(int64_t epoch);

@@ -7,6 +7,7 @@
 #include "common/wire/codec.h"
 #include "common/wire/protocol.h"
 #include "daemon/policy/identity.h"
+#include "daemon/policy/source.h"
 
 #include <string>
 
@@ -42,6 +43,9 @@ struct Call {
     Parking* parking = nullptr;    // null: this request cannot be parked
     uint64_t ticket = 0;           // non-zero: this request was parked before
     bool deadline_passed = false;  // resumed because its deadline passed: answer now
+    // Where the request comes from, resolved on first use (handlers::
+    // request_source): most requests (an active grant at sudo) never need it.
+    mutable std::optional<policy::Source> source;
 };
 
 // What a handler produces: a status, a message for non-ok, and fields.
