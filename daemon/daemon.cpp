@@ -33,7 +33,20 @@ void Daemon::set_resume(std::function<void(uint64_t)> fn) {
     approvals_.set_resume(std::move(fn));
 }
 
+void Daemon::park_decision(uint64_t ticket, policy::Decision decision) {
+    parked_decisions_.insert_or_assign(ticket, std::move(decision));
+}
+
+std::optional<policy::Decision> Daemon::take_decision(uint64_t ticket) {
+    auto it = parked_decisions_.find(ticket);
+    if (it == parked_decisions_.end()) return std::nullopt;
+    policy::Decision d = std::move(it->second);
+    parked_decisions_.erase(it);
+    return d;
+}
+
 void Daemon::abandoned(uint64_t ticket) {
+    parked_decisions_.erase(ticket);
     push_.abandon(ticket);
     approvals_.abandon(ticket);
 }
@@ -124,12 +137,15 @@ void Daemon::on_grant_end(const store::Grant& g) {
 
 base::Result<std::unique_ptr<Daemon>> Daemon::create(config::Config config, std::string config_path,
                                                      const base::Clock& clock) {
+    auto policy = policy::CompiledPolicy::compile(config);
+    if (!policy) return std::move(policy).error();
     auto store = store::Store::open(config.daemon.state_dir);
     if (!store) return std::move(store).error();
     auto http = push::HttpClient::create();
     if (!http) return std::move(http).error();
     std::unique_ptr<Daemon> d(
         new Daemon(std::move(config), std::move(config_path), clock, std::move(*store), std::move(*http)));
+    d->policy_ = std::make_unique<policy::CompiledPolicy>(std::move(*policy));
     if (auto r = d->audit_.open_file(d->config_.daemon.audit_file); !r) return std::move(r).error();
     auto loaded = d->grants_.load();
     if (!loaded) return std::move(loaded).error();
@@ -147,6 +163,12 @@ void Daemon::reload() {
     if (!fresh) {
         log_error("reload failed, keeping the current configuration: " + fresh.error().message);
         audit_.record({clock_.now(), "reload", "root", "", "", "", "SIGHUP", "error", fresh.error().message});
+        return;
+    }
+    auto policy = policy::CompiledPolicy::compile(*fresh);
+    if (!policy) {
+        log_error("reload failed, keeping the current configuration: " + policy.error().message);
+        audit_.record({clock_.now(), "reload", "root", "", "", "", "SIGHUP", "error", policy.error().message});
         return;
     }
     // Paths that need a restart are kept; say so rather than half-apply.
@@ -167,6 +189,7 @@ void Daemon::reload() {
     }
     notifier_.configure(fresh->notify);
     config_ = std::move(*fresh);
+    policy_ = std::make_unique<policy::CompiledPolicy>(std::move(*policy));
     identity_.clear();   // the admin group may have changed, and so may users
     publish_snapshot();  // roles may have been added, removed or renumbered
     log_info("configuration reloaded (" + std::to_string(config_.roles.size()) + " role(s))");

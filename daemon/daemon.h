@@ -14,6 +14,7 @@
 #include "daemon/notify/notifier.h"
 #include "daemon/push/http_client.h"
 #include "daemon/push/push_service.h"
+#include "daemon/policy/engine.h"
 #include "daemon/policy/identity.h"
 #include "daemon/sessions/session_service.h"
 #include "daemon/store/store.h"
@@ -22,6 +23,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <unordered_map>
 
 namespace elevate::daemon {
 
@@ -42,6 +44,13 @@ public:
     push::PushService& push() { return push_; }
     approvals::ApprovalService& approvals() { return approvals_; }
     push::HttpClient& http() { return *http_; }
+    // The configuration's policy, compiled for deciding (policy/engine.h).
+    const policy::CompiledPolicy& policy() const { return *policy_; }
+
+    // A parked request keeps the decision it was parked with: resumed, it
+    // continues from there instead of deciding again.
+    void park_decision(uint64_t ticket, policy::Decision decision);
+    std::optional<policy::Decision> take_decision(uint64_t ticket);
 
     // Parked requests (server/dispatch.h): how services wake them, and what
     // happens when their client goes away.
@@ -79,6 +88,8 @@ private:
     const base::Clock& clock_;
     std::unique_ptr<store::Store> store_;
     std::unique_ptr<push::HttpClient> http_;  // before its users: destroyed after them
+    std::unique_ptr<policy::CompiledPolicy> policy_;
+    std::unordered_map<uint64_t, policy::Decision> parked_decisions_;
     AuditLog audit_;
     auth::Verifier verifier_;
     grants::GrantService grants_;

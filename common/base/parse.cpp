@@ -1,5 +1,7 @@
 #include "common/base/parse.h"
 
+#include <time.h>
+
 #include <charconv>
 
 namespace elevate::base {
@@ -64,6 +66,15 @@ std::optional<int64_t> parse_duration(std::string_view text) {
     }
     if (total == 0) return std::nullopt;
     return total;
+}
+
+std::string format_utc(int64_t epoch) {
+    time_t t = time_t(epoch);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    char buf[32];
+    strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S UTC", &tm);
+    return buf;
 }
 
 std::string format_duration(int64_t seconds) {

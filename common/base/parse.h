@@ -23,6 +23,9 @@ std::optional<int64_t> parse_duration(std::string_view text);
 // Inverse of parse_duration for humans: 2700 -> "45m", 5400 -> "1h30m".
 std::string format_duration(int64_t seconds);
 
+// "2026-12-02 08:15:00 UTC": an epoch second for messages and logs.
+std::string format_utc(int64_t epoch);
+
 // "a, b, c": items joined by `separator`.
 std::string join(const std::vector<std::string>& items, std::string_view separator);
 

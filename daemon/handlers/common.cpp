@@ -1,3 +1,4 @@
+#include "common/base/parse.h"
 #include "daemon/core/log.h"
 #include "daemon/daemon.h"
 #include "daemon/handlers/handlers.h"
@@ -7,8 +8,7 @@
 namespace elevate::handlers {
 
 Answer already_active(const config::Role& role, const store::Grant& g) {
-    return {wire::Status::Conflict, role.name + " is already active until " + format_time(g.end) + " (grant " +
-                                        g.id.substr(0, 8) + "); drop it first to change it"};
+    return {wire::Status::Conflict, policy::already_active_text(role.name, g)};
 }
 
 void put_grant(wire::FieldWriter& w, const store::Grant& g) {
@@ -69,19 +69,6 @@ Answer internal_error(const std::string& what, const base::Error& e) {
     return a;
 }
 
-policy::RequestContext context_of(daemon::Daemon& d, const Call& call) {
-    policy::RequestContext ctx;
-    Answer ignored;
-    ctx.user = call.user;
-    ctx.actor = call.peer.user;
-    ctx.actor_is_admin = call.peer.admin;
-    ctx.time = d.clock().now();
-    get_text(call.fields, wire::Tag::Service, 64, &ctx.service, &ignored);
-    get_text(call.fields, wire::Tag::RemoteHost, 256, &ctx.remote_host, &ignored);
-    get_text(call.fields, wire::Tag::Tty, 64, &ctx.tty, &ignored);
-    return ctx;
-}
-
 void audit_answer(daemon::Daemon& d, const Call& call, const char* event, const std::string& role,
                   const std::string& grant_id, const Answer& a, const std::string& detail) {
     const bool ok = a.status == wire::Status::Ok;
@@ -112,12 +99,7 @@ std::string source_of(const Call& call) {
 }
 
 std::string format_time(int64_t epoch) {
-    time_t t = time_t(epoch);
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    char buf[32];
-    strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S UTC", &tm);
-    return buf;
+    return base::format_utc(epoch);
 }
 
 }  // namespace elevate::handlers

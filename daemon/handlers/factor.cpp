@@ -89,7 +89,7 @@ Answer check_push(daemon::Daemon& d, const Call& call, const std::string& user, 
             const int64_t left_ms = (s->challenge.expires - d.clock().now()) * 1000;
             uint64_t ticket = call.parking->park(wire::monotonic_ms() + std::max<int64_t>(left_ms, 0) + kPushGraceMs);
             d.push().wait(cid, ticket);
-            return parked();
+            return parked(ticket);
         }
         case push::ChallengeState::Phase::Failed: {
             Answer a{s->unavailable ? wire::Status::Unavailable : wire::Status::Denied, s->error};

@@ -4,7 +4,7 @@
 
 #include "common/base/text.h"
 #include "common/config/config.h"
-#include "daemon/policy/decision.h"
+#include "daemon/policy/engine.h"
 #include "daemon/server/dispatch.h"
 #include "daemon/store/store.h"
 
@@ -72,8 +72,20 @@ Answer no_such_role(std::string_view role);
 // state's storage (disk full, read-only, locked, damaged) is told to the
 // client as such (Answer::storage).
 Answer internal_error(const std::string& what, const base::Error& e);
-// The decision context of a request: who, for whom, from where, when.
-policy::RequestContext context_of(daemon::Daemon& d, const Call& call);
+// The decision seam (decide.cpp, policy/engine.h). The context of a request
+// for `op` (about `role`, if any): who, for whom, from where, when.
+policy::RequestContext request_context(daemon::Daemon& d, const Call& call, policy::Operation op,
+                                       const std::string& role = {});
+// Decides and reports what the decision shows (an ineligible activation
+// is a risk event); explain_decision only decides.
+policy::Decision decide(daemon::Daemon& d, const Call& call, const policy::RequestContext& ctx);
+policy::Decision explain_decision(daemon::Daemon& d, const Call& call, const policy::RequestContext& ctx);
+// The answer to a denying decision (with its locked_until, grant or request).
+Answer denial_of(const policy::Decision& decision, const Call& call, wire::FieldWriter& reply);
+// audit_answer plus the decision's rule and report-only results.
+void audit_decision(daemon::Daemon& d, const Call& call, const char* event, const std::string& role,
+                    const std::string& grant_id, const Answer& a, const policy::Decision& decision,
+                    const std::string& detail = {});
 // Audits the outcome of a request: result "ok" with `detail`, or "denied"
 // with the answer's message.
 void audit_answer(daemon::Daemon& d, const Call& call, const char* event, const std::string& role,

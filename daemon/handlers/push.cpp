@@ -3,8 +3,6 @@
 #include "common/wire/transport.h"
 #include "daemon/daemon.h"
 #include "daemon/handlers/handlers.h"
-#include "daemon/policy/decision.h"
-#include "daemon/policy/identity.h"
 
 #include <unistd.h>
 
@@ -75,49 +73,25 @@ Answer push_start(daemon::Daemon& d, const Call& call, wire::FieldWriter& reply)
         audit_answer(d, call, "push-start", role_name, "", a);
         return a;
     }
-    const config::Role* role = nullptr;
-    if (!role_name.empty()) {
-        role = d.config().find_role(role_name);
-        if (!role) return no_such_role(role_name);
-        if (role->factor == config::Factor::Totp) {
-            Answer a{wire::Status::Denied, "role " + role->name + " requires a verification code, not a push"};
-            audit_answer(d, call, "push-start", role->name, "", a);
-            return a;
-        }
-        // Nobody's phone is rung for a role they could not get anyway.
-        auto groups = policy::user_groups(call.user);
-        if (!groups) return no_such_user(call.user);
-        policy::ActivationRequest probe{role->name, 0, reason.empty() ? "(to be checked)" : reason};
-        policy::Decision decision = policy::decide_activation(*role, context_of(d, call), probe, *groups);
-        if (!decision.allowed) {
-            Answer a{wire::Status::Denied, decision.reasons.back()};
-            audit_answer(d, call, "push-start", role->name, "", a);
-            return a;
-        }
-        // Activating a role that is active already is refused (activate):
-        // refuse it now, before the phone rings for nothing.
-        auto current = d.grants().active_for_role(call.user, role->name);
-        if (!current) return internal_error("push-start", current.error());
-        if (*current) {
-            Answer a = already_active(*role, **current);
-            put_grant(reply, **current);
-            audit_answer(d, call, "push-start", role->name, "", a);
-            return a;
-        }
-    }
-    if (Answer a = check_unlocked(d, call.user, reply); a.status != wire::Status::Ok) {
-        audit_answer(d, call, "push-start", role_name, "", a);
+    if (!role_name.empty() && !d.config().find_role(role_name)) return no_such_role(role_name);
+    // Nobody's phone is rung for a role they could not get anyway, or
+    // while they are locked.
+    policy::RequestContext ctx = request_context(d, call, policy::Operation::PushStart, role_name);
+    ctx.reason = reason;
+    policy::Decision decision = decide(d, call, ctx);
+    if (decision.outcome == policy::Outcome::Deny) {
+        Answer a = denial_of(decision, call, reply);
+        audit_decision(d, call, "push-start", role_name, "", a, decision);
         return a;
     }
     if (!call.parking) return {wire::Status::Unavailable, "push needs a connection that can wait"};
 
-    policy::RequestContext ctx = context_of(d, call);
     push::PushChallenge c;
     c.user = call.user;
     c.role = role_name;
     c.reason = reason;
     c.service = ctx.service.empty() ? "elevatectl" : ctx.service;
-    c.remote_host = ctx.remote_host;
+    c.remote_host = ctx.source.kind == policy::Source::Kind::Remote ? ctx.source.host : "";
     c.tty = ctx.tty;
     c.host = this_host(d.config().push);
     c.created = d.clock().now();

@@ -53,14 +53,15 @@ struct Answer {
     wire::Status status = wire::Status::Ok;
     std::string message;
     bool parked = false;  // no reply now: the request was parked (Call::parking)
+    uint64_t ticket = 0;  // parked: its ticket
     // Set when the state's storage refused (store::failure_reason): dispatch
     // then says what the request could not do and why, in one line.
     const char* storage = nullptr;
 };
 
 // The answer of a handler that parked its request.
-inline Answer parked() {
-    return Answer{wire::Status::Ok, {}, true};
+inline Answer parked(uint64_t ticket = 0) {
+    return Answer{wire::Status::Ok, {}, true, ticket};
 }
 
 using Handler = Answer (*)(daemon::Daemon& d, const Call& call, wire::FieldWriter& reply);

@@ -1,0 +1,604 @@
+#include "daemon/policy/engine.h"
+
+#include "common/base/parse.h"
+#include "common/base/text.h"
+
+#include <algorithm>
+#include <map>
+
+namespace elevate::policy {
+
+namespace {
+
+// A `networks` entry, resolved at compile time.
+struct NetworkMatcher {
+    enum class Kind { Cidrs, Local, Unknown } kind = Kind::Cidrs;
+    std::string name;  // as written in the rule
+    std::vector<base::Cidr> cidrs;
+};
+
+struct CompiledRule {
+    config::PolicyRule rule;
+    std::vector<NetworkMatcher> networks;
+    std::vector<NetworkMatcher> not_networks;
+    const Schedule* schedule = nullptr;
+    const Schedule* not_schedule = nullptr;
+};
+
+}  // namespace
+
+struct CompiledPolicy::Impl {
+    config::PolicyDefault default_control = config::PolicyDefault::Allow;
+    std::string default_deny_message;
+    std::vector<std::unique_ptr<Schedule>> schedules;
+    std::vector<CompiledRule> rules;  // built-in risk rules first
+};
+
+CompiledPolicy::CompiledPolicy(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+CompiledPolicy::CompiledPolicy(CompiledPolicy&&) noexcept = default;
+CompiledPolicy& CompiledPolicy::operator=(CompiledPolicy&&) noexcept = default;
+CompiledPolicy::~CompiledPolicy() = default;
+
+namespace {
+
+base::Result<std::vector<NetworkMatcher>> compile_networks(const config::PolicyConfig& policy,
+                                                           const std::vector<std::string>& entries,
+                                                           const config::PolicyRule& rule) {
+    std::vector<NetworkMatcher> out;
+    for (const std::string& entry : entries) {
+        NetworkMatcher m;
+        m.name = entry;
+        if (entry == "local") {
+            m.kind = NetworkMatcher::Kind::Local;
+        } else if (entry == "unknown") {
+            m.kind = NetworkMatcher::Kind::Unknown;
+        } else if (const config::NetworkList* list = policy.find_network(entry)) {
+            for (const std::string& text : list->cidrs) {
+                std::string error;
+                auto cidr = base::parse_cidr(text, &error);
+                if (!cidr)
+                    return base::Error{"policy network '" + list->name + "': " + text + ": " + error};
+                m.cidrs.push_back(*cidr);
+            }
+        } else {
+            std::string error;
+            auto cidr = base::parse_cidr(entry, &error);
+            if (!cidr) return base::Error{"rule '" + rule.name + "': network '" + entry + "': " + error};
+            m.cidrs.push_back(*cidr);
+        }
+        out.push_back(std::move(m));
+    }
+    return out;
+}
+
+// The safe defaults for risk (docs/RISK.md), ahead of the configured rules.
+std::vector<config::PolicyRule> builtin_risk_rules() {
+    std::vector<config::PolicyRule> rules(3);
+    rules[0].name = "builtin:high-risk";
+    rules[0].risk = config::RiskLevel::High;
+    rules[0].deny = "";  // the message names the user's risk (deny_message_for)
+    rules[1].name = "builtin:high-risk-source";
+    rules[1].source_risk = config::RiskLevel::High;
+    rules[1].deny = "";
+    rules[2].name = "builtin:medium-risk";
+    rules[2].risk = config::RiskLevel::Medium;
+    rules[2].require_factor = config::Factor::Any;
+    rules[2].every_time = true;
+    return rules;
+}
+
+bool contains(const std::vector<std::string>& list, const std::string& item) {
+    return std::find(list.begin(), list.end(), item) != list.end();
+}
+
+std::string list_text(const std::vector<std::string>& items) {
+    return "[" + base::join(items, ", ") + "]";
+}
+
+bool network_matches(const NetworkMatcher& m, const Source& source) {
+    switch (m.kind) {
+        case NetworkMatcher::Kind::Local:
+            return source.kind == Source::Kind::Local;
+        case NetworkMatcher::Kind::Unknown:
+            return source.kind == Source::Kind::Unknown;
+        case NetworkMatcher::Kind::Cidrs:
+            break;
+    }
+    // A host name, local and unknown match no address list.
+    if (source.kind != Source::Kind::Remote || !source.ip) return false;
+    for (const base::Cidr& c : m.cidrs)
+        if (c.contains(*source.ip)) return true;
+    return false;
+}
+
+const NetworkMatcher* first_network_match(const std::vector<NetworkMatcher>& list, const Source& source) {
+    for (const NetworkMatcher& m : list)
+        if (network_matches(m, source)) return &m;
+    return nullptr;
+}
+
+// The roles a request is about: its role, or account's list.
+std::vector<std::string> request_roles(const RequestContext& ctx) {
+    if (!ctx.role.empty()) return {ctx.role};
+    return ctx.roles;
+}
+
+struct Match {
+    bool matched = false;
+    std::string why;
+    bool failed = false;  // a fact could not be read
+    base::Error error;
+};
+
+// Whether every condition of `r` holds; `why` names the first one that does
+// not (or says they all hold). Conditions are tested cheapest first, so a
+// rule about another service never reads the group database.
+Match match_rule(const CompiledRule& cr, const RequestContext& ctx, Facts& facts) {
+    const config::PolicyRule& r = cr.rule;
+    Match m;
+    auto fail = [&](std::string why) {
+        m.why = std::move(why);
+        return m;
+    };
+    if (!r.users.empty() && !contains(r.users, ctx.user)) return fail("user " + ctx.user + " is not in users");
+    if (!r.services.empty() && !contains(r.services, ctx.service))
+        return fail("service " + ctx.service + " is not in services " + list_text(r.services));
+    if (!r.roles.empty()) {
+        bool any = false;
+        for (const std::string& role : request_roles(ctx)) any = any || contains(r.roles, role);
+        if (!any)
+            return fail(ctx.role.empty() && ctx.roles.empty() ? "the request is for no role"
+                                                               : "role is not in roles " + list_text(r.roles));
+    }
+    if (r.tty && ctx.tty.empty() == *r.tty) return fail(*r.tty ? "the request has no terminal" : "the request has a terminal");
+    if (!cr.networks.empty()) {
+        if (!first_network_match(cr.networks, ctx.source))
+            return fail("source " + ctx.source.text() + " is not in networks " + list_text(r.networks));
+    }
+    if (!cr.not_networks.empty()) {
+        if (const NetworkMatcher* hit = first_network_match(cr.not_networks, ctx.source))
+            return fail("source " + ctx.source.text() + " is in " + hit->name);
+    }
+    if (cr.schedule && !cr.schedule->contains(ctx.time))
+        return fail("the time is outside schedule " + cr.schedule->name());
+    if (cr.not_schedule && cr.not_schedule->contains(ctx.time))
+        return fail("the time is inside schedule " + cr.not_schedule->name());
+    if (r.risk) {
+        const config::RiskLevel level = facts.user_risk();
+        if (level < *r.risk)
+            return fail(std::string("user risk is ") + config::risk_level_name(level) + ", below " +
+                        config::risk_level_name(*r.risk));
+    }
+    if (r.source_risk) {
+        const config::RiskLevel level = facts.source_risk();
+        if (level < *r.source_risk)
+            return fail(std::string("source risk is ") + config::risk_level_name(level) + ", below " +
+                        config::risk_level_name(*r.source_risk));
+    }
+    if (!r.has_grant.empty()) {
+        auto grant = facts.active_grant(r.has_grant);
+        if (!grant) {
+            m.failed = true;
+            m.error = grant.error();
+            return fail("the grants could not be read");
+        }
+        if (!*grant) return fail(ctx.user + " holds no active grant of " + r.has_grant);
+    }
+    if (!r.groups.empty()) {
+        const auto& gids = facts.user_groups();
+        bool any = false;
+        for (const std::string& name : r.groups) {
+            auto gid = facts.group_gid(name);
+            if (gid && gids && std::find(gids->begin(), gids->end(), *gid) != gids->end()) any = true;
+        }
+        if (!any) return fail(ctx.user + " is in none of groups " + list_text(r.groups));
+    }
+    m.matched = true;
+    m.why = "all conditions hold";
+    return m;
+}
+
+std::string factor_text(config::Factor f) {
+    switch (f) {
+        case config::Factor::Totp:
+            return "a verification code";
+        case config::Factor::Push:
+            return "a push";
+        case config::Factor::Any:
+            break;
+    }
+    return "a second factor";
+}
+
+// What a rule does when it decides, for explain and report-only.
+std::string effect_of(const config::PolicyRule& r) {
+    if (r.deny) return "deny" + (r.deny->empty() ? std::string() : ": " + *r.deny);
+    std::vector<std::string> parts;
+    if (r.allow) parts.push_back("allow");
+    if (r.require_factor)
+        parts.push_back(std::string("require factor ") + config::factor_name(*r.require_factor) +
+                        (r.every_time ? " every time" : ""));
+    if (!r.require_grant.empty()) parts.push_back("require grant " + r.require_grant);
+    if (r.require_approval)
+        parts.push_back("require approval by " + base::join(r.require_approval->approvers, ",") + " (" +
+                        std::to_string(r.require_approval->count) + ")");
+    if (r.max_duration) parts.push_back("max duration " + base::format_duration(*r.max_duration));
+    return base::join(parts, ", ");
+}
+
+bool is_builtin(const config::PolicyRule& r) {
+    return r.name.rfind("builtin:", 0) == 0;
+}
+
+std::string builtin_deny_message(const config::PolicyRule& r, const RequestContext& ctx) {
+    if (r.risk)
+        return "elevation is blocked for " + ctx.user +
+               ": their risk is high; an administrator must review it (elevatectl risk show " + ctx.user + ")";
+    return "requests from " + ctx.source.text() +
+           " are blocked for now: its network's risk is high (repeated failures for many users)";
+}
+
+bool eligible(const config::Role& role, const RequestContext& ctx, Facts& facts, std::string* why) {
+    if (contains(role.eligible_users, ctx.user)) {
+        *why = "user " + ctx.user + " is listed in eligible_users";
+        return true;
+    }
+    if (!role.eligible_groups.empty()) {
+        const auto& gids = facts.user_groups();
+        for (const auto& name : role.eligible_groups) {
+            auto gid = facts.group_gid(name);
+            if (gid && gids && std::find(gids->begin(), gids->end(), *gid) != gids->end()) {
+                *why = "user " + ctx.user + " is a member of eligible group " + name;
+                return true;
+            }
+        }
+    }
+    *why = "user " + ctx.user + " is not eligible for role " + role.name;
+    return false;
+}
+
+Decision& deny(Decision& d, wire::Status status, std::string message) {
+    d.outcome = Outcome::Deny;
+    d.status = status;
+    d.message = std::move(message);
+    d.reasons.push_back(d.message);
+    return d;
+}
+
+Decision& internal(Decision& d, const base::Error& e) {
+    d.internal = true;
+    d.error = e;
+    return deny(d, wire::Status::Internal, "the daemon could not read its state");
+}
+
+// Locked users are refused before anything is asked of them.
+bool check_lock(Decision& d, const RequestContext& ctx, Facts& facts) {
+    auto lock = facts.lock();
+    if (!lock) {
+        internal(d, lock.error());
+        return false;
+    }
+    if (lock->fraud) {
+        deny(d, wire::Status::Locked,
+             "elevation is locked for " + ctx.user + " since " + base::format_utc(lock->since) + " (" + lock->reason +
+                 "); an administrator must run: elevatectl unlock " + ctx.user);
+        return false;
+    }
+    if (lock->locked_until) {
+        d.locked_until = lock->locked_until;
+        deny(d, wire::Status::Locked, "too many failed attempts; locked until " + base::format_utc(lock->locked_until));
+        return false;
+    }
+    return true;
+}
+
+// Which factors the user can use here, or why none can be.
+bool offer_factors(Decision& d, const RequestContext& ctx, const std::string& what, Facts& facts) {
+    if (!check_lock(d, ctx, facts)) return false;
+    auto enrolled = facts.has_code_factor();
+    if (!enrolled) {
+        internal(d, enrolled.error());
+        return false;
+    }
+    const bool code = d.code_ok && *enrolled;
+    const bool push = d.push_ok && facts.push_enabled();
+    if (!code && !push) {
+        // Push is unusable here (not allowed or not configured), so a code
+        // is the only way: say what is missing for it.
+        if (d.code_ok)
+            deny(d, wire::Status::NotEnrolled,
+                 "No second factor is enrolled for " + ctx.user +
+                     ". Ask an administrator to run: elevatectl enroll " + ctx.user);
+        else
+            deny(d, wire::Status::Denied, what + " requires push approval, which is not configured");
+        return false;
+    }
+    d.code_ok = code;
+    d.push_ok = push;
+    d.outcome = Outcome::NeedFactor;
+    return true;
+}
+
+// Eligibility, justification and duration of an activation of `role`.
+bool check_activation(Decision& d, const config::Role& role, const RequestContext& ctx, Facts& facts,
+                      std::optional<int64_t> rule_cap, bool need_reason_given) {
+    std::string why;
+    if (!eligible(role, ctx, facts, &why)) {
+        d.ineligible = true;
+        deny(d, wire::Status::Denied, why);
+        return false;
+    }
+    d.reasons.push_back(why);
+    d.need_reason = role.require_reason;
+    if (need_reason_given && role.require_reason && ctx.reason.empty()) {
+        deny(d, wire::Status::Denied, "role " + role.name + " requires a reason (--reason)");
+        return false;
+    }
+    d.duration = ctx.requested_duration > 0 ? ctx.requested_duration : role.default_duration;
+    if (d.duration > role.max_duration) {
+        d.reasons.push_back("duration " + base::format_duration(d.duration) + " clamped to the role maximum " +
+                            base::format_duration(role.max_duration));
+        d.duration = role.max_duration;
+    }
+    if (rule_cap && d.duration > *rule_cap) {
+        d.reasons.push_back("duration " + base::format_duration(d.duration) + " clamped to " +
+                            base::format_duration(*rule_cap) + " by rule " + d.rule);
+        d.duration = *rule_cap;
+    }
+    return true;
+}
+
+}  // namespace
+
+std::string already_active_text(const std::string& role, const store::Grant& g) {
+    return role + " is already active until " + base::format_utc(g.end) + " (grant " + g.id.substr(0, 8) +
+           "); drop it first to change it";
+}
+
+base::Result<CompiledPolicy> CompiledPolicy::compile(const config::Config& config) {
+    auto impl = std::make_unique<Impl>();
+    const config::PolicyConfig& policy = config.policy;
+    impl->default_control = policy.default_control;
+    impl->default_deny_message = policy.default_deny_message;
+    std::map<std::string, const Schedule*> schedules;
+    for (const config::ScheduleWindow& w : policy.schedules) {
+        auto s = Schedule::compile(w);
+        if (!s) return base::Error{"policy schedule '" + w.name + "': " + s.error().message};
+        impl->schedules.push_back(std::make_unique<Schedule>(std::move(*s)));
+        schedules[w.name] = impl->schedules.back().get();
+    }
+    std::vector<config::PolicyRule> rules;
+    if (policy.risk_rules) rules = builtin_risk_rules();
+    rules.insert(rules.end(), policy.rules.begin(), policy.rules.end());
+    for (config::PolicyRule& r : rules) {
+        CompiledRule cr;
+        auto nets = compile_networks(policy, r.networks, r);
+        if (!nets) return nets.error();
+        cr.networks = std::move(*nets);
+        auto not_nets = compile_networks(policy, r.not_networks, r);
+        if (!not_nets) return not_nets.error();
+        cr.not_networks = std::move(*not_nets);
+        for (auto [name, slot] : {std::pair{&r.schedule, &cr.schedule}, std::pair{&r.not_schedule, &cr.not_schedule}}) {
+            if (name->empty()) continue;
+            auto it = schedules.find(*name);
+            if (it == schedules.end()) return base::Error{"rule '" + r.name + "': no schedule '" + *name + "'"};
+            *slot = it->second;
+        }
+        cr.rule = std::move(r);
+        impl->rules.push_back(std::move(cr));
+    }
+    return CompiledPolicy(std::move(impl));
+}
+
+const char* operation_name(Operation op) {
+    switch (op) {
+        case Operation::Authorize:
+            return "authorize";
+        case Operation::Account:
+            return "account";
+        case Operation::Activate:
+            return "activate";
+        case Operation::PushStart:
+            return "push-start";
+        case Operation::Verify:
+            return "verify";
+    }
+    return "unknown";
+}
+
+const char* outcome_name(Outcome o) {
+    switch (o) {
+        case Outcome::Allow:
+            return "allow";
+        case Outcome::NeedFactor:
+            return "factor";
+        case Outcome::Pending:
+            return "pending";
+        case Outcome::Deny:
+            return "deny";
+    }
+    return "unknown";
+}
+
+std::string Decision::audit_suffix() const {
+    std::string text;
+    if (!rule.empty() && rule != "default") text += "; rule " + rule;
+    for (const std::string& r : report_only) text += "; report-only: " + r;
+    return text;
+}
+
+Decision decide(const config::Config& config, const CompiledPolicy& policy, const RequestContext& ctx, Facts& facts) {
+    Decision d;
+    const CompiledPolicy::Impl& p = policy.impl();
+    const config::Role* role = ctx.role.empty() ? nullptr : config.find_role(ctx.role);
+
+    // 1. Conditional access: the first enforced rule that matches decides;
+    // report-only rules before it are noted.
+    const CompiledRule* decider = nullptr;
+    for (const CompiledRule& cr : p.rules) {
+        Match m = match_rule(cr, ctx, facts);
+        if (m.failed) return internal(d, m.error);
+        const bool report_only = cr.rule.mode == config::RuleMode::ReportOnly;
+        std::string effect = is_builtin(cr.rule) && cr.rule.deny ? "deny: " + builtin_deny_message(cr.rule, ctx)
+                                                                  : effect_of(cr.rule);
+        d.trace.push_back({cr.rule.name, report_only, m.matched, m.why, effect});
+        if (!m.matched) continue;
+        if (report_only) {
+            d.report_only.push_back("rule " + cr.rule.name + " would " +
+                                    (cr.rule.deny ? "have denied" : "have applied: " + effect));
+            continue;
+        }
+        decider = &cr;
+        break;
+    }
+
+    d.rule = decider ? decider->rule.name : "default";
+    if (!decider && p.default_control == config::PolicyDefault::Deny)
+        return deny(d, wire::Status::Denied, p.default_deny_message);
+    if (decider && decider->rule.deny) {
+        const config::PolicyRule& r = decider->rule;
+        return deny(d, wire::Status::Denied, is_builtin(r) ? builtin_deny_message(r, ctx) : *r.deny);
+    }
+    const config::PolicyRule* rule = decider ? &decider->rule : nullptr;
+    if (rule && !rule->require_grant.empty()) {
+        auto g = facts.active_grant(rule->require_grant);
+        if (!g) return internal(d, g.error());
+        if (!*g)
+            return deny(d, wire::Status::Denied,
+                        "this requires an active grant of " + rule->require_grant +
+                            " (rule " + rule->name + "). Run: elevatectl activate " + rule->require_grant);
+    }
+
+    // 2. What the request needs: the role's own requirements, as the rule
+    // amends them.
+    config::Factor factor = role ? role->factor : config::Factor::Any;
+    if (rule && rule->require_factor) {
+        factor = *rule->require_factor;
+        d.reasons.push_back("rule " + rule->name + " requires " + factor_text(factor) +
+                            (rule->every_time ? " every time" : ""));
+    }
+    d.code_ok = factor != config::Factor::Push;
+    d.push_ok = factor != config::Factor::Totp;
+    d.every_time = rule && rule->every_time;
+    if (rule && rule->require_approval) {
+        d.approval = rule->require_approval;
+        d.approval_by = "rule " + rule->name;
+    } else if (role && role->approval) {
+        d.approval = role->approval;
+        d.approval_by = "role " + role->name;
+    }
+    const std::optional<int64_t> cap = rule ? rule->max_duration : std::nullopt;
+    const std::string what = role ? "role " + role->name : "this request";
+
+    // 3. The operation.
+    switch (ctx.op) {
+        case Operation::Account: {
+            auto grants = facts.active_grants();
+            if (!grants) return internal(d, grants.error());
+            const store::Grant* admits = nullptr;
+            // The grant that admits the user longest: pam_elevate files the
+            // session of this PAM handle under it.
+            for (const auto& g : *grants)
+                if (contains(ctx.roles, g.role) && g.end > ctx.time && (!admits || g.end > admits->end)) admits = &g;
+            if (!admits) {
+                std::string names, hint;
+                for (const auto& r : ctx.roles) {
+                    names += (names.empty() ? "" : " or ") + r;
+                    const config::Role* known = config.find_role(r);
+                    if (hint.empty() && known)
+                        hint = "elevatectl activate " + r + (known->require_reason ? " --reason ..." : "");
+                }
+                std::string message = "No active grant for " + names + ".";
+                if (!hint.empty()) message += " Run: " + hint;
+                return deny(d, wire::Status::Denied, message);
+            }
+            d.grant = *admits;
+            d.outcome = Outcome::Allow;
+            d.reasons.push_back("active grant until " + base::format_utc(admits->end));
+            return d;
+        }
+        case Operation::Verify:
+            d.outcome = Outcome::Allow;
+            return d;
+        case Operation::Authorize:
+            if (!role) {
+                // A plain second factor: no grant involved. An unknown user
+                // is told so before anything about factors.
+                if (!facts.user_groups())
+                    return deny(d, wire::Status::NotFound, "no such user: " + base::escaped(ctx.user));
+                offer_factors(d, ctx, what, facts);
+                return d;
+            }
+            {
+                auto current = facts.active_grant(role->name);
+                if (!current) return internal(d, current.error());
+                if (*current) {
+                    d.grant = **current;
+                    if (!ctx.reauth && !d.every_time) {
+                        d.outcome = Outcome::Allow;
+                        d.reasons.push_back("active grant until " + base::format_utc((*current)->end));
+                        return d;
+                    }
+                    // Inside a grant: the code is verified, no new grant.
+                    offer_factors(d, ctx, what, facts);
+                    return d;
+                }
+                if (!facts.user_groups())
+                    return deny(d, wire::Status::NotFound, "no such user: " + base::escaped(ctx.user));
+                if (!check_activation(d, *role, ctx, facts, cap, false)) return d;
+                if (d.approval) {
+                    // A request already waits for approval: the client waits
+                    // for it rather than asking for a factor again.
+                    auto pending = facts.pending_request(role->name);
+                    if (!pending) return internal(d, pending.error());
+                    if (*pending) {
+                        d.pending = **pending;
+                        d.outcome = Outcome::Pending;
+                        d.reasons.push_back("request " + std::to_string((*pending)->id) +
+                                            " is waiting for approval");
+                        return d;
+                    }
+                }
+                offer_factors(d, ctx, what, facts);
+                return d;
+            }
+        case Operation::PushStart:
+        case Operation::Activate: {
+            if (!role) {
+                // push for a plain factor
+                if (!check_lock(d, ctx, facts)) return d;
+                d.outcome = Outcome::Allow;
+                return d;
+            }
+            if (ctx.op == Operation::PushStart && !d.push_ok)
+                return deny(d, wire::Status::Denied, "role " + role->name + " requires a verification code, not a push");
+            if (!facts.user_groups())
+                return deny(d, wire::Status::NotFound, "no such user: " + base::escaped(ctx.user));
+            // push_start rings the phone before the reason is asked for:
+            // only eligibility counts then.
+            if (!check_activation(d, *role, ctx, facts, cap, ctx.op == Operation::Activate)) return d;
+            auto current = facts.active_grant(role->name);
+            if (!current) return internal(d, current.error());
+            if (*current) {
+                d.grant = **current;
+                return deny(d, wire::Status::Conflict, already_active_text(role->name, **current));
+            }
+            if (ctx.op == Operation::Activate && d.approval) {
+                auto pending = facts.pending_request(role->name);
+                if (!pending) return internal(d, pending.error());
+                if (*pending) {
+                    d.pending = **pending;
+                    return deny(d, wire::Status::Conflict,
+                                "request " + std::to_string((*pending)->id) + " for " + role->name +
+                                    " is already waiting for approval by " + (*pending)->approvers);
+                }
+            }
+            if (ctx.op == Operation::PushStart && !check_lock(d, ctx, facts)) return d;
+            d.outcome = Outcome::Allow;
+            return d;
+        }
+    }
+    return deny(d, wire::Status::Internal, "unknown operation");
+}
+
+}  // namespace elevate::policy
