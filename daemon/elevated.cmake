@@ -7,7 +7,7 @@ add_library(elevate_daemon STATIC
   handlers/factor.cpp handlers/push.cpp handlers/requests.cpp
   push/push_service.cpp)
 target_link_libraries(elevate_daemon PUBLIC
-  elevate_client elevate_approvals elevate_push elevate_notify elevate_grants elevate_sessions elevate_groups elevate_audit elevate_auth elevate_policy elevate_config elevate_store
+  elevate_client elevate_approvals elevate_push elevate_notify elevate_risk elevate_grants elevate_sessions elevate_groups elevate_audit elevate_auth elevate_policy elevate_config elevate_store
   elevate_daemon_core PkgConfig::SYSTEMD)
 
 add_executable(elevated main.cpp)
