@@ -15,6 +15,7 @@
 #include "daemon/push/http_client.h"
 #include "daemon/push/push_service.h"
 #include "daemon/policy/identity.h"
+#include "daemon/risk/risk_service.h"
 #include "daemon/sessions/session_service.h"
 #include "daemon/store/store.h"
 
@@ -42,6 +43,7 @@ public:
     push::PushService& push() { return push_; }
     approvals::ApprovalService& approvals() { return approvals_; }
     push::HttpClient& http() { return *http_; }
+    risk::RiskService& risk() { return risk_; }
 
     // Parked requests (server/dispatch.h): how services wake them, and what
     // happens when their client goes away.
@@ -88,6 +90,8 @@ private:
     push::PushService push_;
     approvals::ApprovalService approvals_;
     notify::Notifier notifier_;
+    risk::RiskService risk_;
+    int64_t next_risk_prune_ = 0;
     int64_t next_checkpoint_ = 0;
     int64_t next_push_prune_ = 0;
 
@@ -97,6 +101,7 @@ private:
     void on_grant_end(const store::Grant& g);
     void on_push_answer(const push::ChallengeState& s);
     void on_request_expired(const store::Request& r);
+    void on_risk_change(const std::string& user, config::RiskLevel from, config::RiskLevel to, const std::string& why);
 };
 
 }  // namespace elevate::daemon
