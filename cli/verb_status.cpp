@@ -29,10 +29,15 @@ int run(const Context& ctx, const ParsedArgs& args) {
     const int64_t now = now_seconds();
     const bool is_locked = reply->fields.get_u64(wire::Tag::LockedUntil, &locked) && static_cast<int64_t>(locked) > now;
 
+    // The user's risk level (docs/RISK.md); a daemon before risk sends none.
+    std::string_view risk;
+    const bool has_risk = reply->fields.get_str(wire::Tag::RiskLevel, &risk);
+
     if (ctx.json) {
         nlohmann::json j = {{"enrolled", enrolled}, {"locked_until", nullptr}, {"grants", grants_to_json(*grants)}};
         j["user"] = std::string(user);
         if (is_locked) j["locked_until"] = static_cast<int64_t>(locked);
+        if (has_risk) j["risk"] = std::string(risk);
         print_json(std::cout, j);
         return kExitOk;
     }
@@ -41,6 +46,7 @@ int run(const Context& ctx, const ParsedArgs& args) {
     std::cout << "Enrolled:  " << (enrolled ? "yes" : "no") << '\n';
     std::cout << "Locked:    " << (is_locked ? "until " + format_time(static_cast<int64_t>(locked), now) : "no")
               << '\n';
+    if (has_risk) std::cout << "Risk:      " << printable(risk) << '\n';
     std::cout << '\n';
     if (grants->empty()) {
         std::cout << "No active grants.\n";
@@ -57,11 +63,12 @@ int run(const Context& ctx, const ParsedArgs& args) {
 const Verb& status_verb() {
     static const Verb verb{
         "status",
-        "show your enrollment, lockout and active grants",
+        "show your enrollment, lockout, risk level and active grants",
         "Usage: elevatectl status [USER]\n"
         "\n"
         "Shows whether USER (default: you) is enrolled for a second factor, whether\n"
-        "they are locked out after failed codes, and their active grants.\n"
+        "they are locked out after failed codes, their risk level (none, low,\n"
+        "medium, high; see elevatectl risk) and their active grants.\n"
         "Naming another user needs root or the admin group.\n",
         ArgSpec{{{"help", 'h', ValueKind::None}}, {"USER"}, 0, false},
         run,

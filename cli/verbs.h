@@ -33,5 +33,7 @@ const Verb& deny_verb();
 const Verb& cancel_verb();
 const Verb& wait_verb();
 const Verb& unlock_verb();
+// Risk (docs/RISK.md).
+const Verb& risk_verb();
 
 }  // namespace elevate::cli

@@ -21,11 +21,14 @@ Daemon::Daemon(config::Config config, std::string config_path, const base::Clock
       snapshot_(*store_, clock_),
       push_(clock_),
       approvals_(*store_, grants_, clock_),
-      notifier_(*http_, clock_) {
+      notifier_(*http_, clock_),
+      risk_(*store_, clock_, audit_) {
     grants_.set_on_end([this](const store::Grant& g) { on_grant_end(g); });
     grants_.set_on_change([this] { snapshot_dirty_ = true; });
     push_.set_on_answer([this](const push::ChallengeState& s) { on_push_answer(s); });
     approvals_.set_on_expire([this](const store::Request& r) { on_request_expired(r); });
+    risk_.on_level_change([this](const std::string& user, config::RiskLevel from, config::RiskLevel to,
+                                 const std::string& why) { on_risk_change(user, from, to, why); });
 }
 
 void Daemon::set_resume(std::function<void(uint64_t)> fn) {
@@ -90,7 +93,13 @@ void Daemon::on_push_answer(const push::ChallengeState& s) {
     const bool approved = s.answer.outcome == push::PushOutcome::Approved;
     audit_.record(
         {clock_.now(), "push-answer", c.user, c.user, c.role, "", source, approved ? "ok" : "denied", detail});
+    // The challenge's remote host may have been claimed by the user's own
+    // client, so it is evidence in the audit above, not a risk source.
+    if (s.answer.outcome == push::PushOutcome::Denied) {
+        if (auto r = risk_.push_denied(c.user, {}); !r) log_error("cannot record a denied push: " + r.error().message);
+    }
     if (s.answer.outcome != push::PushOutcome::Fraud) return;
+    if (auto r = risk_.fraud(c.user, {}); !r) log_error("cannot record a fraud report: " + r.error().message);
     // "This wasn't me": someone else holds the password. Nothing more is
     // granted to this user until an administrator has looked.
     if (auto r = store_->set_lock({c.user, clock_.now(), "push " + c.id.substr(0, 8) + " reported as fraud"}); !r)
@@ -108,6 +117,17 @@ void Daemon::on_request_expired(const store::Request& r) {
                    "request " + std::to_string(r.id) + " expired without enough approvals (" +
                        std::to_string(r.approved_by.size()) + " of " + std::to_string(r.needed) + ")"});
     notify("request.expired", nullptr, &r, "expiry", "");
+}
+
+void Daemon::on_risk_change(const std::string& user, config::RiskLevel from, config::RiskLevel to,
+                            const std::string& why) {
+    const std::string text = std::string(config::risk_level_name(from)) + " -> " + config::risk_level_name(to);
+    (to > from ? log_warning : log_info)("risk of " + user + ": " + text + " (" + why + ")");
+    audit_.record({clock_.now(), "risk-level", "risk", user, "", "", "risk", "ok", text + ": " + why});
+    nlohmann::json fields = {
+        {"user", user},
+        {"risk", {{"from", config::risk_level_name(from)}, {"to", config::risk_level_name(to)}, {"why", why}}}};
+    notifier_.send(to > from ? "risk.raised" : "risk.dismissed", fields);
 }
 
 void Daemon::before_replies() {
@@ -154,6 +174,8 @@ base::Result<std::unique_ptr<Daemon>> Daemon::create(config::Config config, std:
     if (!pending) return std::move(pending).error();
     if (auto r = d->push_.configure(d->config_.push, *d->http_); !r) return std::move(r).error();
     d->notifier_.configure(d->config_.notify);
+    d->risk_.configure(d->config_.risk);
+    if (auto r = d->risk_.load(); !r) return std::move(r).error();
     if (auto r = d->snapshot_.publish(d->config_); !r) return std::move(r).error();
     return d;
 }
@@ -188,6 +210,7 @@ void Daemon::reload() {
         return;
     }
     notifier_.configure(fresh->notify);
+    risk_.configure(fresh->risk);
     config_ = std::move(*fresh);
     policy_ = std::make_unique<policy::CompiledPolicy>(std::move(*policy));
     identity_.clear();   // the admin group may have changed, and so may users
@@ -206,6 +229,11 @@ void Daemon::on_timer() {
         // minute is enough, not one per turn of the event loop.
         push_.prune();
         next_push_prune_ = now + 60;
+    }
+    if (now >= next_risk_prune_) {
+        // Old events and forgotten sources: hourly is plenty.
+        if (auto r = risk_.prune(); !r) log_warning("pruning risk: " + r.error().message);
+        next_risk_prune_ = now + 3600;
     }
 }
 

@@ -16,6 +16,7 @@
 #include "daemon/push/push_service.h"
 #include "daemon/policy/engine.h"
 #include "daemon/policy/identity.h"
+#include "daemon/risk/risk_service.h"
 #include "daemon/sessions/session_service.h"
 #include "daemon/store/store.h"
 
@@ -51,6 +52,7 @@ public:
     // continues from there instead of deciding again.
     void park_decision(uint64_t ticket, policy::Decision decision);
     std::optional<policy::Decision> take_decision(uint64_t ticket);
+    risk::RiskService& risk() { return risk_; }
 
     // Parked requests (server/dispatch.h): how services wake them, and what
     // happens when their client goes away.
@@ -99,6 +101,8 @@ private:
     push::PushService push_;
     approvals::ApprovalService approvals_;
     notify::Notifier notifier_;
+    risk::RiskService risk_;
+    int64_t next_risk_prune_ = 0;
     int64_t next_checkpoint_ = 0;
     int64_t next_push_prune_ = 0;
 
@@ -108,6 +112,7 @@ private:
     void on_grant_end(const store::Grant& g);
     void on_push_answer(const push::ChallengeState& s);
     void on_request_expired(const store::Request& r);
+    void on_risk_change(const std::string& user, config::RiskLevel from, config::RiskLevel to, const std::string& why);
 };
 
 }  // namespace elevate::daemon

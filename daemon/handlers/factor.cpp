@@ -3,6 +3,7 @@
 // and approve, so every path checks locks, replay and push answers alike.
 #include "common/base/parse.h"
 #include "common/wire/transport.h"
+#include "daemon/core/log.h"
 #include "daemon/daemon.h"
 #include "daemon/handlers/handlers.h"
 
@@ -37,12 +38,46 @@ Answer answer_for(const auth::VerifyResult& v) {
     return {wire::Status::Internal, "unknown verification outcome"};
 }
 
-Answer check_code(daemon::Daemon& d, const std::string& user, std::string_view code, wire::FieldWriter& reply) {
+// Tells the risk service what a verification showed (docs/RISK.md). A
+// failure to record is logged; the answer stays what the factor said.
+void report_risk(daemon::Daemon& d, const Call& call, const std::string& user, auth::VerifyOutcome outcome) {
+    const risk::Origin from = origin_of(request_source(d, call));
+    base::Result<void> r;
+    switch (outcome) {
+        case auth::VerifyOutcome::Accepted:
+            r = d.risk().signed_in(user, from);
+            break;
+        case auth::VerifyOutcome::Wrong:
+            r = d.risk().wrong_code(user, from);
+            break;
+        case auth::VerifyOutcome::Replayed:
+        case auth::VerifyOutcome::Older:
+            r = d.risk().replayed_code(user, from);
+            break;
+        case auth::VerifyOutcome::Locked:
+        case auth::VerifyOutcome::NotEnrolled:
+            return;
+    }
+    if (!r) daemon::log_error("cannot record risk for " + user + ": " + r.error().message);
+}
+
+Answer check_code(daemon::Daemon& d, const Call& call, const std::string& user, std::string_view code,
+                  wire::FieldWriter& reply) {
     if (code.empty() || code.size() > kMaxCode) return bad_request("a verification code is 1 to 16 characters");
+    // Per source network, independent of the user's lockout: a spray over
+    // many users from one network runs out of attempts.
+    const risk::Origin from = origin_of(request_source(d, call));
+    if (!d.risk().admit_attempt(from)) {
+        Answer a{wire::Status::Denied, "too many attempts from " + d.risk().network_of(from) + "; try again in " +
+                                           std::to_string(d.risk().retry_after(from)) + " s"};
+        audit_answer(d, call, "throttle", "", "", a);
+        return a;
+    }
     base::SecureBuffer secret_code(code);  // wiped on return; codes never reach a log
     auto v = d.verifier().verify(user, secret_code.view(), d.config().totp, d.config().lockout);
     if (!v) return internal_error("verify", v.error());
     if (v->outcome == auth::VerifyOutcome::Locked) reply.put_u64(wire::Tag::LockedUntil, uint64_t(v->locked_until));
+    report_risk(d, call, user, v->outcome);
     return answer_for(*v);
 }
 
@@ -98,6 +133,8 @@ Answer check_push(daemon::Daemon& d, const Call& call, const std::string& user, 
         }
         case push::ChallengeState::Phase::Answered: {
             Answer a = answer_for(*s);
+            if (s->answer.outcome == push::PushOutcome::Approved)
+                report_risk(d, call, user, auth::VerifyOutcome::Accepted);
             d.push().consume(cid);
             return a;
         }
@@ -147,7 +184,7 @@ Answer check_factor(daemon::Daemon& d, const Call& call, const FactorCheck& chec
     if (has_code) {
         if (!check.code_allowed) return {wire::Status::Denied, check.what + " requires push approval, not a code"};
         *factor = "totp";
-        return check_code(d, check.user, code, reply);
+        return check_code(d, call, check.user, code, reply);
     }
     if (!check.push_allowed) return {wire::Status::Denied, check.what + " requires a verification code, not a push"};
     *factor = "push";

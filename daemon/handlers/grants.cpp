@@ -4,8 +4,6 @@
 
 namespace elevate::handlers {
 
-namespace {
-
 Answer end_grant(daemon::Daemon& d, const Call& call, wire::FieldWriter& reply, const store::Grant& g,
                  store::GrantState state, const char* event, const std::string& reason) {
     auto ended = d.grants().end(g.id, state, call.peer.user);
@@ -16,8 +14,6 @@ Answer end_grant(daemon::Daemon& d, const Call& call, wire::FieldWriter& reply, 
     put_grant(reply, **ended);
     return {};
 }
-
-}  // namespace
 
 Answer revoke(daemon::Daemon& d, const Call& call, wire::FieldWriter& reply) {
     Answer error;

@@ -5,6 +5,7 @@
 #include "common/base/text.h"
 #include "common/config/config.h"
 #include "daemon/policy/engine.h"
+#include "daemon/risk/risk_service.h"
 #include "daemon/server/dispatch.h"
 #include "daemon/store/store.h"
 
@@ -37,6 +38,11 @@ Answer request_decide(daemon::Daemon& d, const Call& call, wire::FieldWriter& re
 Answer request_cancel(daemon::Daemon& d, const Call& call, wire::FieldWriter& reply);
 Answer request_wait(daemon::Daemon& d, const Call& call, wire::FieldWriter& reply);
 Answer unlock(daemon::Daemon& d, const Call& call, wire::FieldWriter& reply);
+// Risk (risk.cpp; docs/RISK.md).
+Answer risk_list(daemon::Daemon& d, const Call& call, wire::FieldWriter& reply);
+Answer risk_show(daemon::Daemon& d, const Call& call, wire::FieldWriter& reply);
+Answer risk_dismiss(daemon::Daemon& d, const Call& call, wire::FieldWriter& reply);
+Answer risk_confirm(daemon::Daemon& d, const Call& call, wire::FieldWriter& reply);
 
 // Which factors a request may use, and for whom (factor.cpp).
 struct FactorCheck {
@@ -92,6 +98,12 @@ void audit_answer(daemon::Daemon& d, const Call& call, const char* event, const 
                   const std::string& grant_id, const Answer& a, const std::string& detail = {});
 // Where the request comes from (policy/source.h), resolved once per request.
 const policy::Source& request_source(daemon::Daemon& d, const Call& call);
+// The address part of a request's source, for the risk service.
+risk::Origin origin_of(const policy::Source& s);
+// Ends active grant `g` (revoke, drop: its sessions end per role), audits it
+// as `event` and puts the ended grant in the reply.
+Answer end_grant(daemon::Daemon& d, const Call& call, wire::FieldWriter& reply, const store::Grant& g,
+                 store::GrantState state, const char* event, const std::string& reason);
 // "service[ from rhost][ on tty]", for grant sources and audit.
 std::string source_of(const Call& call);
 std::string format_time(int64_t epoch);

@@ -20,6 +20,7 @@ Answer status(daemon::Daemon& d, const Call& call, wire::FieldWriter& reply) {
     reply.put_str(wire::Tag::User, call.user);
     reply.put_bool(wire::Tag::Enrolled, !factors->empty());
     if (*locked) reply.put_u64(wire::Tag::LockedUntil, uint64_t(*locked));
+    reply.put_str(wire::Tag::RiskLevel, config::risk_level_name(d.risk().user_level(call.user)));
     for (const auto& g : *active) put_grant(reply, g);
     return {};
 }

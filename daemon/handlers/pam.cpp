@@ -169,6 +169,8 @@ Answer break_glass(daemon::Daemon& d, const Call& call, wire::FieldWriter&) {
     if (!get_text(call.fields, wire::Tag::Reason, 1024, &reason, &error)) return error;
     d.audit().record({d.clock().now(), "break-glass", call.peer.user, call.user, "", "", source_of(call), "ok",
                       "EMERGENCY ACCESS" + (reason.empty() ? std::string() : ": " + reason)});
+    if (auto r = d.risk().break_glass(call.user, origin_of(request_source(d, call))); !r)
+        return internal_error("break-glass", r.error());
     return {};
 }
 

@@ -16,6 +16,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -110,6 +111,13 @@ public:
     // network has used up its budget (config source_attempts per
     // source_window). Local and unknown sources are not limited.
     bool admit_attempt(const Origin& from);
+    // After a refused attempt: seconds until `from`'s network may try again.
+    int64_t retry_after(const Origin& from) const;
+    // The network `from` is aggregated into ("10.1.2.0/24"), "" for local
+    // or unknown.
+    std::string network_of(const Origin& from) const;
+    // How many source networks are tracked now (at most max_sources).
+    size_t tracked_sources() const;
 
     // Administration (elevatectl risk).
     base::Result<void> dismiss(const std::string& user, const std::string& by, const std::string& reason);

@@ -30,6 +30,10 @@ constexpr OpSpec kOps[] = {
     {wire::Op::RequestCancel, Access::Self, handlers::request_cancel, "record this cancellation"},
     {wire::Op::RequestWait, Access::Self, handlers::request_wait, "read this request"},
     {wire::Op::Unlock, Access::Admin, handlers::unlock, "record this unlock"},
+    {wire::Op::RiskList, Access::Admin, handlers::risk_list, "read the risk"},
+    {wire::Op::RiskShow, Access::Self, handlers::risk_show, "read the risk"},
+    {wire::Op::RiskDismiss, Access::Admin, handlers::risk_dismiss, "record this dismissal"},
+    {wire::Op::RiskConfirm, Access::Admin, handlers::risk_confirm, "record this confirmation"},
 };
 
 const OpSpec* find_op(uint8_t op) {

@@ -154,6 +154,48 @@ INSERT INTO totp_high_water (factor_id, step)
     WHERE f.kind = 'totp' AND f.period > 0 GROUP BY f.id;
 DELETE FROM totp_used;
 )sql"},
+    {5, R"sql(
+-- Attack detection and risk (docs/RISK.md). Events are kept for the
+-- configured retention and at most max_events_per_user per user; source
+-- networks are aggregated by prefix and bounded by max_sources.
+CREATE TABLE risk_events (
+    id       INTEGER PRIMARY KEY,
+    time     INTEGER NOT NULL,
+    type     TEXT    NOT NULL CHECK (length(type) > 0),
+    user     TEXT    NOT NULL DEFAULT '',
+    network  TEXT    NOT NULL DEFAULT '',
+    evidence TEXT    NOT NULL DEFAULT '',
+    weight   INTEGER NOT NULL
+);
+CREATE INDEX risk_events_user ON risk_events (user, id);
+CREATE INDEX risk_events_time ON risk_events (time);
+-- Scores are stored as of `updated` and decay from there.
+CREATE TABLE risk_users (
+    user      TEXT    NOT NULL PRIMARY KEY,
+    score     REAL    NOT NULL,
+    updated   INTEGER NOT NULL,
+    confirmed INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+CREATE TABLE risk_sources (
+    network TEXT    NOT NULL PRIMARY KEY,
+    score   REAL    NOT NULL,
+    updated INTEGER NOT NULL
+) WITHOUT ROWID;
+-- What a user's sign-ins looked like: networks seen, and sign-ins per hour.
+CREATE TABLE risk_networks (
+    user       TEXT    NOT NULL,
+    network    TEXT    NOT NULL,
+    first_seen INTEGER NOT NULL,
+    last_seen  INTEGER NOT NULL,
+    PRIMARY KEY (user, network)
+) WITHOUT ROWID;
+CREATE TABLE risk_hours (
+    user  TEXT    NOT NULL,
+    hour  INTEGER NOT NULL CHECK (hour BETWEEN 0 AND 23),
+    count INTEGER NOT NULL,
+    PRIMARY KEY (user, hour)
+) WITHOUT ROWID;
+)sql"},
 };
 
 constexpr bool versions_are_consecutive() {

@@ -88,6 +88,10 @@ public:
         keep(sqlite3_bind_int64(st_, next_++, v));
         return *this;
     }
+    Query& real(double v) {
+        keep(sqlite3_bind_double(st_, next_++, v));
+        return *this;
+    }
     // Bound without a copy (SQLITE_STATIC) so SQLite's freed heap never holds
     // the seed; `v` must outlive this Query, whose destructor drops the binding.
     Query& secret(const base::SecureBuffer& v) {
@@ -118,6 +122,7 @@ public:
     }
 
     int64_t column_int(int i) const { return sqlite3_column_int64(st_, i); }
+    double column_real(int i) const { return sqlite3_column_double(st_, i); }
     std::string column_text(int i) const {
         // text before bytes: the documented order that avoids a conversion.
         const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(st_, i));

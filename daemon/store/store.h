@@ -126,6 +126,41 @@ struct UserLock {
     std::string reason;
 };
 
+// Risk (schema version 5, risk.cpp; docs/RISK.md). Scores are as of
+// `updated` and decay from there (the risk service computes the decay).
+struct RiskEventRow {
+    int64_t time = 0;
+    std::string type;  // "wrong-code", "spray", ...
+    std::string user;  // empty for a source-only event
+    std::string network;
+    std::string evidence;
+    int weight = 0;
+};
+struct RiskUserRow {
+    std::string user;
+    double score = 0;
+    int64_t updated = 0;
+    bool confirmed = false;
+};
+struct RiskSourceRow {
+    std::string network;
+    double score = 0;
+    int64_t updated = 0;
+};
+// What one detection changes, written in one FULL-sync transaction.
+struct RiskChange {
+    std::vector<RiskEventRow> events;
+    std::optional<RiskUserRow> user;
+    std::optional<RiskSourceRow> source;
+    std::vector<std::string> forget_sources;  // evicted from the bounded table
+    // A successful sign-in, learnt for "new network" / "unusual hour".
+    std::string signed_in_user;
+    std::string signed_in_network;  // empty: local or unknown
+    int signed_in_hour = -1;        // 0..23 (UTC), -1: none
+    int64_t signed_in_at = 0;
+    int max_events_per_user = 1000;  // older events of each user named are dropped
+};
+
 struct AuditRecord {
     int64_t time = 0;
     std::string event;  // "activate", "verify", "revoke", "expire", ...
@@ -221,6 +256,22 @@ public:
     base::Result<void> set_lock(const UserLock& lock);
     base::Result<std::optional<UserLock>> get_lock(const std::string& user);
     base::Result<bool> clear_lock(const std::string& user);
+
+    // Risk (risk.cpp). record_risk commits with FULL sync: a raised risk
+    // survives kill -9 and power loss before the daemon acts on it.
+    base::Result<void> record_risk(const RiskChange& c);
+    base::Result<std::vector<RiskUserRow>> risk_users();
+    base::Result<std::vector<RiskSourceRow>> risk_sources();
+    // The user's events, newest first, at most `limit`.
+    base::Result<std::vector<RiskEventRow>> risk_events_of(const std::string& user, int limit);
+    // Whether the user has signed in from `network` / from any network.
+    base::Result<bool> risk_network_seen(const std::string& user, const std::string& network);
+    base::Result<bool> risk_any_network(const std::string& user);
+    // Sign-ins per hour of day (UTC), index 0..23.
+    base::Result<std::vector<int64_t>> risk_hours(const std::string& user);
+    // Deletes events older than `before`, source rows last updated before
+    // it, and user rows last updated before it that are not confirmed.
+    base::Result<void> prune_risk(int64_t before);
 
     // Audit trail (append-only table). A batch is one transaction.
     base::Result<void> append_audit(const AuditRecord& r);

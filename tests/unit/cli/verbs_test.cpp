@@ -585,4 +585,97 @@ TEST(UnlockTest, Unlocks) {
 }
 
 }  // namespace
+// --- risk ---------------------------------------------------------------------
+
+TEST(RiskVerbTest, ListPrintsUsersAndNetworks) {
+    FakeDaemon daemon;
+    daemon.queue(make_reply(wire::Status::Ok, [](wire::FieldWriter& w) {
+        w.begin_record(wire::Tag::RiskEntry);
+        w.put_str(wire::Tag::User, "alice");
+        w.put_str(wire::Tag::RiskLevel, "high");
+        w.put_u64(wire::Tag::RiskScore, 100);
+        w.put_u64(wire::Tag::Time, uint64_t(kNow));
+        w.put_str(wire::Tag::EventType, "fraud");
+        w.put_str(wire::Tag::Evidence, "push reported as fraud");
+        w.end_record();
+        w.begin_record(wire::Tag::RiskEntry);
+        w.put_str(wire::Tag::Network, "10.9.9.0/24");
+        w.put_str(wire::Tag::RiskLevel, "medium");
+        w.put_u64(wire::Tag::RiskScore, 50);
+        w.put_u64(wire::Tag::Time, uint64_t(kNow));
+        w.end_record();
+    }));
+    Captured io;
+    EXPECT_EQ(run_verb(risk_verb(), daemon.context(true), {}), kExitOk);
+    auto j = nlohmann::json::parse(io.out());
+    ASSERT_EQ(j["users"].size(), 1u);
+    EXPECT_EQ(j["users"][0]["user"], "alice");
+    EXPECT_EQ(j["users"][0]["level"], "high");
+    EXPECT_EQ(j["users"][0]["latest"]["type"], "fraud");
+    ASSERT_EQ(j["networks"].size(), 1u);
+    EXPECT_EQ(j["networks"][0]["network"], "10.9.9.0/24");
+    EXPECT_EQ(j["networks"][0]["score"], 50);
+    EXPECT_EQ(daemon.received().at(0).op, wire::Op::RiskList);
+}
+
+TEST(RiskVerbTest, ShowPrintsTheEvents) {
+    FakeDaemon daemon;
+    daemon.queue(make_reply(wire::Status::Ok, [](wire::FieldWriter& w) {
+        w.put_str(wire::Tag::User, "alice");
+        w.put_str(wire::Tag::RiskLevel, "low");
+        w.put_u64(wire::Tag::RiskScore, 10);
+        w.begin_record(wire::Tag::RiskEvent);
+        w.put_str(wire::Tag::EventType, "wrong-code");
+        w.put_u64(wire::Tag::Time, uint64_t(kNow));
+        w.put_u64(wire::Tag::Weight, 10);
+        w.put_str(wire::Tag::Network, "192.0.2.0/24");
+        w.put_str(wire::Tag::Evidence, "wrong verification code from 192.0.2.0/24");
+        w.end_record();
+    }));
+    Captured io;
+    EXPECT_EQ(run_verb(risk_verb(), daemon.context(), {"show", "alice"}), kExitOk);
+    EXPECT_NE(io.out().find("Risk:   low (score 10)\n"), std::string::npos) << io.out();
+    EXPECT_NE(io.out().find("wrong-code"), std::string::npos) << io.out();
+    EXPECT_NE(io.out().find("+10"), std::string::npos) << io.out();
+    auto sent = daemon.received();
+    ASSERT_EQ(sent.size(), 1u);
+    EXPECT_EQ(sent[0].op, wire::Op::RiskShow);
+    EXPECT_EQ(str_field(sent[0], wire::Tag::User), "alice");
+}
+
+TEST(RiskVerbTest, DismissAndConfirmNeedAReason) {
+    FakeDaemon daemon;
+    Captured io;
+    EXPECT_EQ(run_verb(risk_verb(), daemon.context(), {"confirm", "alice"}), kExitUsage);
+    EXPECT_EQ(run_verb(risk_verb(), daemon.context(), {"dismiss"}), kExitUsage);
+    EXPECT_EQ(run_verb(risk_verb(), daemon.context(), {"forget", "alice"}), kExitUsage);
+    EXPECT_TRUE(daemon.received().empty());
+    daemon.queue(make_reply(wire::Status::Ok, [](wire::FieldWriter& w) {
+        w.put_str(wire::Tag::User, "alice");
+        w.put_str(wire::Tag::RiskLevel, "high");
+        put_grant(w);
+    }));
+    EXPECT_EQ(run_verb(risk_verb(), daemon.context(), {"confirm", "alice", "--reason", "INC-1"}), kExitOk);
+    EXPECT_NE(io.out().find("Confirmed alice compromised: level high, elevation blocked\nRevoked grant 1a2b3c4d "
+                            "(db-admin)\n"),
+              std::string::npos)
+        << io.out();
+    auto sent = daemon.received();
+    ASSERT_EQ(sent.size(), 1u);
+    EXPECT_EQ(sent[0].op, wire::Op::RiskConfirm);
+    EXPECT_EQ(str_field(sent[0], wire::Tag::Reason), "INC-1");
+}
+
+TEST(StatusVerbTest, PrintsTheRiskLevel) {
+    FakeDaemon daemon;
+    daemon.queue(make_reply(wire::Status::Ok, [](wire::FieldWriter& w) {
+        w.put_str(wire::Tag::User, "alice");
+        w.put_bool(wire::Tag::Enrolled, true);
+        w.put_str(wire::Tag::RiskLevel, "medium");
+    }));
+    Captured io;
+    EXPECT_EQ(run_verb(status_verb(), daemon.context(), {}), kExitOk);
+    EXPECT_NE(io.out().find("Locked:    no\nRisk:      medium\n"), std::string::npos) << io.out();
+}
+
 }  // namespace elevate::cli

@@ -933,5 +933,79 @@ TEST_F(StoreTest, LocksPersistUntilCleared) {
     EXPECT_FALSE(*s->get_lock("alice"));
 }
 
+// ---- risk (schema v5) -------------------------------------------------------
+
+// A version 4 database with grants and factors gains the risk tables, keeps
+// what it held, and the risk state written after the upgrade reads back.
+TEST_F(StoreTest, MigrationFromSchema4AddsRiskTables) {
+    ASSERT_EQ(::close(::open(db_path().c_str(), O_CREAT | O_WRONLY | O_CLOEXEC, 0600)), 0);
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open_v2(db_path().c_str(), &db, SQLITE_OPEN_READWRITE, nullptr), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db, "PRAGMA foreign_keys = ON", nullptr, nullptr, nullptr), SQLITE_OK);
+    auto v4 = schema::migrate(db, db_path(), 4);
+    ASSERT_TRUE(v4.ok()) << v4.error().message;
+    ASSERT_EQ(*v4, 4);
+    const char* rows = R"sql(
+INSERT INTO factors (id, user, kind, label, secret, algorithm, digits, period, created) VALUES
+    (1, 'alice', 'totp', 'phone', x'00', 'sha1', 6, 30, 0);
+INSERT INTO totp_high_water (factor_id, step) VALUES (1, 56666666);
+)sql";
+    ASSERT_EQ(sqlite3_exec(db, rows, nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
+    sqlite3_close(db);
+
+    auto s = open_ok();
+    ASSERT_TRUE(s);
+    EXPECT_EQ(s->schema_version(), 5);
+    EXPECT_EQ(s->claim_totp_step(1, 56666666).value(), StepClaim::Replayed);
+    EXPECT_TRUE(s->risk_users().value().empty());
+
+    RiskChange c;
+    c.events.push_back({100, "wrong-code", "alice", "10.9.9.0/24", "wrong verification code", 10});
+    c.user = RiskUserRow{"alice", 10.5, 100, false};
+    c.source = RiskSourceRow{"10.9.9.0/24", 50, 100};
+    c.signed_in_user = "alice";
+    c.signed_in_network = "10.9.9.0/24";
+    c.signed_in_hour = 8;
+    c.signed_in_at = 100;
+    ASSERT_TRUE(s->record_risk(c).ok());
+    s.reset();
+
+    s = open_ok();
+    ASSERT_TRUE(s);
+    auto users = s->risk_users().value();
+    ASSERT_EQ(users.size(), 1u);
+    EXPECT_EQ(users[0].user, "alice");
+    EXPECT_DOUBLE_EQ(users[0].score, 10.5);
+    auto sources = s->risk_sources().value();
+    ASSERT_EQ(sources.size(), 1u);
+    EXPECT_EQ(sources[0].network, "10.9.9.0/24");
+    auto events = s->risk_events_of("alice", 10).value();
+    ASSERT_EQ(events.size(), 1u);
+    EXPECT_EQ(events[0].type, "wrong-code");
+    EXPECT_EQ(events[0].weight, 10);
+    EXPECT_TRUE(s->risk_network_seen("alice", "10.9.9.0/24").value());
+    EXPECT_FALSE(s->risk_network_seen("alice", "10.9.8.0/24").value());
+    EXPECT_EQ(s->risk_hours("alice").value()[8], 1);
+}
+
+TEST_F(StoreTest, RiskEventsAreTrimmedPerUser) {
+    auto s = open_ok();
+    ASSERT_TRUE(s);
+    for (int i = 0; i < 10; ++i) {
+        RiskChange c;
+        c.max_events_per_user = 3;
+        c.events.push_back({i, "wrong-code", "alice", "", std::to_string(i), 10});
+        c.events.push_back({i, "wrong-code", "bob", "", std::to_string(i), 10});
+        ASSERT_TRUE(s->record_risk(c).ok());
+    }
+    auto events = s->risk_events_of("alice", 100).value();
+    ASSERT_EQ(events.size(), 3u);
+    EXPECT_EQ(events[0].evidence, "9");  // newest first
+    EXPECT_EQ(events[2].evidence, "7");
+    EXPECT_EQ(s->risk_events_of("bob", 100).value().size(), 3u);
+    ASSERT_TRUE(s->prune_risk(9).ok());
+    EXPECT_EQ(s->risk_events_of("alice", 100).value().size(), 1u);
+}
+
 }  // namespace
 }  // namespace elevate::store
