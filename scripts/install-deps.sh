@@ -8,6 +8,6 @@ apt-get install -y -q --no-install-recommends \
   clang libclang-rt-14-dev clang-format \
   libpam0g-dev liboath-dev libcurl4-openssl-dev libssl-dev libsqlite3-dev sqlite3 \
   libgtest-dev libgmock-dev libpam-wrapper libpamtest0-dev \
-  libtomlplusplus-dev nlohmann-json3-dev libsystemd-dev libqrencode-dev libhowardhinnant-date-dev \
+  libtomlplusplus-dev nlohmann-json3-dev libsystemd-dev libqrencode-dev libhowardhinnant-date-dev tzdata \
   oathtool faketime openssh-server openssh-client sudo expect python3 python3-pexpect \
   libpam-oath libpam-google-authenticator passwd util-linux procps valgrind

@@ -2,7 +2,6 @@
 
 #include <arpa/inet.h>
 
-#include <algorithm>
 #include <cstring>
 
 namespace elevate::base {
@@ -37,30 +36,86 @@ std::string format_ip(const IpAddress& a) {
 
 namespace {
 
-// `a` with every bit after the first `bits` cleared.
-IpAddress masked(const IpAddress& a, int bits) {
-    IpAddress m = a;
+// Whether the first `bits` bits of a and b agree.
+bool same_prefix(const IpAddress& a, const IpAddress& b, int bits) {
+    const int whole = bits / 8;
+    if (std::memcmp(a.bytes.data(), b.bytes.data(), static_cast<size_t>(whole)) != 0) return false;
+    const int rest = bits % 8;
+    if (rest == 0) return true;
+    const uint8_t mask = static_cast<uint8_t>(0xff << (8 - rest));
+    return (a.bytes[whole] & mask) == (b.bytes[whole] & mask);
+}
+
+IpAddress clear_host_bits(IpAddress a, int bits) {
     for (int i = 0; i < 16; ++i) {
-        const int keep = std::clamp(bits - i * 8, 0, 8);
-        m.bytes[size_t(i)] &= uint8_t(0xff00 >> keep);
+        const int keep = bits - i * 8;  // bits of byte i that belong to the prefix
+        if (keep >= 8) continue;
+        a.bytes[i] &= keep <= 0 ? 0 : static_cast<uint8_t>(0xff << (8 - keep));
     }
-    return m;
+    return a;
+}
+
+bool fail(std::string* error, const char* what) {
+    if (error) *error = what;
+    return false;
+}
+
+// A prefix length in decimal, without sign or leading zeros.
+bool parse_length(std::string_view text, int max, int* out, std::string* error) {
+    if (text.empty() || text.size() > 3 || (text.size() > 1 && text[0] == '0'))
+        return fail(error, "the prefix length must be a decimal number");
+    int n = 0;
+    for (char c : text) {
+        if (c < '0' || c > '9') return fail(error, "the prefix length must be a decimal number");
+        n = n * 10 + (c - '0');
+    }
+    if (n > max) return fail(error, max == 32 ? "an IPv4 prefix length is 0..32" : "an IPv6 prefix length is 0..128");
+    *out = n;
+    return true;
 }
 
 }  // namespace
 
 bool Cidr::contains(const IpAddress& a) const {
-    return masked(a, bits) == base;
+    return same_prefix(base, a, bits);
+}
+
+std::optional<Cidr> parse_cidr(std::string_view text, std::string* error) {
+    const size_t slash = text.find('/');
+    const std::string_view address = text.substr(0, slash);
+    if (address.find('%') != std::string_view::npos) {
+        fail(error, "an IPv6 zone (%...) has no meaning here");
+        return std::nullopt;
+    }
+    auto ip = parse_ip(address);
+    if (!ip) {
+        fail(error, "not an IP address or CIDR (such as 10.20.0.0/16 or 2001:db8::/48)");
+        return std::nullopt;
+    }
+    // The family is the one written: "::ffff:10.0.0.0/104" is an IPv6 prefix.
+    const bool written_v4 = address.find(':') == std::string_view::npos;
+    int bits = 128;
+    if (slash != std::string_view::npos) {
+        if (!parse_length(text.substr(slash + 1), written_v4 ? 32 : 128, &bits, error)) return std::nullopt;
+        if (written_v4) bits += 96;
+    }
+    Cidr c{clear_host_bits(*ip, bits), bits};
+    if (!(c.base == *ip)) {
+        if (error) *error = "host bits are set (the network is " + format_cidr(c) + ")";
+        return std::nullopt;
+    }
+    return c;
 }
 
 std::string format_cidr(const Cidr& c) {
-    const int bits = c.base.is_v4() && c.bits >= 96 ? c.bits - 96 : c.bits;
-    return format_ip(c.base) + "/" + std::to_string(bits);
+    const bool v4 = c.base.is_v4() && c.bits >= 96;
+    return format_ip(c.base) + "/" + std::to_string(v4 ? c.bits - 96 : c.bits);
 }
 
 Cidr network_of(const IpAddress& a, int v4_bits, int v6_bits) {
-    const int bits = a.is_v4() ? 96 + std::clamp(v4_bits, 0, 32) : std::clamp(v6_bits, 0, 128);
-    return {masked(a, bits), bits};
+    auto clamp = [](int n, int max) { return n < 0 ? 0 : n > max ? max : n; };
+    const int bits = a.is_v4() ? 96 + clamp(v4_bits, 32) : clamp(v6_bits, 128);
+    return Cidr{clear_host_bits(a, bits), bits};
 }
 
 }  // namespace elevate::base

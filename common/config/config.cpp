@@ -68,6 +68,11 @@ std::optional<RiskLevel> parse_risk_level(std::string_view s) {
     return std::nullopt;
 }
 
+const char* weekday_name(int day) {
+    static constexpr const char* kNames[] = {"sun", "mon", "tue", "wed", "thu", "fri", "sat"};
+    return day >= 0 && day < 7 ? kNames[day] : "unknown";
+}
+
 const NetworkList* PolicyConfig::find_network(const std::string& name) const {
     for (const NetworkList& n : networks)
         if (n.name == name) return &n;

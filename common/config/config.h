@@ -121,6 +121,9 @@ struct NetworkList {
     std::vector<std::string> cidrs;  // "10.20.0.0/16", "2001:db8::/48", "192.0.2.7"
 };
 
+// A schedule's day as the config file spells it: 0 = "sun" .. 6 = "sat".
+const char* weekday_name(int day);
+
 // [policy.schedules.NAME]: days and hours in a named IANA time zone.
 // The loader has checked the zone exists (policy/schedule.h compiles it).
 struct ScheduleWindow {

@@ -8,6 +8,7 @@
 
 #include "common/base/result.h"
 #include "common/config/config.h"
+#include "common/config/zone.h"
 
 #include <cstdint>
 #include <memory>
@@ -36,6 +37,7 @@ private:
 };
 
 // True when `zone` names a zone of the tz database ("Europe/Berlin", "UTC").
-bool zone_exists(const std::string& zone);
+// Defined in common/config, where the loader checks schedules with it.
+using config::zone_exists;
 
 }  // namespace elevate::policy
