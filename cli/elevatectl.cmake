@@ -23,6 +23,7 @@ add_library(elevate_cli STATIC
   verb_requests.cpp
   verb_revoke.cpp
   verb_risk.cpp
+  verb_explain.cpp
   verb_status.cpp
   verb_unlock.cpp
   verb_wait.cpp)

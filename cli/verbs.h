@@ -6,6 +6,8 @@
 #include "cli/args.h"
 #include "cli/reply.h"
 
+#include <cstdint>
+#include <optional>
 #include <string_view>
 
 namespace elevate::cli {
@@ -35,5 +37,9 @@ const Verb& wait_verb();
 const Verb& unlock_verb();
 // Risk (docs/RISK.md).
 const Verb& risk_verb();
+// Conditional access (docs/POLICY.md).
+const Verb& explain_verb();
+// Parses explain --at ("2026-12-02T23:30Z", UTC, or "@EPOCH").
+std::optional<int64_t> parse_explain_time(std::string_view text);
 
 }  // namespace elevate::cli

@@ -38,6 +38,7 @@ Answer request_decide(daemon::Daemon& d, const Call& call, wire::FieldWriter& re
 Answer request_cancel(daemon::Daemon& d, const Call& call, wire::FieldWriter& reply);
 Answer request_wait(daemon::Daemon& d, const Call& call, wire::FieldWriter& reply);
 Answer unlock(daemon::Daemon& d, const Call& call, wire::FieldWriter& reply);
+Answer explain(daemon::Daemon& d, const Call& call, wire::FieldWriter& reply);
 // Risk (risk.cpp; docs/RISK.md).
 Answer risk_list(daemon::Daemon& d, const Call& call, wire::FieldWriter& reply);
 Answer risk_show(daemon::Daemon& d, const Call& call, wire::FieldWriter& reply);

@@ -56,14 +56,13 @@ base::Result<std::vector<NetworkMatcher>> compile_networks(const config::PolicyC
             for (const std::string& text : list->cidrs) {
                 std::string error;
                 auto cidr = base::parse_cidr(text, &error);
-                if (!cidr)
-                    return base::Error{"policy network '" + list->name + "': " + text + ": " + error};
+                if (!cidr) return base::make_error("policy network '" + list->name + "': " + text + ": " + error);
                 m.cidrs.push_back(*cidr);
             }
         } else {
             std::string error;
             auto cidr = base::parse_cidr(entry, &error);
-            if (!cidr) return base::Error{"rule '" + rule.name + "': network '" + entry + "': " + error};
+            if (!cidr) return base::make_error("rule '" + rule.name + "': network '" + entry + "': " + error);
             m.cidrs.push_back(*cidr);
         }
         out.push_back(std::move(m));
@@ -148,9 +147,10 @@ Match match_rule(const CompiledRule& cr, const RequestContext& ctx, Facts& facts
         for (const std::string& role : request_roles(ctx)) any = any || contains(r.roles, role);
         if (!any)
             return fail(ctx.role.empty() && ctx.roles.empty() ? "the request is for no role"
-                                                               : "role is not in roles " + list_text(r.roles));
+                                                              : "role is not in roles " + list_text(r.roles));
     }
-    if (r.tty && ctx.tty.empty() == *r.tty) return fail(*r.tty ? "the request has no terminal" : "the request has a terminal");
+    if (r.tty && ctx.tty.empty() == *r.tty)
+        return fail(*r.tty ? "the request has no terminal" : "the request has a terminal");
     if (!cr.networks.empty()) {
         if (!first_network_match(cr.networks, ctx.source))
             return fail("source " + ctx.source.text() + " is not in networks " + list_text(r.networks));
@@ -307,8 +307,8 @@ bool offer_factors(Decision& d, const RequestContext& ctx, const std::string& wh
         // is the only way: say what is missing for it.
         if (d.code_ok)
             deny(d, wire::Status::NotEnrolled,
-                 "No second factor is enrolled for " + ctx.user +
-                     ". Ask an administrator to run: elevatectl enroll " + ctx.user);
+                 "No second factor is enrolled for " + ctx.user + ". Ask an administrator to run: elevatectl enroll " +
+                     ctx.user);
         else
             deny(d, wire::Status::Denied, what + " requires push approval, which is not configured");
         return false;
@@ -320,8 +320,8 @@ bool offer_factors(Decision& d, const RequestContext& ctx, const std::string& wh
 }
 
 // Eligibility, justification and duration of an activation of `role`.
-bool check_activation(Decision& d, const config::Role& role, const RequestContext& ctx, Facts& facts,
-                      std::optional<int64_t> rule_cap, bool need_reason_given) {
+bool check_activation(Decision& d, const config::Role& role, const RequestContext& ctx, Facts& facts, int64_t rule_cap,
+                      bool need_reason_given) {
     std::string why;
     if (!eligible(role, ctx, facts, &why)) {
         d.ineligible = true;
@@ -340,10 +340,10 @@ bool check_activation(Decision& d, const config::Role& role, const RequestContex
                             base::format_duration(role.max_duration));
         d.duration = role.max_duration;
     }
-    if (rule_cap && d.duration > *rule_cap) {
+    if (rule_cap > 0 && d.duration > rule_cap) {
         d.reasons.push_back("duration " + base::format_duration(d.duration) + " clamped to " +
-                            base::format_duration(*rule_cap) + " by rule " + d.rule);
-        d.duration = *rule_cap;
+                            base::format_duration(rule_cap) + " by rule " + d.rule);
+        d.duration = rule_cap;
     }
     return true;
 }
@@ -363,7 +363,7 @@ base::Result<CompiledPolicy> CompiledPolicy::compile(const config::Config& confi
     std::map<std::string, const Schedule*> schedules;
     for (const config::ScheduleWindow& w : policy.schedules) {
         auto s = Schedule::compile(w);
-        if (!s) return base::Error{"policy schedule '" + w.name + "': " + s.error().message};
+        if (!s) return base::make_error("policy schedule '" + w.name + "': " + s.error().message);
         impl->schedules.push_back(std::make_unique<Schedule>(std::move(*s)));
         schedules[w.name] = impl->schedules.back().get();
     }
@@ -381,7 +381,7 @@ base::Result<CompiledPolicy> CompiledPolicy::compile(const config::Config& confi
         for (auto [name, slot] : {std::pair{&r.schedule, &cr.schedule}, std::pair{&r.not_schedule, &cr.not_schedule}}) {
             if (name->empty()) continue;
             auto it = schedules.find(*name);
-            if (it == schedules.end()) return base::Error{"rule '" + r.name + "': no schedule '" + *name + "'"};
+            if (it == schedules.end()) return base::make_error("rule '" + r.name + "': no schedule '" + *name + "'");
             *slot = it->second;
         }
         cr.rule = std::move(r);
@@ -439,8 +439,8 @@ Decision decide(const config::Config& config, const CompiledPolicy& policy, cons
         Match m = match_rule(cr, ctx, facts);
         if (m.failed) return internal(d, m.error);
         const bool report_only = cr.rule.mode == config::RuleMode::ReportOnly;
-        std::string effect = is_builtin(cr.rule) && cr.rule.deny ? "deny: " + builtin_deny_message(cr.rule, ctx)
-                                                                  : effect_of(cr.rule);
+        std::string effect =
+            is_builtin(cr.rule) && cr.rule.deny ? "deny: " + builtin_deny_message(cr.rule, ctx) : effect_of(cr.rule);
         d.trace.push_back({cr.rule.name, report_only, m.matched, m.why, effect});
         if (!m.matched) continue;
         if (report_only) {
@@ -465,8 +465,8 @@ Decision decide(const config::Config& config, const CompiledPolicy& policy, cons
         if (!g) return internal(d, g.error());
         if (!*g)
             return deny(d, wire::Status::Denied,
-                        "this requires an active grant of " + rule->require_grant +
-                            " (rule " + rule->name + "). Run: elevatectl activate " + rule->require_grant);
+                        "this requires an active grant of " + rule->require_grant + " (rule " + rule->name +
+                            "). Run: elevatectl activate " + rule->require_grant);
     }
 
     // 2. What the request needs: the role's own requirements, as the rule
@@ -487,7 +487,7 @@ Decision decide(const config::Config& config, const CompiledPolicy& policy, cons
         d.approval = role->approval;
         d.approval_by = "role " + role->name;
     }
-    const std::optional<int64_t> cap = rule ? rule->max_duration : std::nullopt;
+    const int64_t cap = rule && rule->max_duration ? *rule->max_duration : 0;  // 0: no cap
     const std::string what = role ? "role " + role->name : "this request";
 
     // 3. The operation.
@@ -554,8 +554,7 @@ Decision decide(const config::Config& config, const CompiledPolicy& policy, cons
                     if (*pending) {
                         d.pending = **pending;
                         d.outcome = Outcome::Pending;
-                        d.reasons.push_back("request " + std::to_string((*pending)->id) +
-                                            " is waiting for approval");
+                        d.reasons.push_back("request " + std::to_string((*pending)->id) + " is waiting for approval");
                         return d;
                     }
                 }
@@ -571,7 +570,8 @@ Decision decide(const config::Config& config, const CompiledPolicy& policy, cons
                 return d;
             }
             if (ctx.op == Operation::PushStart && !d.push_ok)
-                return deny(d, wire::Status::Denied, "role " + role->name + " requires a verification code, not a push");
+                return deny(d, wire::Status::Denied,
+                            "role " + role->name + " requires a verification code, not a push");
             if (!facts.user_groups())
                 return deny(d, wire::Status::NotFound, "no such user: " + base::escaped(ctx.user));
             // push_start rings the phone before the reason is asked for:

@@ -67,17 +67,17 @@ struct RequestContext {
     Operation op = Operation::Authorize;
     std::string actor;  // who asked (SO_PEERCRED)
     bool actor_is_admin = false;
-    std::string user;               // whom the request is about
-    std::string role;               // empty: a plain factor (authorize, verify, push)
-    std::vector<std::string> roles; // account: any of these
-    std::string service;            // PAM service, or "elevatectl"
+    std::string user;                // whom the request is about
+    std::string role;                // empty: a plain factor (authorize, verify, push)
+    std::vector<std::string> roles;  // account: any of these
+    std::string service;             // PAM service, or "elevatectl"
     std::string tty;
     Source source;
     int64_t time = 0;  // epoch seconds
     // The request itself.
-    bool reauth = false;            // authorize: prompt even inside a grant
-    std::string reason;             // activate / push: the justification given
-    int64_t requested_duration = 0; // activate: 0 = the role's default
+    bool reauth = false;             // authorize: prompt even inside a grant
+    std::string reason;              // activate / push: the justification given
+    int64_t requested_duration = 0;  // activate: 0 = the role's default
 };
 
 enum class Outcome {

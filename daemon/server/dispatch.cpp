@@ -30,6 +30,8 @@ constexpr OpSpec kOps[] = {
     {wire::Op::RequestCancel, Access::Self, handlers::request_cancel, "record this cancellation"},
     {wire::Op::RequestWait, Access::Self, handlers::request_wait, "read this request"},
     {wire::Op::Unlock, Access::Admin, handlers::unlock, "record this unlock"},
+    // admins for anyone, users for themselves
+    {wire::Op::Explain, Access::Self, handlers::explain, "explain this request"},
     {wire::Op::RiskList, Access::Admin, handlers::risk_list, "read the risk"},
     {wire::Op::RiskShow, Access::Self, handlers::risk_show, "read the risk"},
     {wire::Op::RiskDismiss, Access::Admin, handlers::risk_dismiss, "record this dismissal"},
