@@ -196,7 +196,7 @@ struct RiskWeights {
     int wrong_code = 10;     // a wrong verification code
     int replayed_code = 40;  // a correct code presented again (phished and reused)
     int push_denied = 20;    // the user denied a push
-    int fraud = 100;         // "this wasn't me"
+    int fraud = 60;          // "this wasn't me" (it also locks the user until unlocked)
     int spray = 50;          // source: many users failing from one network
     int new_network = 15;    // first sign-in from a network never seen for the user
     int unusual_hour = 15;   // sign-in at an hour far outside the user's history

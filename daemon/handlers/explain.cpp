@@ -1,6 +1,7 @@
 // explain: the policy decision for a described request (elevatectl explain),
 // made by the same decide() every real request goes through, acting on
 // nothing: no grant, no factor, no risk event, no audit record.
+#include "common/base/parse.h"
 #include "daemon/daemon.h"
 #include "daemon/handlers/handlers.h"
 

@@ -70,19 +70,26 @@ base::Result<std::vector<NetworkMatcher>> compile_networks(const config::PolicyC
     return out;
 }
 
-// The safe defaults for risk (docs/RISK.md), ahead of the configured rules.
-std::vector<config::PolicyRule> builtin_risk_rules() {
-    std::vector<config::PolicyRule> rules(3);
+// The safe defaults for risk (docs/RISK.md), ahead of the configured rules:
+// high user risk blocks elevation (any request for a role) and sshd, a
+// high-risk source is blocked, medium risk asks for a factor every time.
+std::vector<config::PolicyRule> builtin_risk_rules(const config::Config& config) {
+    std::vector<config::PolicyRule> rules(4);
     rules[0].name = "builtin:high-risk";
     rules[0].risk = config::RiskLevel::High;
-    rules[0].deny = "";  // the message names the user's risk (deny_message_for)
-    rules[1].name = "builtin:high-risk-source";
-    rules[1].source_risk = config::RiskLevel::High;
+    for (const config::Role& role : config.roles) rules[0].roles.push_back(role.name);
+    rules[0].deny = "";  // the message names the user's risk (builtin_deny_message)
+    rules[1].name = "builtin:high-risk-sshd";
+    rules[1].risk = config::RiskLevel::High;
+    rules[1].services = {"sshd"};
     rules[1].deny = "";
-    rules[2].name = "builtin:medium-risk";
-    rules[2].risk = config::RiskLevel::Medium;
-    rules[2].require_factor = config::Factor::Any;
-    rules[2].every_time = true;
+    rules[2].name = "builtin:high-risk-source";
+    rules[2].source_risk = config::RiskLevel::High;
+    rules[2].deny = "";
+    rules[3].name = "builtin:medium-risk";
+    rules[3].risk = config::RiskLevel::Medium;
+    rules[3].require_factor = config::Factor::Any;
+    rules[3].every_time = true;
     return rules;
 }
 
@@ -368,7 +375,7 @@ base::Result<CompiledPolicy> CompiledPolicy::compile(const config::Config& confi
         schedules[w.name] = impl->schedules.back().get();
     }
     std::vector<config::PolicyRule> rules;
-    if (policy.risk_rules) rules = builtin_risk_rules();
+    if (policy.risk_rules) rules = builtin_risk_rules(config);
     rules.insert(rules.end(), policy.rules.begin(), policy.rules.end());
     for (config::PolicyRule& r : rules) {
         CompiledRule cr;

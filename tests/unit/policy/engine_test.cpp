@@ -155,7 +155,7 @@ TEST_F(EngineTest, FirstMatchWins) {
     EXPECT_EQ(d.outcome, Outcome::Deny);
     EXPECT_EQ(d.message, "first says no");
     EXPECT_EQ(d.rule, "first");
-    ASSERT_EQ(d.trace.size(), 4u);  // three built-in risk rules, then "first"; "second" is never considered
+    ASSERT_EQ(d.trace.size(), 5u);  // four built-in risk rules, then "first"; "second" is never considered
     EXPECT_EQ(d.trace.back().rule, "first");
 }
 
@@ -307,7 +307,13 @@ TEST_F(EngineTest, BuiltInRiskRules) {
     EXPECT_NE(high.message.find("elevatectl risk show alice"), std::string::npos);
     RequestContext account = request(Operation::Account, "");
     account.roles = {"db-admin"};
-    EXPECT_EQ(run(account).outcome, Outcome::Deny);
+    EXPECT_EQ(run(account).outcome, Outcome::Deny);  // the account step is for roles
+    RequestContext ssh = request(Operation::Authorize, "");
+    ssh.service = "sshd";
+    EXPECT_EQ(run(ssh).rule, "builtin:high-risk-sshd");
+    // A plain second factor elsewhere is not elevation.
+    RequestContext plain = request(Operation::Verify, "");
+    EXPECT_EQ(run(plain).outcome, Outcome::Allow);
 
     facts.risk = config::RiskLevel::None;
     facts.source = config::RiskLevel::High;
