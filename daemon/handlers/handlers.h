@@ -80,8 +80,10 @@ void audit_answer(daemon::Daemon& d, const Call& call, const char* event, const 
                   const std::string& grant_id, const Answer& a, const std::string& detail = {});
 // Where the request comes from (policy/source.h), resolved once per request.
 const policy::Source& request_source(daemon::Daemon& d, const Call& call);
-// "service[ from rhost][ on tty]", for grant sources and audit.
-std::string source_of(const Call& call);
+// "sudo from 10.1.2.3 (ssh session 1a2b3c4d) on pts/1", "elevatectl from
+// unknown": the service, the resolved source (request_source), the login
+// session it was found through and the terminal; for grant sources and audit.
+std::string source_of(daemon::Daemon& d, const Call& call);
 std::string format_time(int64_t epoch);
 
 }  // namespace elevate::handlers
