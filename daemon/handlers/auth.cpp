@@ -30,7 +30,7 @@ Answer request_approval(daemon::Daemon& d, const Call& call, const config::Role&
     r.needed = rule.count;
     r.approvers = approvals::approvers_text(rule);
     r.factor = factor;
-    r.source = source_of(call);
+    r.source = source_of(d, call);
     auto created = d.approvals().create(std::move(r));
     if (!created) return internal_error("activate", created.error());
     put_request(reply, *created, call.peer);
@@ -124,7 +124,7 @@ Answer activate(daemon::Daemon& d, const Call& call, wire::FieldWriter& reply) {
     g.end = g.start + decision.duration;
     g.reason = reason;
     g.factor = factor;
-    g.source = source_of(call);
+    g.source = source_of(d, call);
     auto created = d.grants().create(std::move(g));
     if (!created) return internal_error("activate", created.error());
 

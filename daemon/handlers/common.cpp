@@ -72,29 +72,34 @@ Answer internal_error(const std::string& what, const base::Error& e) {
 void audit_answer(daemon::Daemon& d, const Call& call, const char* event, const std::string& role,
                   const std::string& grant_id, const Answer& a, const std::string& detail) {
     const bool ok = a.status == wire::Status::Ok;
-    d.audit().record({d.clock().now(), event, call.peer.user, call.user, role, grant_id, source_of(call),
+    d.audit().record({d.clock().now(), event, call.peer.user, call.user, role, grant_id, source_of(d, call),
                       ok ? "ok" : "denied", ok ? detail : a.message});
 }
 
-const policy::Source& request_source(daemon::Daemon& /*d*/, const Call& call) {
+const policy::Source& request_source(daemon::Daemon& d, const Call& call) {
     if (!call.source) {
-        std::string_view rhost, tty;
-        call.fields.get_str(wire::Tag::RemoteHost, &rhost);
-        call.fields.get_str(wire::Tag::Tty, &tty);
-        call.source = policy::resolve_source(call.peer, {rhost, tty}, {});
+        // Text with control characters or beyond the bounds counts as absent.
+        std::string rhost, tty;
+        Answer ignored;
+        get_text(call.fields, wire::Tag::RemoteHost, 256, &rhost, &ignored);
+        get_text(call.fields, wire::Tag::Tty, 64, &tty, &ignored);
+        const auto& sessions = d.sessions();
+        policy::SessionByPid registry;
+        if (sessions.any_remote_session())
+            registry = [&sessions](int64_t pid, int64_t start) { return sessions.remote_session_of(pid, start); };
+        call.source = policy::resolve_source(call.peer, {rhost, tty}, registry);
     }
     return *call.source;
 }
 
-std::string source_of(const Call& call) {
-    std::string service, rhost, tty;
+std::string source_of(daemon::Daemon& d, const Call& call) {
+    std::string service;
     Answer ignored;
     get_text(call.fields, wire::Tag::Service, 64, &service, &ignored);
-    get_text(call.fields, wire::Tag::RemoteHost, 256, &rhost, &ignored);
-    get_text(call.fields, wire::Tag::Tty, 64, &tty, &ignored);
-    std::string s = service.empty() ? "socket" : service;
-    if (!rhost.empty()) s += " from " + rhost;
-    if (!tty.empty()) s += " on " + tty;
+    const policy::Source& source = request_source(d, call);
+    std::string s = (service.empty() ? "socket" : service) + " from " + source.text();
+    if (!source.session.empty()) s += " (" + source.session + ")";
+    if (!source.tty.empty()) s += " on " + source.tty;
     return s;
 }
 

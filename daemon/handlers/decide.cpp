@@ -110,7 +110,7 @@ void audit_decision(daemon::Daemon& d, const Call& call, const char* event, cons
                     const std::string& grant_id, const Answer& a, const policy::Decision& decision,
                     const std::string& detail) {
     const bool ok = a.status == wire::Status::Ok;
-    d.audit().record({d.clock().now(), event, call.peer.user, call.user, role, grant_id, source_of(call),
+    d.audit().record({d.clock().now(), event, call.peer.user, call.user, role, grant_id, source_of(d, call),
                       ok ? "ok" : "denied", (ok ? detail : a.message) + decision.audit_suffix()});
 }
 

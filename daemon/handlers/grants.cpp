@@ -9,7 +9,7 @@ Answer end_grant(daemon::Daemon& d, const Call& call, wire::FieldWriter& reply, 
     auto ended = d.grants().end(g.id, state, call.peer.user);
     if (!ended) return internal_error(event, ended.error());
     if (!*ended) return {wire::Status::NotFound, "grant " + g.id + " is no longer active"};
-    d.audit().record({d.clock().now(), event, call.peer.user, g.user, g.role, g.id, source_of(call), "ok",
+    d.audit().record({d.clock().now(), event, call.peer.user, g.user, g.role, g.id, source_of(d, call), "ok",
                       reason.empty() ? std::string(event) + "d" : reason});
     put_grant(reply, **ended);
     return {};

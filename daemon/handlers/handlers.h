@@ -105,8 +105,10 @@ risk::Origin origin_of(const policy::Source& s);
 // as `event` and puts the ended grant in the reply.
 Answer end_grant(daemon::Daemon& d, const Call& call, wire::FieldWriter& reply, const store::Grant& g,
                  store::GrantState state, const char* event, const std::string& reason);
-// "service[ from rhost][ on tty]", for grant sources and audit.
-std::string source_of(const Call& call);
+// "sudo from 10.1.2.3 (ssh session 1a2b3c4d) on pts/1", "elevatectl from
+// unknown": the service, the resolved source (request_source), the login
+// session it was found through and the terminal; for grant sources and audit.
+std::string source_of(daemon::Daemon& d, const Call& call);
 std::string format_time(int64_t epoch);
 
 }  // namespace elevate::handlers

@@ -120,7 +120,9 @@ Answer session_open(daemon::Daemon& d, const Call& call, wire::FieldWriter& repl
     // comes from the kernel, not from the message.
     s.pid = call.peer.pid;
     s.service = service;
-    s.rhost = rhost;
+    // Only a root peer (sshd) may register where a session comes from: a
+    // user's own program could otherwise plant a source for its children.
+    if (call.peer.uid == 0) s.rhost = rhost;
     s.tty = tty;
 
     // The session runs under the grant that admitted it: the one the PAM
@@ -167,7 +169,7 @@ Answer break_glass(daemon::Daemon& d, const Call& call, wire::FieldWriter&) {
     Answer error;
     std::string reason;
     if (!get_text(call.fields, wire::Tag::Reason, 1024, &reason, &error)) return error;
-    d.audit().record({d.clock().now(), "break-glass", call.peer.user, call.user, "", "", source_of(call), "ok",
+    d.audit().record({d.clock().now(), "break-glass", call.peer.user, call.user, "", "", source_of(d, call), "ok",
                       "EMERGENCY ACCESS" + (reason.empty() ? std::string() : ": " + reason)});
     if (auto r = d.risk().break_glass(call.user, origin_of(request_source(d, call))); !r)
         return internal_error("break-glass", r.error());

@@ -38,7 +38,7 @@ Answer not_pending(const store::Request& r) {
 
 void audit_request(daemon::Daemon& d, const Call& call, const char* event, const store::Request& r, const Answer& a,
                    const std::string& detail) {
-    d.audit().record({d.clock().now(), event, call.peer.user, r.user, r.role, r.grant_id, source_of(call),
+    d.audit().record({d.clock().now(), event, call.peer.user, r.user, r.role, r.grant_id, source_of(d, call),
                       a.status == wire::Status::Ok ? "ok" : "denied",
                       "request " + std::to_string(r.id) + ": " + (a.status == wire::Status::Ok ? detail : a.message)});
 }

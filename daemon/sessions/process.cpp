@@ -1,33 +1,42 @@
 #include "daemon/sessions/process.h"
 
 #include <dirent.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
 #include <map>
 #include <memory>
 
 namespace elevate::sessions {
 
 std::optional<ProcessInfo> read_process(pid_t pid) {
-    std::ifstream f("/proc/" + std::to_string(pid) + "/stat");
-    std::string line;
-    if (!std::getline(f, line)) return std::nullopt;
-    // The command name (field 2) may contain spaces and ')': parse after the
-    // last ')'.
+    // Plain read(2): a request's source resolution reads a few of these.
+    char path[32];
+    std::snprintf(path, sizeof path, "/proc/%d/stat", int(pid));
+    int fd = ::open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return std::nullopt;
+    char buf[1024];  // the line is far shorter (comm is at most 16 bytes)
+    ssize_t n = ::read(fd, buf, sizeof buf - 1);
+    ::close(fd);
+    if (n <= 0) return std::nullopt;
+    return parse_stat(pid, std::string_view(buf, size_t(n)));
+}
+
+std::optional<ProcessInfo> parse_stat(pid_t pid, std::string_view line) {
     auto close = line.rfind(')');
-    if (close == std::string::npos || close + 2 >= line.size()) return std::nullopt;
-    const char* p = line.c_str() + close + 2;  // field 3 (state)
+    if (close == std::string_view::npos || close + 2 >= line.size()) return std::nullopt;
+    const std::string rest(line.substr(close + 2));  // from field 3 (state)
     ProcessInfo info;
     info.pid = pid;
     char state;
     int ppid, pgrp, session, tty_nr;
     unsigned long long start = 0;
     // fields: 3 state, 4 ppid, 5 pgrp, 6 session, 7 tty_nr, 8..21 skipped, 22 starttime
-    if (std::sscanf(p, "%c %d %d %d %d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu", &state, &ppid,
-                    &pgrp, &session, &tty_nr, &start) != 6)
+    if (std::sscanf(rest.c_str(), "%c %d %d %d %d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu", &state,
+                    &ppid, &pgrp, &session, &tty_nr, &start) != 6)
         return std::nullopt;
     info.ppid = ppid;
     info.tty_nr = tty_nr;
@@ -61,10 +70,24 @@ std::vector<ProcessInfo> process_tree(pid_t root) {
     return tree;
 }
 
+namespace {
+// tty_nr packs the device number as the kernel's new_encode_dev does.
+unsigned tty_major(int tty_nr) {
+    return (unsigned(tty_nr) >> 8) & 0xfff;
+}
+unsigned tty_minor(int tty_nr) {
+    return (unsigned(tty_nr) & 0xff) | ((unsigned(tty_nr) >> 12) & 0xfff00);
+}
+}  // namespace
+
+bool is_local_terminal(int tty_nr) {
+    return tty_nr != 0 && tty_major(tty_nr) == 4;
+}
+
 std::optional<std::string> tty_path(int tty_nr) {
     if (tty_nr == 0) return std::nullopt;
-    const unsigned major = (unsigned(tty_nr) >> 8) & 0xfff;
-    const unsigned minor = (unsigned(tty_nr) & 0xff) | ((unsigned(tty_nr) >> 12) & 0xfff00);
+    const unsigned major = tty_major(tty_nr);
+    const unsigned minor = tty_minor(tty_nr);
     if (major >= 136 && major <= 143) return "/dev/pts/" + std::to_string((major - 136) * 256 + minor);
     if (major == 4 && minor < 64) return "/dev/tty" + std::to_string(minor);
     return std::nullopt;

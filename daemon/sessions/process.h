@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace elevate::sessions {
@@ -20,6 +21,14 @@ struct ProcessInfo {
 };
 
 std::optional<ProcessInfo> read_process(pid_t pid);
+
+// One line of /proc/PID/stat. The command name (field 2) may hold spaces and
+// ')', so the fields are read after the last ')'.
+std::optional<ProcessInfo> parse_stat(pid_t pid, std::string_view line);
+
+// Whether tty_nr is a virtual console or a serial line (major 4: tty1..63,
+// ttyS0..), a terminal only someone at the machine can be on.
+bool is_local_terminal(int tty_nr);
 
 // pid and every process below it (by parent links), root first.
 std::vector<ProcessInfo> process_tree(pid_t pid);

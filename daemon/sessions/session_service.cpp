@@ -39,11 +39,47 @@ bool same_process(pid_t pid, uint64_t start) {
 
 }  // namespace
 
+SessionService::SessionService(store::Store& store, daemon::AuditLog& audit, const base::Clock& clock)
+    : store_(store), audit_(audit), clock_(clock) {
+    auto open = store_.open_sessions();
+    if (!open) {
+        // Requests then find no registered session: their source is what
+        // logind or the terminal says, else unknown (never a trusted one).
+        daemon::log_error("cannot index open sessions: " + open.error().message);
+        return;
+    }
+    for (const auto& s : *open)
+        if (same_process(pid_t(s.pid), uint64_t(s.pid_start))) index(s);  // a gone process has no descendants
+}
+
+void SessionService::index(const store::Session& s) {
+    if (s.rhost.empty() || s.pid <= 1 || s.pid_start == 0) return;
+    const std::pair key{s.pid, s.pid_start};
+    remote_by_process_[key] = {s.id, s.rhost, s.pid};
+    remote_keys_[s.id] = key;
+}
+
+void SessionService::unindex(const std::string& id) {
+    auto k = remote_keys_.find(id);
+    if (k == remote_keys_.end()) return;
+    // A process that opened two sessions is indexed under the later one.
+    if (auto it = remote_by_process_.find(k->second); it != remote_by_process_.end() && it->second.id == id)
+        remote_by_process_.erase(it);
+    remote_keys_.erase(k);
+}
+
+std::optional<policy::RegisteredSession> SessionService::remote_session_of(int64_t pid, int64_t pid_start) const {
+    auto it = remote_by_process_.find({pid, pid_start});
+    if (it == remote_by_process_.end()) return std::nullopt;
+    return it->second;
+}
+
 base::Result<store::Session> SessionService::open(store::Session s) {
     s.id = store::new_grant_id();
     s.opened = clock_.now();
     if (auto info = read_process(pid_t(s.pid))) s.pid_start = int64_t(info->start_time);
     if (auto r = store_.insert_session(s); !r) return std::move(r).error();
+    index(s);
     return s;
 }
 
@@ -51,7 +87,9 @@ base::Result<bool> SessionService::close(const std::string& id, const std::strin
     auto s = store_.get_session(id);
     if (!s) return std::move(s).error();
     if (!*s || (*s)->user != user) return false;
-    return store_.close_session(id, clock_.now(), by);
+    auto closed = store_.close_session(id, clock_.now(), by);
+    if (closed && *closed) unindex(id);
+    return closed;
 }
 
 void SessionService::terminate_for(const store::Grant& g, const std::string& why) {
@@ -70,6 +108,7 @@ void SessionService::terminate_for(const store::Grant& g, const std::string& why
             for (const auto& p : tree) term.processes.emplace_back(p.pid, p.start_time);
         }
         (void)store_.close_session(s.id, now, "terminated: grant " + why);
+        unindex(s.id);
         audit_.record({now, "session-terminate", "elevated", s.user, g.role, g.id, s.service, "ok",
                        "grant " + why + "; session pid " + std::to_string(s.pid) + " ended"});
         daemon::log_notice("terminating session " + s.id + " of " + s.user + " (pid " + std::to_string(s.pid) +

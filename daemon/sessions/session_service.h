@@ -8,10 +8,14 @@
 #include "common/base/clock.h"
 #include "common/base/result.h"
 #include "daemon/audit/audit_log.h"
+#include "daemon/policy/source.h"
 #include "daemon/store/store.h"
 
+#include <map>
 #include <optional>
 #include <string>
+#include <unordered_map>
+#include <utility>
 #include <vector>
 
 namespace elevate::sessions {
@@ -21,11 +25,19 @@ public:
     static constexpr int64_t kWarningSeconds = 1;  // warning -> SIGTERM
     static constexpr int64_t kGraceSeconds = 3;    // SIGTERM -> SIGKILL
 
-    SessionService(store::Store& store, daemon::AuditLog& audit, const base::Clock& clock)
-        : store_(store), audit_(audit), clock_(clock) {}
+    // Indexes the open sessions of the store (see remote_session_of).
+    SessionService(store::Store& store, daemon::AuditLog& audit, const base::Clock& clock);
 
     base::Result<store::Session> open(store::Session s);
     base::Result<bool> close(const std::string& id, const std::string& user, const std::string& by);
+
+    // The open session with a remote host that process (pid, pid_start)
+    // opened, from memory: what a request's source resolution asks for each
+    // ancestor of the caller. Only session_open from a root peer (sshd)
+    // stores a remote host, so only those sessions are found.
+    std::optional<policy::RegisteredSession> remote_session_of(int64_t pid, int64_t pid_start) const;
+    // Whether any such session is open (if none, nobody's ancestry needs a walk).
+    bool any_remote_session() const { return !remote_by_process_.empty(); }
 
     // Ends every open session admitted by grant `g`.
     void terminate_for(const store::Grant& g, const std::string& why);
@@ -44,6 +56,12 @@ private:
     daemon::AuditLog& audit_;
     const base::Clock& clock_;
     std::vector<PendingSignal> pending_;
+    // Open sessions with a remote host by opening process (pid, start time),
+    // and the key of each by session id, kept in step with the store.
+    std::map<std::pair<int64_t, int64_t>, policy::RegisteredSession> remote_by_process_;
+    std::unordered_map<std::string, std::pair<int64_t, int64_t>> remote_keys_;
+    void index(const store::Session& s);
+    void unindex(const std::string& id);
 };
 
 }  // namespace elevate::sessions

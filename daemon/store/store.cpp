@@ -226,6 +226,8 @@ constexpr const char kInsertSession[] =
 constexpr const char kGetSession[] = "SELECT " ELEVATE_SESSION_COLUMNS " FROM sessions WHERE id = ?";
 constexpr const char kOpenSessionsForGrant[] =
     "SELECT " ELEVATE_SESSION_COLUMNS " FROM sessions WHERE grant_id = ? AND closed = 0 ORDER BY opened";
+constexpr const char kOpenSessions[] =
+    "SELECT " ELEVATE_SESSION_COLUMNS " FROM sessions WHERE closed = 0 ORDER BY opened";
 #undef ELEVATE_SESSION_COLUMNS
 constexpr const char kCloseSession[] = "UPDATE sessions SET closed = ?, closed_by = ? WHERE id = ? AND closed = 0";
 constexpr const char kEndGrant[] =
@@ -662,12 +664,8 @@ base::Result<std::optional<Session>> Store::get_session(const std::string& id) {
     return std::optional<Session>(read_session(q));
 }
 
-base::Result<std::vector<Session>> Store::open_sessions_for_grant(const std::string& grant_id) {
-    constexpr std::string_view op = "listing sessions of a grant";
-    auto st = impl_->statement(kOpenSessionsForGrant, op);
-    if (!st) return std::move(st).error();
-    Query q(impl_->db.get(), *st);
-    q.text(grant_id);
+namespace {
+base::Result<std::vector<Session>> read_sessions(Query& q, std::string_view op) {
     std::vector<Session> out;
     for (;;) {
         auto row = q.step(op);
@@ -676,6 +674,24 @@ base::Result<std::vector<Session>> Store::open_sessions_for_grant(const std::str
         out.push_back(read_session(q));
     }
     return out;
+}
+}  // namespace
+
+base::Result<std::vector<Session>> Store::open_sessions_for_grant(const std::string& grant_id) {
+    constexpr std::string_view op = "listing sessions of a grant";
+    auto st = impl_->statement(kOpenSessionsForGrant, op);
+    if (!st) return std::move(st).error();
+    Query q(impl_->db.get(), *st);
+    q.text(grant_id);
+    return read_sessions(q, op);
+}
+
+base::Result<std::vector<Session>> Store::open_sessions() {
+    constexpr std::string_view op = "listing open sessions";
+    auto st = impl_->statement(kOpenSessions, op);
+    if (!st) return std::move(st).error();
+    Query q(impl_->db.get(), *st);
+    return read_sessions(q, op);
 }
 
 // Audit.

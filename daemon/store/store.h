@@ -234,6 +234,8 @@ public:
     base::Result<bool> close_session(const std::string& id, int64_t at, const std::string& by);
     base::Result<std::optional<Session>> get_session(const std::string& id);
     base::Result<std::vector<Session>> open_sessions_for_grant(const std::string& grant_id);
+    // Every open session (the session service indexes them at start).
+    base::Result<std::vector<Session>> open_sessions();
 
     // Approval requests (requests.cpp). Every change commits with FULL sync.
     // Inserts a pending request and returns it with its new id.

@@ -120,6 +120,19 @@ class Sshd:
                 time.sleep(0.05)
         raise RuntimeError("sshd does not listen on port %d:\n%s" % (self.port, self.log()))
 
+    def client(self, user, command, tty=False, bind=None):
+        """The ssh command line that logs `user` in with keyboard-interactive
+        and runs `command`; `bind`: the client's source address (ssh -b)."""
+        argv = ["ssh", "-F", "/dev/null", "-p", str(self.port),
+                "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
+                "-o", "PreferredAuthentications=keyboard-interactive", "-o", "NumberOfPasswordPrompts=1",
+                "-o", "ConnectTimeout=10", "-o", "ServerAliveInterval=2"]
+        if bind:
+            argv += ["-b", bind]
+        if tty:
+            argv.append("-tt")
+        return argv + ["%s@127.0.0.1" % user.name, command]
+
     def stop(self):
         if self.proc is not None and self.proc.poll() is None:
             e2e.terminate(self.proc)
@@ -164,14 +177,8 @@ class SshdE2E(unittest.TestCase):
     # -- helpers
 
     def ssh(self, command, code, tty=False, after_login=None, timeout=30):
-        argv = ["ssh", "-F", "/dev/null", "-p", str(self.sshd.port),
-                "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
-                "-o", "PreferredAuthentications=keyboard-interactive", "-o", "NumberOfPasswordPrompts=1",
-                "-o", "ConnectTimeout=10", "-o", "ServerAliveInterval=2"]
-        if tty:
-            argv.append("-tt")
-        argv += ["%s@127.0.0.1" % self.user.name, command]
-        return e2e.converse(argv, code=code, timeout=timeout, after_login=after_login, env={"HOME": "/root"})
+        return e2e.converse(self.sshd.client(self.user, command, tty=tty), code=code, timeout=timeout,
+                            after_login=after_login, env={"HOME": "/root"})
 
     def events(self, name=None):
         return [e for e in self.daemon.audit_since(self.mark)
