@@ -1,5 +1,7 @@
 #include "config_fixture.h"
 
+#include <regex>
+
 namespace {
 
 TEST_F(ConfigLoad, EmptyFileGivesDefaults) {
@@ -229,6 +231,28 @@ eligible_users = ["bob"]
     EXPECT_FALSE(db->require_reason);  // not inherited from the main file
     EXPECT_EQ(db->factor, Factor::Totp);
     EXPECT_NE(config.find_role("web-admin"), nullptr);
+}
+
+// The commented [policy] and [risk] examples, with their TOML lines
+// uncommented, load too: they cannot rot either.
+TEST_F(ConfigLoad, ShippedPolicyExampleLoadsUncommented) {
+    std::ifstream in(std::string(ELEVATE_SOURCE_DIR) + "/conf/elevate.conf");
+    std::string text, line;
+    bool in_example = false;
+    const std::regex toml_line("^# ((\\[|[a-z_]+ = ).*)$");
+    while (std::getline(in, line)) {
+        in_example = in_example || line == "# [policy]";
+        std::smatch m;
+        text += (in_example && std::regex_match(line, m, toml_line) ? m.str(1) : line) + "\n";
+    }
+    ASSERT_TRUE(in_example) << "no '# [policy]' example in conf/elevate.conf";
+    options_.system_group_file = write("group", "root:x:0:\ndba:x:50:alice\nsec-leads:x:51:bob\n");
+    write_main(text);
+    Config config = load_ok();
+    EXPECT_EQ(config.policy.rules.size(), 3u);
+    EXPECT_NE(config.policy.find_network("office"), nullptr);
+    EXPECT_NE(config.policy.find_schedule("business"), nullptr);
+    EXPECT_EQ(config.risk.medium, 40);
 }
 
 TEST_F(ConfigLoad, DropInAddsRole) {
