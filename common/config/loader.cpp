@@ -497,8 +497,10 @@ Status read_keys(const std::string& file, std::string_view section, const toml::
                  const KeySpec<T> (&specs)[N], T& out) {
     for (auto&& [key, node] : table) {
         const std::string dotted = std::string(section) + "." + std::string(key.str());
+        // A copy: clang 14 (the fuzz build) cannot capture a structured binding.
+        const std::string_view name = key.str();
         auto spec =
-            std::find_if(std::begin(specs), std::end(specs), [&](const KeySpec<T>& s) { return s.name == key.str(); });
+            std::find_if(std::begin(specs), std::end(specs), [&](const KeySpec<T>& s) { return s.name == name; });
         if (spec == std::end(specs)) {
             std::vector<std::string_view> known;
             for (const auto& s : specs) known.push_back(s.name);
