@@ -32,7 +32,7 @@ const char kUsage[] =
     "  -c, --config PATH   configuration file (default " ELEVATE_DEFAULT_CONFIG
     ")\n"
     "                      drop-ins are read from PATH.d/*.conf\n"
-    "      --check-config  validate the configuration and exit\n"
+    "      --check-config  validate the configuration, print warnings and exit\n"
     "  -d, --debug         log debug messages\n"
     "  -h, --help          show this help\n"
     "  -V, --version       show the version\n"
@@ -83,10 +83,13 @@ int run(int argc, char** argv) {
         return 1;
     }
     if (opt.check_only) {
+        // Legal but probably not meant (a shadowed rule): said, not fatal.
+        for (const std::string& w : config->warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
         std::printf("%s: configuration OK (%zu role(s), %zu file(s) read)\n", opt.config.c_str(), config->roles.size(),
                     config->files.size());
         return 0;
     }
+    for (const std::string& w : config->warnings) daemon::log_warning(w);
     if (auto r = auth::totp_init(); !r) {
         daemon::log_error(r.error().message);
         return 1;

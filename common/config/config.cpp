@@ -68,6 +68,26 @@ std::optional<RiskLevel> parse_risk_level(std::string_view s) {
     return std::nullopt;
 }
 
+const char* rule_mode_name(RuleMode m) {
+    switch (m) {
+        case RuleMode::Enforce:
+            return "enforce";
+        case RuleMode::ReportOnly:
+            return "report-only";
+    }
+    return "unknown";
+}
+
+const char* policy_default_name(PolicyDefault d) {
+    switch (d) {
+        case PolicyDefault::Allow:
+            return "allow";
+        case PolicyDefault::Deny:
+            return "deny";
+    }
+    return "unknown";
+}
+
 const char* weekday_name(int day) {
     static constexpr const char* kNames[] = {"sun", "mon", "tue", "wed", "thu", "fri", "sat"};
     return day >= 0 && day < 7 ? kNames[day] : "unknown";

@@ -135,6 +135,7 @@ struct ScheduleWindow {
 };
 
 enum class RuleMode { Enforce, ReportOnly };
+const char* rule_mode_name(RuleMode m);  // "enforce", "report-only"
 
 // One [[policy.rule]]: conditions (all that are set must hold) and controls.
 // docs/POLICY.md gives the meaning of each; the loader has checked names.
@@ -170,6 +171,7 @@ struct PolicyRule {
 };
 
 enum class PolicyDefault { Allow, Deny };
+const char* policy_default_name(PolicyDefault d);  // "allow", "deny"
 
 struct PolicyConfig {
     // What happens when no rule matches: today's behaviour (allow: each

@@ -9,12 +9,15 @@
 // toml++ is included here and nowhere else (it is slow to compile).
 #include "common/config/config.h"
 
+#include "common/base/cidr.h"
 #include "common/base/parse.h"
 #include "common/base/text.h"
 #include "common/base/unique_fd.h"
+#include "common/config/zone.h"
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -25,6 +28,7 @@
 #include <cstdio>
 #include <iterator>
 #include <memory>
+#include <optional>
 #include <string_view>
 #include <utility>
 #include <vector>
@@ -193,17 +197,18 @@ Status read_choice(const Field& f, E& out, const std::array<E, N>& choices, cons
 
 // Role and group names are what NSS serves and sudoers refers to as %group:
 // kept to a charset that is safe in every file format that carries them.
-bool valid_role_name(std::string_view name) {
-    if (name.empty() || name.size() > 32 || name[0] < 'a' || name[0] > 'z') return false;
+bool valid_role_name(std::string_view name, size_t max_length = 32) {
+    if (name.empty() || name.size() > max_length || name[0] < 'a' || name[0] > 'z') return false;
     return std::all_of(name.begin(), name.end(),
                        [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-'; });
 }
 
-Status read_role_name(const Field& f, std::string& out) {
+Status read_role_name(const Field& f, std::string& out, size_t max_length = 32) {
     std::string text;
     if (auto st = read_string(f, text); !st) return st;
-    if (!valid_role_name(text)) {
-        return f.error(quoted(text) + " is not a valid name (1-32 of a-z, 0-9, '_' and '-', starting with a letter)");
+    if (!valid_role_name(text, max_length)) {
+        return f.error(quoted(text) + " is not a valid name (1-" + std::to_string(max_length) +
+                       " of a-z, 0-9, '_' and '-', starting with a letter)");
     }
     out = std::move(text);
     return {};
@@ -416,7 +421,7 @@ const KeySpec<LockoutConfig> kLockoutKeys[] = {
     {"duration", [](const Field& f, LockoutConfig& l) { return read_duration(f, l.duration); }},
 };
 
-Status read_role_approval(const Field& f, Role& r);  // after read_keys, below
+Status read_approval(const Field& f, std::optional<Approval>& out);  // after read_keys, below
 
 const KeySpec<Role> kRoleKeys[] = {
     {"name", [](const Field& f, Role& r) { return read_role_name(f, r.name); }},
@@ -429,7 +434,7 @@ const KeySpec<Role> kRoleKeys[] = {
     {"factor", [](const Field& f, Role& r) { return read_choice(f, r.factor, kFactors, factor_name); }},
     {"require_reason", [](const Field& f, Role& r) { return read_bool(f, r.require_reason); }},
     {"on_expiry", [](const Field& f, Role& r) { return read_choice(f, r.on_expiry, kOnExpiry, on_expiry_name); }},
-    {"approval", read_role_approval},
+    {"approval", [](const Field& f, Role& r) { return read_approval(f, r.approval); }},
 };
 
 constexpr std::array kPushProviders = {PushProviderKind::None, PushProviderKind::Webhook, PushProviderKind::Duo};
@@ -483,7 +488,8 @@ const KeySpec<NotifyConfig> kNotifyKeys[] = {
     {"request_timeout", on_endpoint<NotifyConfig, read_request_timeout>},
 };
 
-constexpr std::array<std::string_view, 6> kSections = {"daemon", "totp", "lockout", "push", "notify", "role"};
+constexpr std::array<std::string_view, 8> kSections = {"daemon", "totp", "lockout", "push",
+                                                       "notify", "role", "policy",  "risk"};
 
 // Applies every key of `table` to `out`; keys not in `specs` are errors.
 template <typename T, size_t N>
@@ -491,8 +497,10 @@ Status read_keys(const std::string& file, std::string_view section, const toml::
                  const KeySpec<T> (&specs)[N], T& out) {
     for (auto&& [key, node] : table) {
         const std::string dotted = std::string(section) + "." + std::string(key.str());
+        // A copy: clang 14 (the fuzz build) cannot capture a structured binding.
+        const std::string_view name = key.str();
         auto spec =
-            std::find_if(std::begin(specs), std::end(specs), [&](const KeySpec<T>& s) { return s.name == key.str(); });
+            std::find_if(std::begin(specs), std::end(specs), [&](const KeySpec<T>& s) { return s.name == name; });
         if (spec == std::end(specs)) {
             std::vector<std::string_view> known;
             for (const auto& s : specs) known.push_back(s.name);
@@ -513,14 +521,15 @@ Status read_section(const std::string& file, std::string_view section, const tom
     return read_keys(file, section, *table, specs, out);
 }
 
-// approval = { approvers = [...], count = N, timeout = "2h" }
-Status read_role_approval(const Field& f, Role& r) {
+// approval = { approvers = [...], count = N, timeout = "2h" }: a role's
+// `approval` and a rule's `require_approval`.
+Status read_approval(const Field& f, std::optional<Approval>& out) {
     const auto* table = f.node.as_table();
     if (!table) return f.error("must be a table such as { approvers = [\"group:sec-leads\"], count = 1 }");
     Approval approval;
     if (auto st = read_keys(f.file, f.key, *table, kApprovalKeys, approval); !st) return st;
     if (approval.approvers.empty()) return f.error("needs approvers (for example [\"group:sec-leads\"])");
-    r.approval = std::move(approval);
+    out = std::move(approval);
     return {};
 }
 
@@ -676,27 +685,446 @@ Status check_roles_distinct(const std::vector<RoleEntry>& roles) {
     return {};
 }
 
+// The role whose NSS group is `group`, if any.
+const Role* role_of_group(std::string_view group, const std::vector<RoleEntry>& roles) {
+    for (const RoleEntry& entry : roles)
+        if (entry.role.group == group) return &entry.role;
+    return nullptr;
+}
+
+// Approvers must come from standing membership, like eligibility.
+Status check_approvers_not_role_groups(const Approval& approval, const Origin& at, std::string_view key,
+                                       const std::vector<RoleEntry>& roles) {
+    for (const std::string& approver : approval.approvers) {
+        if (!approver.starts_with("group:")) continue;
+        const Role* other = role_of_group(std::string_view(approver).substr(6), roles);
+        if (!other) continue;
+        return key_error(at, key,
+                         "'" + approver + "' is the group of role '" + other->name +
+                             "'; approvers must come from a standing group, not from a grant");
+    }
+    return {};
+}
+
 // Eligibility must come from standing membership: if a role's group could
 // make someone eligible for a role, one grant would lead to another.
 Status check_eligibility_not_by_role_group(const std::vector<RoleEntry>& roles) {
     for (const RoleEntry& entry : roles) {
         for (const std::string& group : entry.role.eligible_groups) {
-            for (const RoleEntry& other : roles) {
-                if (group != other.role.group) continue;
-                return key_error(entry.eligible_groups_at, "role.eligible_groups",
-                                 "'" + group + "' is the group of role '" + other.role.name +
-                                     "'; eligibility must come from a standing group, not from a grant");
-            }
+            const Role* other = role_of_group(group, roles);
+            if (!other) continue;
+            return key_error(entry.eligible_groups_at, "role.eligible_groups",
+                             "'" + group + "' is the group of role '" + other->name +
+                                 "'; eligibility must come from a standing group, not from a grant");
         }
         if (!entry.role.approval) continue;
-        for (const std::string& approver : entry.role.approval->approvers) {
-            for (const RoleEntry& other : roles) {
-                if (approver != "group:" + other.role.group) continue;
-                return key_error(entry.header, "role.approval.approvers",
-                                 "'" + approver + "' is the group of role '" + other.role.name +
-                                     "'; approvers must come from a standing group, not from a grant");
+        if (auto st =
+                check_approvers_not_role_groups(*entry.role.approval, entry.header, "role.approval.approvers", roles);
+            !st)
+            return st;
+    }
+    return {};
+}
+
+// ------------------------------------------------------------------ policy
+
+constexpr std::array kPolicyDefaults = {PolicyDefault::Allow, PolicyDefault::Deny};
+constexpr std::array kRuleModes = {RuleMode::Enforce, RuleMode::ReportOnly};
+constexpr size_t kMaxPolicyName = 64;
+
+// Names of network lists, schedules and rules: the role-name charset, so a
+// list name can never be mistaken for an address ("fe80::1", "10.0.0.1").
+Status read_policy_name(const Field& f, std::string& out) {
+    return read_role_name(f, out, kMaxPolicyName);
+}
+
+// The two network words a rule may use besides list names and CIDRs.
+bool is_network_keyword(std::string_view s) {
+    return s == "local" || s == "unknown";
+}
+
+// An array of strings, each passed to `check` (which may refuse it).
+template <typename Check>
+Status read_string_list(const Field& f, std::vector<std::string>& out, std::string_view example, Check check) {
+    const auto* array = f.node.as_array();
+    if (!array || array->empty()) return f.error("must be a non-empty array such as " + std::string(example));
+    std::vector<std::string> items;
+    for (const toml::node& item : *array) {
+        Field element{f.file, f.key, item};
+        std::string text;
+        if (!item.is_string()) return element.error("must be an array of strings");
+        if (auto st = read_string(element, text); !st) return st;
+        if (auto st = check(element, text); !st) return st;
+        items.push_back(std::move(text));
+    }
+    out = std::move(items);
+    return {};
+}
+
+Status check_cidr(const Field& f, const std::string& text) {
+    std::string error;
+    if (!base::parse_cidr(text, &error)) return f.error(quoted(text) + ": " + error);
+    return {};
+}
+
+// A rule's network entry: a list name (checked once all files are read),
+// "local", "unknown", or a CIDR or address.
+Status check_network_entry(const Field& f, const std::string& text) {
+    if (is_network_keyword(text) || valid_role_name(text, kMaxPolicyName)) return {};
+    std::string error;
+    if (base::parse_cidr(text, &error)) return {};
+    return f.error(quoted(text) + " is not a network list name, \"local\", \"unknown\" or a CIDR (" + error + ")");
+}
+
+Status read_risk_condition(const Field& f, std::optional<RiskLevel>& out) {
+    const auto* value = f.node.as_string();
+    auto level = value ? parse_risk_level(value->get()) : std::nullopt;
+    if (!level || *level == RiskLevel::None) return f.error("must be \"low\", \"medium\" or \"high\"");
+    out = level;
+    return {};
+}
+
+const KeySpec<NetworkList> kNetworkKeys[] = {
+    {"cidrs",
+     [](const Field& f, NetworkList& n) { return read_string_list(f, n.cidrs, "[\"10.20.0.0/16\"]", check_cidr); }},
+};
+
+// "mon" .. "sun", each at most once.
+Status read_days(const Field& f, ScheduleWindow& w) {
+    std::vector<std::string> names;
+    auto check = [&](const Field& element, const std::string& text) -> Status {
+        for (int d = 0; d < 7; ++d)
+            if (text == weekday_name(d)) {
+                if (std::find(w.days.begin(), w.days.end(), d) != w.days.end())
+                    return element.error(quoted(text) + " is listed twice");
+                w.days.push_back(d);
+                return {};
             }
+        return element.error(quoted(text) + " is not a day (mon, tue, wed, thu, fri, sat or sun)");
+    };
+    w.days.clear();
+    return read_string_list(f, names, "[\"mon\", \"tue\", \"wed\", \"thu\", \"fri\"]", check);
+}
+
+// "HH:MM" as minutes after midnight; 24:00 only where `end`.
+std::optional<int> parse_clock(std::string_view text, bool end) {
+    if (text.size() != 5 || text[2] != ':') return std::nullopt;
+    auto hours = base::parse_u64_in(text.substr(0, 2), 0, 24);
+    auto minutes = base::parse_u64_in(text.substr(3, 2), 0, 59);
+    if (!hours || !minutes || (*hours == 24 && (!end || *minutes != 0))) return std::nullopt;
+    return static_cast<int>(*hours * 60 + *minutes);
+}
+
+// "08:00-18:00"; an end at or before the start crosses midnight
+// ("22:00-06:00"), and "-00:00" is the same as "-24:00".
+Status read_hours(const Field& f, ScheduleWindow& w) {
+    std::string text;
+    if (auto st = read_string(f, text); !st) return st;
+    const size_t dash = text.find('-');
+    auto start = dash == std::string::npos ? std::nullopt : parse_clock(std::string_view(text).substr(0, dash), false);
+    auto end = dash == std::string::npos ? std::nullopt : parse_clock(std::string_view(text).substr(dash + 1), true);
+    if (!start || !end) return f.error(quoted(text) + " must be \"HH:MM-HH:MM\" (such as \"08:00-18:00\")");
+    if (*end == 0) end = 1440;
+    if (*start == *end) return f.error(quoted(text) + " is empty (for the whole day write \"00:00-24:00\")");
+    w.start_minute = *start;
+    w.end_minute = *end;
+    return {};
+}
+
+const KeySpec<ScheduleWindow> kScheduleKeys[] = {
+    {"days", read_days},
+    {"hours", read_hours},
+    {"zone",
+     [](const Field& f, ScheduleWindow& w) -> Status {
+         std::string zone;
+         if (auto st = read_string(f, zone); !st) return st;
+         if (!zone_exists(zone)) return f.error(quoted(zone) + " is not a time zone of the tz database");
+         w.zone = std::move(zone);
+         return {};
+     }},
+};
+
+const KeySpec<PolicyRule> kRuleKeys[] = {
+    {"name", [](const Field& f, PolicyRule& r) { return read_policy_name(f, r.name); }},
+    {"mode", [](const Field& f, PolicyRule& r) { return read_choice(f, r.mode, kRuleModes, rule_mode_name); }},
+    {"users", [](const Field& f, PolicyRule& r) { return read_name_list(f, r.users); }},
+    {"groups", [](const Field& f, PolicyRule& r) { return read_name_list(f, r.groups); }},
+    {"roles", [](const Field& f, PolicyRule& r) { return read_name_list(f, r.roles); }},
+    {"services", [](const Field& f, PolicyRule& r) { return read_name_list(f, r.services); }},
+    {"networks",
+     [](const Field& f, PolicyRule& r) {
+         return read_string_list(f, r.networks, "[\"office\", \"10.0.0.0/8\"]", check_network_entry);
+     }},
+    {"not_networks",
+     [](const Field& f, PolicyRule& r) {
+         return read_string_list(f, r.not_networks, "[\"office\", \"10.0.0.0/8\"]", check_network_entry);
+     }},
+    {"schedule", [](const Field& f, PolicyRule& r) { return read_policy_name(f, r.schedule); }},
+    {"not_schedule", [](const Field& f, PolicyRule& r) { return read_policy_name(f, r.not_schedule); }},
+    {"risk", [](const Field& f, PolicyRule& r) { return read_risk_condition(f, r.risk); }},
+    {"source_risk", [](const Field& f, PolicyRule& r) { return read_risk_condition(f, r.source_risk); }},
+    {"has_grant", [](const Field& f, PolicyRule& r) { return read_role_name(f, r.has_grant); }},
+    {"tty",
+     [](const Field& f, PolicyRule& r) -> Status {
+         bool tty = false;
+         if (auto st = read_bool(f, tty); !st) return st;
+         r.tty = tty;
+         return {};
+     }},
+    {"allow",
+     [](const Field& f, PolicyRule& r) -> Status {
+         if (auto st = read_bool(f, r.allow); !st) return st;
+         if (!r.allow) return f.error("must be true (leave it out otherwise)");
+         return {};
+     }},
+    {"deny",
+     [](const Field& f, PolicyRule& r) -> Status {
+         std::string message;
+         if (auto st = read_string(f, message); !st) return st;
+         r.deny = std::move(message);
+         return {};
+     }},
+    {"require_factor",
+     [](const Field& f, PolicyRule& r) -> Status {
+         Factor factor = Factor::Totp;
+         if (auto st = read_choice(f, factor, kFactors, factor_name); !st) return st;
+         r.require_factor = factor;
+         return {};
+     }},
+    {"every_time", [](const Field& f, PolicyRule& r) { return read_bool(f, r.every_time); }},
+    {"require_grant", [](const Field& f, PolicyRule& r) { return read_role_name(f, r.require_grant); }},
+    {"require_approval", [](const Field& f, PolicyRule& r) { return read_approval(f, r.require_approval); }},
+    {"max_duration",
+     [](const Field& f, PolicyRule& r) -> Status {
+         int64_t seconds = 0;
+         if (auto st = read_duration(f, seconds); !st) return st;
+         r.max_duration = seconds;
+         return {};
+     }},
+};
+
+// One [[policy.rule]] with where each of its keys was set, for the checks
+// across rules, roles and lists that run once all files are read.
+struct RuleEntry {
+    PolicyRule rule;
+    Origin header;
+    std::vector<std::pair<std::string, Origin>> keys;
+
+    Origin at(std::string_view key) const {
+        for (const auto& [name, origin] : keys)
+            if (name == key) return origin;
+        return header;
+    }
+};
+
+base::Result<RuleEntry> read_rule(const std::string& file, const toml::node& node) {
+    const auto* table = node.as_table();
+    if (!table) return key_error(origin_of(file, node.source()), "policy.rule", "must be a table ([[policy.rule]])");
+    RuleEntry entry;
+    entry.header = origin_of(file, table->source());
+    if (auto st = read_keys(file, "policy.rule", *table, kRuleKeys, entry.rule); !st) return std::move(st).error();
+    for (auto&& [key, value] : *table) entry.keys.emplace_back(key.str(), origin_of(file, value.source()));
+    PolicyRule& r = entry.rule;
+    r.file = file;
+    r.line = static_cast<int>(entry.header.line);
+
+    if (!table->contains("name")) return key_error(entry.header, "policy.rule.name", "is required");
+    const std::string who = "rule '" + r.name + "'";
+    const bool requires_more = r.require_factor || !r.require_grant.empty() || r.require_approval;
+    if (!r.allow && !r.deny && !requires_more && !r.max_duration) {
+        return key_error(entry.header, "policy.rule",
+                         who +
+                             " has no control (allow, deny, require_factor, require_grant, require_approval or "
+                             "max_duration)");
+    }
+    if (r.deny && (r.allow || requires_more || r.max_duration)) {
+        return key_error(entry.at("deny"), "policy.rule.deny", who + ": deny combines with no other control");
+    }
+    if (r.allow && requires_more) {
+        return key_error(entry.at("allow"), "policy.rule.allow",
+                         who + ": allow combines with none of require_factor, require_grant and require_approval");
+    }
+    if (r.every_time && !r.require_factor) {
+        return key_error(entry.at("every_time"), "policy.rule.every_time", who + ": needs require_factor");
+    }
+    return entry;
+}
+
+// [policy.networks.NAME] and [policy.schedules.NAME]: a later file naming
+// an existing list replaces it, as for roles.
+template <typename T, size_t N>
+Status read_named_tables(const std::string& file, std::string_view section, const toml::node& node,
+                         const KeySpec<T> (&specs)[N], const char* required, std::vector<T>& out) {
+    const auto* tables = node.as_table();
+    if (!tables) {
+        return key_error(origin_of(file, node.source()), section,
+                         "must be a table ([" + std::string(section) + ".NAME])");
+    }
+    for (auto&& [key, value] : *tables) {
+        const std::string name(key.str());
+        const std::string dotted = std::string(section) + "." + name;
+        const Origin at = origin_of(file, key.source());
+        if (!valid_role_name(name, kMaxPolicyName) || is_network_keyword(name)) {
+            return key_error(at, section,
+                             quoted(name) +
+                                 " is not a valid name (1-64 of a-z, 0-9, '_' and '-', starting with a "
+                                 "letter; not \"local\" or \"unknown\")");
         }
+        const auto* table = value.as_table();
+        if (!table) return key_error(at, dotted, "must be a table ([" + dotted + "])");
+        T item;
+        item.name = name;
+        if (auto st = read_keys(file, dotted, *table, specs, item); !st) return st;
+        if (required && !table->contains(required)) {
+            return key_error(origin_of(file, table->source()), dotted + "." + required, "is required");
+        }
+        auto same = std::find_if(out.begin(), out.end(), [&](const T& t) { return t.name == name; });
+        if (same != out.end()) {
+            *same = std::move(item);
+        } else {
+            out.push_back(std::move(item));
+        }
+    }
+    return {};
+}
+
+const KeySpec<PolicyConfig> kPolicyKeys[] = {
+    {"default",
+     [](const Field& f, PolicyConfig& p) {
+         return read_choice(f, p.default_control, kPolicyDefaults, policy_default_name);
+     }},
+    {"deny_message", [](const Field& f, PolicyConfig& p) { return read_string(f, p.default_deny_message); }},
+    {"risk_rules", [](const Field& f, PolicyConfig& p) { return read_bool(f, p.risk_rules); }},
+    {"networks",
+     [](const Field& f, PolicyConfig& p) {
+         return read_named_tables(f.file, "policy.networks", f.node, kNetworkKeys, "cidrs", p.networks);
+     }},
+    {"schedules",
+     [](const Field& f, PolicyConfig& p) {
+         return read_named_tables(f.file, "policy.schedules", f.node, kScheduleKeys, nullptr, p.schedules);
+     }},
+    // Read by read_policy: rules carry origins that PolicyConfig has no room for.
+    {"rule",
+     [](const Field& f, PolicyConfig&) -> Status {
+         if (f.node.is_array()) return {};
+         return f.error("must be an array of tables (write [[policy.rule]])");
+     }},
+};
+
+Status read_policy(const std::string& file, const toml::node& node, PolicyConfig& policy,
+                   std::vector<RuleEntry>& rules) {
+    const auto* table = node.as_table();
+    if (!table) return key_error(origin_of(file, node.source()), "policy", "must be a table ([policy])");
+    if (auto st = read_keys(file, "policy", *table, kPolicyKeys, policy); !st) return st;
+    if (const toml::node* r = table->get("rule"); r && r->is_array()) {
+        for (const toml::node& item : *r->as_array()) {
+            auto entry = read_rule(file, item);
+            if (!entry) return std::move(entry).error();
+            rules.push_back(std::move(entry).value());
+        }
+    }
+    return {};
+}
+
+// Whether every request that `b` matches is matched by `a` too: each
+// condition of `a` is unset, or `b` sets it at least as narrowly.
+bool covers(const PolicyRule& a, const PolicyRule& b) {
+    auto subset = [](const std::vector<std::string>& of, const std::vector<std::string>& part) {
+        if (of.empty()) return true;
+        if (part.empty()) return false;
+        return std::all_of(part.begin(), part.end(),
+                           [&](const std::string& x) { return std::find(of.begin(), of.end(), x) != of.end(); });
+    };
+    auto superset = [](const std::vector<std::string>& of, const std::vector<std::string>& whole) {
+        return std::all_of(of.begin(), of.end(), [&](const std::string& x) {
+            return std::find(whole.begin(), whole.end(), x) != whole.end();
+        });
+    };
+    auto same = [](const auto& x, const auto& y) { return !x || x == y; };
+    auto string_same = [](const std::string& x, const std::string& y) { return x.empty() || x == y; };
+    auto at_least = [](const std::optional<RiskLevel>& x, const std::optional<RiskLevel>& y) {
+        return !x || (y && *y >= *x);
+    };
+    return subset(a.users, b.users) && subset(a.groups, b.groups) && subset(a.roles, b.roles) &&
+           subset(a.services, b.services) && subset(a.networks, b.networks) &&
+           superset(a.not_networks, b.not_networks) && string_same(a.schedule, b.schedule) &&
+           string_same(a.not_schedule, b.not_schedule) && string_same(a.has_grant, b.has_grant) &&
+           at_least(a.risk, b.risk) && at_least(a.source_risk, b.source_risk) && same(a.tty, b.tty);
+}
+
+// A report-only rule changes no outcome, so it shadows nothing; and
+// report-only rules are not warned about, since the engine evaluates them
+// whatever decided before them.
+void warn_shadowed(const std::vector<RuleEntry>& rules, std::vector<std::string>& warnings) {
+    for (size_t j = 0; j < rules.size(); ++j) {
+        const PolicyRule& b = rules[j].rule;
+        if (b.mode != RuleMode::Enforce) continue;
+        for (size_t i = 0; i < j; ++i) {
+            const PolicyRule& a = rules[i].rule;
+            if (a.mode != RuleMode::Enforce || !covers(a, b)) continue;
+            warnings.push_back(where(rules[j].header) + ": rule '" + b.name + "' can never apply: rule '" + a.name +
+                               "' (" + where(rules[i].header) + ") matches every request it does");
+            break;
+        }
+    }
+}
+
+// ------------------------------------------------------------------- risk
+
+constexpr int kMaxRiskScore = 1'000'000;
+
+const KeySpec<RiskWeights> kRiskWeightKeys[] = {
+    {"wrong_code", [](const Field& f, RiskWeights& w) { return read_int(f, w.wrong_code, 0, 1000); }},
+    {"replayed_code", [](const Field& f, RiskWeights& w) { return read_int(f, w.replayed_code, 0, 1000); }},
+    {"push_denied", [](const Field& f, RiskWeights& w) { return read_int(f, w.push_denied, 0, 1000); }},
+    {"fraud", [](const Field& f, RiskWeights& w) { return read_int(f, w.fraud, 0, 1000); }},
+    {"spray", [](const Field& f, RiskWeights& w) { return read_int(f, w.spray, 0, 1000); }},
+    {"new_network", [](const Field& f, RiskWeights& w) { return read_int(f, w.new_network, 0, 1000); }},
+    {"unusual_hour", [](const Field& f, RiskWeights& w) { return read_int(f, w.unusual_hour, 0, 1000); }},
+    {"ineligible", [](const Field& f, RiskWeights& w) { return read_int(f, w.ineligible, 0, 1000); }},
+    {"break_glass", [](const Field& f, RiskWeights& w) { return read_int(f, w.break_glass, 0, 1000); }},
+};
+
+const KeySpec<RiskConfig> kRiskKeys[] = {
+    {"low", [](const Field& f, RiskConfig& r) { return read_int(f, r.low, 1, kMaxRiskScore); }},
+    {"medium", [](const Field& f, RiskConfig& r) { return read_int(f, r.medium, 1, kMaxRiskScore); }},
+    {"high", [](const Field& f, RiskConfig& r) { return read_int(f, r.high, 1, kMaxRiskScore); }},
+    {"half_life", [](const Field& f, RiskConfig& r) { return read_duration(f, r.half_life, 60, 365 * 86400); }},
+    {"retention", [](const Field& f, RiskConfig& r) { return read_duration(f, r.retention, 3600, 3650 * 86400); }},
+    {"v4_prefix", [](const Field& f, RiskConfig& r) { return read_int(f, r.v4_prefix, 8, 32); }},
+    {"v6_prefix", [](const Field& f, RiskConfig& r) { return read_int(f, r.v6_prefix, 16, 128); }},
+    {"spray_users", [](const Field& f, RiskConfig& r) { return read_int(f, r.spray_users, 1, 10000); }},
+    {"spray_window", [](const Field& f, RiskConfig& r) { return read_duration(f, r.spray_window, 1, 86400); }},
+    {"hour_history", [](const Field& f, RiskConfig& r) { return read_int(f, r.hour_history, 1, 100000); }},
+    {"hour_margin", [](const Field& f, RiskConfig& r) { return read_int(f, r.hour_margin, 1, 11); }},
+    {"source_attempts", [](const Field& f, RiskConfig& r) { return read_int(f, r.source_attempts, 1, 1000000); }},
+    {"source_window", [](const Field& f, RiskConfig& r) { return read_duration(f, r.source_window, 1, 86400); }},
+    {"max_sources", [](const Field& f, RiskConfig& r) { return read_int(f, r.max_sources, 1, 16777216); }},
+    {"max_events_per_user",
+     [](const Field& f, RiskConfig& r) { return read_int(f, r.max_events_per_user, 1, 1000000); }},
+    {"weights", [](const Field& f,
+                   RiskConfig& r) { return read_section(f.file, "risk.weights", f.node, kRiskWeightKeys, r.weights); }},
+};
+
+// [risk] with its [risk.weights] table.
+Status read_risk(const std::string& file, const toml::node& node, RiskConfig& risk) {
+    const auto* table = node.as_table();
+    if (!table) return key_error(origin_of(file, node.source()), "risk", "must be a table ([risk])");
+    return read_keys(file, "risk", *table, kRiskKeys, risk);
+}
+
+// The thresholds order the levels; checked once all files are merged, at
+// the last [risk] table read.
+Status check_risk_levels(const RiskConfig& risk, const Origin& at) {
+    if (risk.medium <= risk.low) {
+        return key_error(
+            at, "risk.medium",
+            "must be above risk.low (" + std::to_string(risk.medium) + " <= " + std::to_string(risk.low) + ")");
+    }
+    if (risk.high <= risk.medium) {
+        return key_error(
+            at, "risk.high",
+            "must be above risk.medium (" + std::to_string(risk.high) + " <= " + std::to_string(risk.medium) + ")");
     }
     return {};
 }
@@ -803,14 +1231,101 @@ Status check_system_clashes(const std::vector<RoleEntry>& roles, const std::stri
     return {};
 }
 
+// Whether the group database has `name`. A test supplies its own group file
+// (LoadOptions::system_group_file); otherwise getgrnam_r, so that groups
+// from LDAP or sssd count too. Role groups are refused before this is
+// asked: libnss_elevate would answer for them.
+base::Result<bool> group_exists(const std::string& name, const std::optional<std::string>& group_file) {
+    if (group_file) {
+        auto groups = read_system_groups(*group_file);
+        if (!groups) return std::move(groups).error();
+        return std::any_of(groups->begin(), groups->end(), [&](const SystemGroup& g) { return g.name == name; });
+    }
+    std::vector<char> buf(4096);
+    for (;;) {
+        struct group gr {};
+        struct group* found = nullptr;
+        const int rc = ::getgrnam_r(name.c_str(), &gr, buf.data(), buf.size(), &found);
+        if (rc == ERANGE && buf.size() < (1u << 20)) {
+            buf.resize(buf.size() * 2);
+            continue;
+        }
+        if (rc != 0 && rc != ENOENT) return base::errno_error("cannot look up group '" + name + "'", rc);
+        return found != nullptr;
+    }
+}
+
 // ----------------------------------------------------------------- loading
 
 struct Merged {
     Config config;
     std::vector<RoleEntry> roles;
-    Origin push_at;  // the last [push] / [notify] table read
+    Origin push_at;  // the last [push] / [notify] / [risk] table read
     Origin notify_at;
+    Origin risk_at;
+    std::vector<RuleEntry> rules;  // every file's, in file order
 };
+
+// Names in rules that refer to roles, lists, schedules and groups, checked
+// once every file is merged (a drop-in may define what a rule uses).
+Status check_policy(const Merged& merged, const LoadOptions& options) {
+    const PolicyConfig& policy = merged.config.policy;
+    auto is_role = [&](const std::string& name) {
+        return std::any_of(merged.roles.begin(), merged.roles.end(),
+                           [&](const RoleEntry& r) { return r.role.name == name; });
+    };
+    for (size_t j = 0; j < merged.rules.size(); ++j) {
+        const RuleEntry& entry = merged.rules[j];
+        const PolicyRule& r = entry.rule;
+        for (size_t i = 0; i < j; ++i) {
+            if (merged.rules[i].rule.name != r.name) continue;
+            return key_error(
+                entry.at("name"), "policy.rule.name",
+                "duplicate rule '" + r.name + "' (first defined at " + where(merged.rules[i].header) + ")");
+        }
+        for (const std::string& role : r.roles)
+            if (!is_role(role))
+                return key_error(entry.at("roles"), "policy.rule.roles", quoted(role) + " is not a configured role");
+        for (const auto& [key, role] : {std::pair{"has_grant", &r.has_grant}, {"require_grant", &r.require_grant}}) {
+            if (!role->empty() && !is_role(*role))
+                return key_error(entry.at(key), std::string("policy.rule.") + key,
+                                 quoted(*role) + " is not a configured role");
+        }
+        for (const auto& [key, list] : {std::pair{"networks", &r.networks}, {"not_networks", &r.not_networks}}) {
+            for (const std::string& name : *list) {
+                if (is_network_keyword(name) || !valid_role_name(name, kMaxPolicyName)) continue;
+                if (!policy.find_network(name))
+                    return key_error(entry.at(key), std::string("policy.rule.") + key,
+                                     quoted(name) + " is not a network list ([policy.networks." + name + "])");
+            }
+        }
+        for (const auto& [key, name] : {std::pair{"schedule", &r.schedule}, {"not_schedule", &r.not_schedule}}) {
+            if (!name->empty() && !policy.find_schedule(*name))
+                return key_error(entry.at(key), std::string("policy.rule.") + key,
+                                 quoted(*name) + " is not a schedule ([policy.schedules." + *name + "])");
+        }
+        for (const std::string& group : r.groups) {
+            if (const Role* role = role_of_group(group, merged.roles)) {
+                return key_error(entry.at("groups"), "policy.rule.groups",
+                                 quoted(group) + " is the group of role '" + role->name +
+                                     "'; policy must come from a standing group, not from a grant");
+            }
+            auto exists = group_exists(group, options.system_group_file);
+            if (!exists) return std::move(exists).error();
+            if (!*exists)
+                return key_error(entry.at("groups"), "policy.rule.groups",
+                                 "group " + quoted(group) + " does not exist in " +
+                                     options.system_group_file.value_or("the group database"));
+        }
+        if (r.require_approval) {
+            if (auto st = check_approvers_not_role_groups(*r.require_approval, entry.at("require_approval"),
+                                                          "policy.rule.require_approval.approvers", merged.roles);
+                !st)
+                return st;
+        }
+    }
+    return check_risk_levels(merged.config.risk, merged.risk_at);
+}
 
 // Keys that only make sense together, checked once every file is merged.
 Status check_push_and_notify(const Merged& merged) {
@@ -873,6 +1388,11 @@ Status read_document(const std::string& file, const toml::table& doc, Merged& me
             merged.notify_at = origin_of(file, node.source());
         } else if (name == "role") {
             st = read_roles(file, node, file_roles);
+        } else if (name == "policy") {
+            st = read_policy(file, node, merged.config.policy, merged.rules);
+        } else if (name == "risk") {
+            st = read_risk(file, node, merged.config.risk);
+            merged.risk_at = origin_of(file, node.source());
         } else {
             return unknown_key(origin_of(file, key.source()), node.is_table() ? "section" : "key", name, name,
                                kSections);
@@ -905,8 +1425,11 @@ base::Result<Config> load(const std::string& path, const LoadOptions& options) {
     if (auto st = check_push_and_notify(merged); !st) return std::move(st).error();
     if (auto st = check_system_clashes(merged.roles, options.system_group_file.value_or(kSystemGroupFile)); !st)
         return std::move(st).error();
+    if (auto st = check_policy(merged, options); !st) return std::move(st).error();
 
+    warn_shadowed(merged.rules, merged.config.warnings);
     for (RoleEntry& entry : merged.roles) merged.config.roles.push_back(std::move(entry.role));
+    for (RuleEntry& entry : merged.rules) merged.config.policy.rules.push_back(std::move(entry.rule));
     return std::move(merged.config);
 }
 

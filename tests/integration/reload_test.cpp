@@ -25,6 +25,21 @@ gid = 61032
 eligible_users = ["root"]
 )";
 
+// Legal, but the second rule can never apply: a warning, not an error.
+const char kShadowedRule[] = R"(
+[[policy.rule]]
+name = "sudo-needs-totp"
+services = ["sudo"]
+require_factor = "totp"
+
+[[policy.rule]]
+name = "root-sudo-denied"
+users = ["root"]
+services = ["sudo"]
+deny = "no"
+)";
+const char kShadowWarning[] = "rule 'root-sudo-denied' can never apply: rule 'sudo-needs-totp'";
+
 bool wait_for_log(Daemon& d, const std::string& needle) {
     for (int i = 0; i < 100; ++i) {
         if (d.log().find(needle) != std::string::npos) return true;
@@ -73,4 +88,19 @@ TEST(CheckConfig, ReportsFileLineAndKey) {
     auto good = run({elevated_bin(), "--check-config", "--config", ok.config_path()});
     EXPECT_EQ(good.exit_code, 0) << good.err;
     EXPECT_NE(good.out.find("configuration OK"), std::string::npos);
+}
+
+TEST(CheckConfig, PrintsWarningsAndStillSucceeds) {
+    Daemon daemon(std::string(kHead) + kShadowedRule);
+    auto r = run({elevated_bin(), "--check-config", "--config", daemon.config_path()});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_NE(r.out.find("configuration OK"), std::string::npos) << r.out;
+    EXPECT_NE(r.err.find("warning: " + daemon.config_path() + ":"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find(kShadowWarning), std::string::npos) << r.err;
+}
+
+TEST(Reload, StartUpLogsConfigWarnings) {
+    Daemon daemon(std::string(kHead) + kShadowedRule);
+    daemon.start();
+    EXPECT_NE(daemon.log().find(kShadowWarning), std::string::npos) << daemon.log();
 }
