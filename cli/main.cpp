@@ -14,10 +14,10 @@ namespace {
 constexpr int kDefaultTimeoutSeconds = 10;
 
 const Verb* const* verbs() {
-    static const Verb* const table[] = {&status_verb(), &activate_verb(), &requests_verb(), &approve_verb(),
-                                        &deny_verb(),   &cancel_verb(),   &wait_verb(),     &drop_verb(),
-                                        &list_verb(),   &revoke_verb(),   &unlock_verb(),   &risk_verb(), &explain_verb(),
-                                        &enroll_verb(), &ping_verb(),     nullptr};
+    static const Verb* const table[] = {&status_verb(),  &activate_verb(), &requests_verb(), &approve_verb(),
+                                        &deny_verb(),    &cancel_verb(),   &wait_verb(),     &drop_verb(),
+                                        &list_verb(),    &revoke_verb(),   &unlock_verb(),   &risk_verb(),
+                                        &explain_verb(), &enroll_verb(),   &ping_verb(),     nullptr};
     return table;
 }
 

@@ -75,7 +75,10 @@ base::Result<std::vector<NetworkMatcher>> compile_networks(const config::PolicyC
 // high-risk source is blocked, medium risk asks for a factor every time.
 std::vector<config::PolicyRule> builtin_risk_rules(const config::Config& config) {
     std::vector<config::PolicyRule> rules(4);
+    // (With no roles there is nothing to elevate to: an empty `roles`
+    // would match every request, so the rule names one no request has.)
     rules[0].name = "builtin:high-risk";
+    if (config.roles.empty()) rules[0].roles.push_back("");
     rules[0].risk = config::RiskLevel::High;
     for (const config::Role& role : config.roles) rules[0].roles.push_back(role.name);
     rules[0].deny = "";  // the message names the user's risk (builtin_deny_message)

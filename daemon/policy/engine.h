@@ -44,9 +44,9 @@ struct LockState {
     int64_t locked_until = 0;  // failure lockout, 0 when none
 };
 
-// What the engine may ask about the request's subject. Each answer is asked
-// for at most once per decision; implementations may read state but never
-// change it.
+// What the engine may ask about the request's subject, only when a step or a
+// condition needs it. Implementations read state but never change it, and
+// answer user_groups() from one read of the group database per decision.
 class Facts {
 public:
     virtual ~Facts() = default;

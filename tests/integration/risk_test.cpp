@@ -88,8 +88,9 @@ TEST(Risk, SprayFromOneNetworkIsThrottledWhileAnotherGetsIn) {
     // right one is refused.
     auto right = verify_from(daemon, "root", oathtool_code(root_secret, now()), "10.9.9.7");
     EXPECT_EQ(right.status, wire::Status::Denied);
-    EXPECT_EQ(message_of(right),
-              "requests from 10.9.9.7 are blocked for now: its network's risk is high (repeated failures for many users)");
+    EXPECT_EQ(
+        message_of(right),
+        "requests from 10.9.9.7 are blocked for now: its network's risk is high (repeated failures for many users)");
 
     // Another network is not affected.
     auto other = verify_from(daemon, "root", oathtool_code(root_secret, now()), "10.7.7.7");

@@ -129,7 +129,7 @@ TEST_F(RiskServiceTest, EachDetectionIsStoredWithItsWeight) {
     ok(risk_->break_glass("u5", {}));
     const std::vector<std::tuple<std::string, Detection, int, RiskLevel>> want = {
         {"u1", Detection::ReplayedCode, 40, RiskLevel::Medium}, {"u2", Detection::PushDenied, 20, RiskLevel::Low},
-        {"u3", Detection::Fraud, 60, RiskLevel::Medium},         {"u4", Detection::Ineligible, 10, RiskLevel::Low},
+        {"u3", Detection::Fraud, 60, RiskLevel::Medium},        {"u4", Detection::Ineligible, 10, RiskLevel::Low},
         {"u5", Detection::BreakGlass, 40, RiskLevel::Medium},
     };
     for (const auto& [user, type, weight, level] : want) {
