@@ -49,6 +49,11 @@ Answer authorize_reply(daemon::Daemon& d, const Call& call, const config::Role* 
     }
     if (decision.code_ok) reply.put_bool(wire::Tag::NeedCode, true);
     if (decision.push_ok) reply.put_bool(wire::Tag::PushOk, true);
+    // The factor's own request is audited when it comes; a rule's part in
+    // asking for it (or a report-only rule's) is audited now.
+    if (decision.rule != "default" || !decision.report_only.empty())
+        audit_decision(d, call, "authorize", role_name, decision.grant ? decision.grant->id : "", {}, decision,
+                       "asked for a second factor");
     if (!role) return {};
     reply.put_str(wire::Tag::Role, role_name);
     if (decision.grant) {

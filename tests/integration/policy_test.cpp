@@ -99,7 +99,7 @@ TEST(Policy, ExplainAgreesWithTheRealAnswer) {
     auto denied = daemon.ctl({"explain", "--service", "sshd", "--from", "192.0.2.7", "--at", "2026-12-02T10:00Z"});
     EXPECT_EQ(denied.exit_code, 1) << denied.out << denied.err;
     EXPECT_EQ(denied.out,
-              "Request:  root through sshd from 192.0.2.7 at 2026-12-02 10:00:00 UTC\n"
+              "Request:  root through sshd from 192.0.2.7 at 2026-12-02 10:00 UTC\n"
               "Risk:     none\n"
               "\n"
               "  no      builtin:high-risk: the request is for no role\n"
