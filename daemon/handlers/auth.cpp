@@ -45,25 +45,15 @@ Answer request_approval(daemon::Daemon& d, const Call& call, const config::Role&
 }  // namespace
 
 Answer verify(daemon::Daemon& d, const Call& call, wire::FieldWriter& reply) {
-    // A parked verify (a push on its way) continues with its decision.
-    std::optional<policy::Decision> parked_decision;
-    if (call.ticket != 0) parked_decision = d.take_decision(call.ticket);
-    policy::Decision decision = parked_decision ? std::move(*parked_decision)
-                                                : decide(d, call, request_context(d, call, policy::Operation::Verify));
+    policy::Decision decision = resume_or_decide(d, call, request_context(d, call, policy::Operation::Verify));
     if (decision.outcome == policy::Outcome::Deny) {
         Answer a = denial_of(decision, call, reply);
         audit_decision(d, call, "verify", "", "", a, decision);
         return a;
     }
     std::string factor;
-    FactorCheck check = factor_check_for(call.user, nullptr);
-    check.code_allowed = decision.code_ok;
-    check.push_allowed = decision.push_ok;
-    Answer a = check_factor(d, call, check, reply, &factor);
-    if (a.parked) {
-        d.park_decision(a.ticket, std::move(decision));
-        return a;
-    }
+    Answer a = check_decided_factor(d, call, nullptr, decision, reply, &factor);
+    if (a.parked) return a;
     audit_decision(d, call, "verify", "", "", a, decision, factor == "push" ? "push approved" : "code accepted");
     return a;
 }
@@ -91,9 +81,7 @@ Answer activate(daemon::Daemon& d, const Call& call, wire::FieldWriter& reply) {
     ctx.reason = reason;
     ctx.requested_duration = int64_t(duration);
     // A parked activation (a push on its way) continues with its decision.
-    std::optional<policy::Decision> parked_decision;
-    if (call.ticket != 0) parked_decision = d.take_decision(call.ticket);
-    policy::Decision decision = parked_decision ? std::move(*parked_decision) : decide(d, call, ctx);
+    policy::Decision decision = resume_or_decide(d, call, ctx);
     if (decision.outcome == policy::Outcome::Deny) {
         Answer a = denial_of(decision, call, reply);
         // An activation of a role that is active already is not audited:
@@ -103,14 +91,8 @@ Answer activate(daemon::Daemon& d, const Call& call, wire::FieldWriter& reply) {
     }
 
     std::string factor;
-    FactorCheck check = factor_check_for(call.user, role);
-    check.code_allowed = decision.code_ok;
-    check.push_allowed = decision.push_ok;
-    Answer verified = check_factor(d, call, check, reply, &factor);
-    if (verified.parked) {
-        d.park_decision(verified.ticket, std::move(decision));
-        return verified;
-    }
+    Answer verified = check_decided_factor(d, call, role, decision, reply, &factor);
+    if (verified.parked) return verified;
     if (verified.status != wire::Status::Ok) {
         audit_decision(d, call, "activate", role->name, "", verified, decision);
         return verified;

@@ -30,21 +30,7 @@ public:
     base::Result<std::optional<store::Request>> pending_request(const std::string& role) override {
         return d_.approvals().pending_for(call_.user, role);
     }
-    base::Result<policy::LockState> lock() override {
-        policy::LockState s;
-        auto lock = d_.store().get_lock(call_.user);
-        if (!lock) return lock.error();
-        if (*lock) {
-            s.fraud = true;
-            s.since = (*lock)->since;
-            s.reason = (*lock)->reason;
-            return s;
-        }
-        auto locked = d_.verifier().locked_until(call_.user);
-        if (!locked) return locked.error();
-        s.locked_until = *locked;
-        return s;
-    }
+    base::Result<policy::LockState> lock() override { return read_lock(d_, call_.user); }
     base::Result<bool> has_code_factor() override {
         auto factors = d_.store().factors_for_user(call_.user);
         if (!factors) return factors.error();
@@ -64,16 +50,22 @@ private:
 
 }  // namespace
 
-policy::RequestContext request_context(daemon::Daemon& d, const Call& call, policy::Operation op,
+policy::RequestContext subject_context(daemon::Daemon& d, const Call& call, policy::Operation op,
                                        const std::string& role) {
     policy::RequestContext ctx;
-    Answer ignored;
     ctx.op = op;
     ctx.user = call.user;
     ctx.actor = call.peer.user;
     ctx.actor_is_admin = call.peer.admin;
     ctx.role = role;
     ctx.time = d.clock().now();
+    return ctx;
+}
+
+policy::RequestContext request_context(daemon::Daemon& d, const Call& call, policy::Operation op,
+                                       const std::string& role) {
+    policy::RequestContext ctx = subject_context(d, call, op, role);
+    Answer ignored;
     get_text(call.fields, wire::Tag::Service, 64, &ctx.service, &ignored);
     if (ctx.service.empty()) ctx.service = "elevatectl";
     get_text(call.fields, wire::Tag::Tty, 64, &ctx.tty, &ignored);
@@ -96,6 +88,13 @@ policy::Decision decide(daemon::Daemon& d, const Call& call, const policy::Reque
     return decision;
 }
 
+policy::Decision resume_or_decide(daemon::Daemon& d, const Call& call, const policy::RequestContext& ctx) {
+    if (call.ticket != 0) {
+        if (auto parked = d.take_decision(call.ticket)) return std::move(*parked);
+    }
+    return decide(d, call, ctx);
+}
+
 Answer denial_of(const policy::Decision& decision, const Call& call, wire::FieldWriter& reply) {
     if (decision.internal) return internal_error("decision", decision.error);
     if (decision.locked_until) reply.put_u64(wire::Tag::LockedUntil, uint64_t(decision.locked_until));
@@ -109,9 +108,10 @@ Answer denial_of(const policy::Decision& decision, const Call& call, wire::Field
 void audit_decision(daemon::Daemon& d, const Call& call, const char* event, const std::string& role,
                     const std::string& grant_id, const Answer& a, const policy::Decision& decision,
                     const std::string& detail) {
-    const bool ok = a.status == wire::Status::Ok;
-    d.audit().record({d.clock().now(), event, call.peer.user, call.user, role, grant_id, source_of(d, call),
-                      ok ? "ok" : "denied", (ok ? detail : a.message) + decision.audit_suffix()});
+    const std::string suffix = decision.audit_suffix();
+    Answer told = a;
+    told.message += suffix;
+    audit_answer(d, call, event, role, grant_id, told, detail + suffix);
 }
 
 }  // namespace elevate::handlers

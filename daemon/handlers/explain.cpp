@@ -78,16 +78,11 @@ Answer explain(daemon::Daemon& d, const Call& call, wire::FieldWriter& reply) {
     const policy::Operation op = service == "elevatectl"
                                      ? (role_name.empty() ? policy::Operation::Verify : policy::Operation::Activate)
                                      : policy::Operation::Authorize;
-    policy::RequestContext ctx;
-    ctx.op = op;
-    ctx.user = call.user;
-    ctx.actor = call.peer.user;
-    ctx.actor_is_admin = call.peer.admin;
-    ctx.role = role_name;
+    policy::RequestContext ctx = subject_context(d, call, op, role_name);
     ctx.service = service;
     ctx.source = described_source(from);
     uint64_t at = 0;
-    ctx.time = call.fields.get_u64(wire::Tag::At, &at) ? int64_t(at) : d.clock().now();
+    if (call.fields.get_u64(wire::Tag::At, &at)) ctx.time = int64_t(at);
     bool tty = false;
     call.fields.get_bool(wire::Tag::HasTty, &tty);
     if (tty) ctx.tty = "(explain)";

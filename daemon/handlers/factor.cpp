@@ -144,21 +144,29 @@ Answer check_push(daemon::Daemon& d, const Call& call, const std::string& user, 
 
 }  // namespace
 
-Answer check_unlocked(daemon::Daemon& d, const std::string& user, wire::FieldWriter& reply) {
+base::Result<policy::LockState> read_lock(daemon::Daemon& d, const std::string& user) {
+    policy::LockState s;
     auto lock = d.store().get_lock(user);
-    if (!lock) return internal_error("lock check", lock.error());
+    if (!lock) return lock.error();
     if (*lock) {
-        return {wire::Status::Locked, "elevation is locked for " + user + " since " + format_time((*lock)->since) +
-                                          " (" + (*lock)->reason + "); an administrator must run: elevatectl unlock " +
-                                          user};
+        s.fraud = true;
+        s.since = (*lock)->since;
+        s.reason = (*lock)->reason;
+        return s;
     }
     auto locked = d.verifier().locked_until(user);
-    if (!locked) return internal_error("lock check", locked.error());
-    if (*locked) {
-        reply.put_u64(wire::Tag::LockedUntil, uint64_t(*locked));
-        return {wire::Status::Locked, "too many failed attempts; locked until " + format_time(*locked)};
-    }
-    return {};
+    if (!locked) return locked.error();
+    s.locked_until = *locked;
+    return s;
+}
+
+Answer check_unlocked(daemon::Daemon& d, const std::string& user, wire::FieldWriter& reply) {
+    auto lock = read_lock(d, user);
+    if (!lock) return internal_error("lock check", lock.error());
+    const std::string message = policy::lock_message(user, *lock);
+    if (message.empty()) return {};
+    if (!lock->fraud) reply.put_u64(wire::Tag::LockedUntil, uint64_t(lock->locked_until));
+    return {wire::Status::Locked, message};
 }
 
 Answer check_factor(daemon::Daemon& d, const Call& call, const FactorCheck& check, wire::FieldWriter& reply,
@@ -191,15 +199,19 @@ Answer check_factor(daemon::Daemon& d, const Call& call, const FactorCheck& chec
     return check_push(d, call, check.user, check.role, challenge);
 }
 
-FactorCheck factor_check_for(const std::string& user, const config::Role* role) {
-    FactorCheck c;
-    c.user = user;
-    if (!role) return c;
-    c.role = role->name;
-    c.what = "role " + role->name;
-    c.code_allowed = role->factor != config::Factor::Push;
-    c.push_allowed = role->factor != config::Factor::Totp;
-    return c;
+Answer check_decided_factor(daemon::Daemon& d, const Call& call, const config::Role* role, policy::Decision& decision,
+                            wire::FieldWriter& reply, std::string* factor) {
+    FactorCheck check;
+    check.user = call.user;
+    if (role) {
+        check.role = role->name;
+        check.what = "role " + role->name;
+    }
+    check.code_allowed = decision.code_ok;
+    check.push_allowed = decision.push_ok;
+    Answer a = check_factor(d, call, check, reply, factor);
+    if (a.parked) d.park_decision(a.ticket, std::move(decision));
+    return a;
 }
 
 }  // namespace elevate::handlers

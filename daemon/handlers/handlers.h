@@ -53,12 +53,18 @@ struct FactorCheck {
     bool code_allowed = true;
     bool push_allowed = true;
 };
-FactorCheck factor_check_for(const std::string& user, const config::Role* role);
 // Checks the request's `code` or `challenge` (exactly one) for check.user:
 // ok (and *factor = "totp" / "push"), a denial, or parked() while a push is
 // unanswered. Refuses a locked user first.
 Answer check_factor(daemon::Daemon& d, const Call& call, const FactorCheck& check, wire::FieldWriter& reply,
                     std::string* factor);
+// check_factor for a decided request (about `role`, or a plain factor): the
+// factors the decision accepts. A request parked while its push is on the
+// way keeps `decision` (moved into the daemon) for when it resumes.
+Answer check_decided_factor(daemon::Daemon& d, const Call& call, const config::Role* role, policy::Decision& decision,
+                            wire::FieldWriter& reply, std::string* factor);
+// The user's fraud lock or failure lockout, as the store has it now.
+base::Result<policy::LockState> read_lock(daemon::Daemon& d, const std::string& user);
 // Locked (fraud lock or failure lockout) -> Locked answer; else ok.
 Answer check_unlocked(daemon::Daemon& d, const std::string& user, wire::FieldWriter& reply);
 void put_request(wire::FieldWriter& w, const store::Request& r, const policy::Peer& viewer);
@@ -83,10 +89,16 @@ Answer internal_error(const std::string& what, const base::Error& e);
 // for `op` (about `role`, if any): who, for whom, from where, when.
 policy::RequestContext request_context(daemon::Daemon& d, const Call& call, policy::Operation op,
                                        const std::string& role = {});
+// Only who, for whom, about what and when: for explain, which describes the
+// rest itself.
+policy::RequestContext subject_context(daemon::Daemon& d, const Call& call, policy::Operation op,
+                                       const std::string& role);
 // Decides and reports what the decision shows (an ineligible activation
 // is a risk event); explain_decision only decides.
 policy::Decision decide(daemon::Daemon& d, const Call& call, const policy::RequestContext& ctx);
 policy::Decision explain_decision(daemon::Daemon& d, const Call& call, const policy::RequestContext& ctx);
+// The decision a parked request was parked with, or a new one for `ctx`.
+policy::Decision resume_or_decide(daemon::Daemon& d, const Call& call, const policy::RequestContext& ctx);
 // The answer to a denying decision (with its locked_until, grant or request).
 Answer denial_of(const policy::Decision& decision, const Call& call, wire::FieldWriter& reply);
 // audit_answer plus the decision's rule and report-only results.

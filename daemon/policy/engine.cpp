@@ -74,25 +74,31 @@ base::Result<std::vector<NetworkMatcher>> compile_networks(const config::PolicyC
 // high user risk blocks elevation (any request for a role) and sshd, a
 // high-risk source is blocked, medium risk asks for a factor every time.
 std::vector<config::PolicyRule> builtin_risk_rules(const config::Config& config) {
-    std::vector<config::PolicyRule> rules(4);
-    // (With no roles there is nothing to elevate to: an empty `roles`
-    // would match every request, so the rule names one no request has.)
-    rules[0].name = "builtin:high-risk";
-    if (config.roles.empty()) rules[0].roles.push_back("");
-    rules[0].risk = config::RiskLevel::High;
-    for (const config::Role& role : config.roles) rules[0].roles.push_back(role.name);
-    rules[0].deny = "";  // the message names the user's risk (builtin_deny_message)
-    rules[1].name = "builtin:high-risk-sshd";
-    rules[1].risk = config::RiskLevel::High;
-    rules[1].services = {"sshd"};
-    rules[1].deny = "";
-    rules[2].name = "builtin:high-risk-source";
-    rules[2].source_risk = config::RiskLevel::High;
-    rules[2].deny = "";
-    rules[3].name = "builtin:medium-risk";
-    rules[3].risk = config::RiskLevel::Medium;
-    rules[3].require_factor = config::Factor::Any;
-    rules[3].every_time = true;
+    std::vector<config::PolicyRule> rules;
+    rules.reserve(4);  // the references below stay valid
+    auto add = [&rules](const char* name) -> config::PolicyRule& {
+        rules.emplace_back().name = name;
+        return rules.back();
+    };
+    // Without roles there is nothing to elevate to (and an empty `roles`
+    // would match every request).
+    if (!config.roles.empty()) {
+        config::PolicyRule& elevation = add("builtin:high-risk");
+        elevation.risk = config::RiskLevel::High;
+        for (const config::Role& role : config.roles) elevation.roles.push_back(role.name);
+        elevation.deny = "";  // the message names the user's risk (builtin_deny_message)
+    }
+    config::PolicyRule& sshd = add("builtin:high-risk-sshd");
+    sshd.risk = config::RiskLevel::High;
+    sshd.services = {"sshd"};
+    sshd.deny = "";
+    config::PolicyRule& source = add("builtin:high-risk-source");
+    source.source_risk = config::RiskLevel::High;
+    source.deny = "";
+    config::PolicyRule& medium = add("builtin:medium-risk");
+    medium.risk = config::RiskLevel::Medium;
+    medium.require_factor = config::Factor::Any;
+    medium.every_time = true;
     return rules;
 }
 
@@ -288,18 +294,11 @@ bool check_lock(Decision& d, const RequestContext& ctx, Facts& facts) {
         internal(d, lock.error());
         return false;
     }
-    if (lock->fraud) {
-        deny(d, wire::Status::Locked,
-             "elevation is locked for " + ctx.user + " since " + base::format_utc(lock->since) + " (" + lock->reason +
-                 "); an administrator must run: elevatectl unlock " + ctx.user);
-        return false;
-    }
-    if (lock->locked_until) {
-        d.locked_until = lock->locked_until;
-        deny(d, wire::Status::Locked, "too many failed attempts; locked until " + base::format_utc(lock->locked_until));
-        return false;
-    }
-    return true;
+    const std::string message = lock_message(ctx.user, *lock);
+    if (message.empty()) return true;
+    if (!lock->fraud) d.locked_until = lock->locked_until;
+    deny(d, wire::Status::Locked, message);
+    return false;
 }
 
 // Which factors the user can use here, or why none can be.
@@ -359,6 +358,14 @@ bool check_activation(Decision& d, const config::Role& role, const RequestContex
 }
 
 }  // namespace
+
+std::string lock_message(const std::string& user, const LockState& s) {
+    if (s.fraud)
+        return "elevation is locked for " + user + " since " + base::format_utc(s.since) + " (" + s.reason +
+               "); an administrator must run: elevatectl unlock " + user;
+    if (s.locked_until) return "too many failed attempts; locked until " + base::format_utc(s.locked_until);
+    return {};
+}
 
 std::string already_active_text(const std::string& role, const store::Grant& g) {
     return role + " is already active until " + base::format_utc(g.end) + " (grant " + g.id.substr(0, 8) +

@@ -147,6 +147,10 @@ private:
     std::unique_ptr<Impl> impl_;
 };
 
+// What a locked user is told: the fraud lock, else the failure lockout;
+// empty when `s` locks nothing.
+std::string lock_message(const std::string& user, const LockState& s);
+
 // "db-admin is already active until ... (grant 1a2b3c4d); drop it first to change it"
 std::string already_active_text(const std::string& role, const store::Grant& g);
 

@@ -49,12 +49,6 @@ wire::Reply authorize(Daemon& daemon, const std::string& service, const std::str
     return std::move(*r);
 }
 
-std::string message_of(const wire::Reply& r) {
-    std::string_view m;
-    r.fields.get_str(wire::Tag::Message, &m);
-    return std::string(m);
-}
-
 TEST(Policy, SshdFromOutsideTheOfficeIsDeniedAndFromInsideAskedForACode) {
     Daemon daemon(kPolicy);
     daemon.start();
@@ -62,15 +56,15 @@ TEST(Policy, SshdFromOutsideTheOfficeIsDeniedAndFromInsideAskedForACode) {
 
     auto outside = authorize(daemon, "sshd", "192.0.2.7");
     EXPECT_EQ(outside.status, wire::Status::Denied);
-    EXPECT_EQ(message_of(outside), "sshd only from the office network");
+    EXPECT_EQ(outside.message, "sshd only from the office network");
 
     auto inside = authorize(daemon, "sshd", "10.20.3.4");
-    EXPECT_EQ(inside.status, wire::Status::Ok) << message_of(inside);
+    EXPECT_EQ(inside.status, wire::Status::Ok) << inside.message;
     bool need_code = false;
     EXPECT_TRUE(inside.fields.get_bool(wire::Tag::NeedCode, &need_code) && need_code);
 
     auto v6 = authorize(daemon, "sshd", "2001:db8:20::9");
-    EXPECT_EQ(v6.status, wire::Status::Ok) << message_of(v6);
+    EXPECT_EQ(v6.status, wire::Status::Ok) << v6.message;
 
     // sshd with no remote host at all: unknown, which no trusted network matches.
     auto unknown = authorize(daemon, "sshd", "");
@@ -85,7 +79,7 @@ TEST(Policy, ReportOnlyRuleIsAuditedAndChangesNothing) {
     daemon.start();
     daemon.enroll("root");
     auto sudo = authorize(daemon, "sudo", "", "db-admin");
-    EXPECT_EQ(sudo.status, wire::Status::Ok) << message_of(sudo);
+    EXPECT_EQ(sudo.status, wire::Status::Ok) << sudo.message;
     const std::string audit = read_file(daemon.audit_path());
     EXPECT_NE(audit.find("report-only: rule trial-deny-sudo would have denied"), std::string::npos) << audit;
 }
@@ -111,7 +105,7 @@ TEST(Policy, ExplainAgreesWithTheRealAnswer) {
               "\n"
               "Decided by: outside-office-denied\n"
               "Outcome:    deny: sshd only from the office network\n");
-    EXPECT_EQ(message_of(authorize(daemon, "sshd", "192.0.2.7")), "sshd only from the office network");
+    EXPECT_EQ((authorize(daemon, "sshd", "192.0.2.7")).message, "sshd only from the office network");
 
     auto asked = daemon.ctl({"--json", "explain", "--role", "db-admin", "--from", "10.20.1.1"});
     EXPECT_EQ(asked.exit_code, 0) << asked.out << asked.err;

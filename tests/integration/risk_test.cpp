@@ -44,12 +44,6 @@ wire::Reply verify_from(Daemon& daemon, const std::string& user, const std::stri
     return std::move(*r);
 }
 
-std::string message_of(const wire::Reply& r) {
-    std::string_view m;
-    r.fields.get_str(wire::Tag::Message, &m);
-    return std::string(m);
-}
-
 json ctl_json(Daemon& daemon, const std::vector<std::string>& args, const RunOptions& options = {}) {
     std::vector<std::string> all = {"--json"};
     all.insert(all.end(), args.begin(), args.end());
@@ -75,7 +69,7 @@ TEST(Risk, SprayFromOneNetworkIsThrottledWhileAnotherGetsIn) {
     for (size_t i = 0; i < 10; ++i) {
         auto r = verify_from(daemon, kUsers[i], wrong_code(secrets[i]), "10.9.9." + std::to_string(i + 1));
         EXPECT_EQ(r.status, wire::Status::Denied);
-        EXPECT_EQ(message_of(r), "wrong verification code");
+        EXPECT_EQ(r.message, "wrong verification code");
     }
     json list = ctl_json(daemon, {"risk"});
     json net = network_entry(list, "10.9.9.0/24");
@@ -89,12 +83,12 @@ TEST(Risk, SprayFromOneNetworkIsThrottledWhileAnotherGetsIn) {
     auto right = verify_from(daemon, "root", oathtool_code(root_secret, now()), "10.9.9.7");
     EXPECT_EQ(right.status, wire::Status::Denied);
     EXPECT_EQ(
-        message_of(right),
+        right.message,
         "requests from 10.9.9.7 are blocked for now: its network's risk is high (repeated failures for many users)");
 
     // Another network is not affected.
     auto other = verify_from(daemon, "root", oathtool_code(root_secret, now()), "10.7.7.7");
-    EXPECT_EQ(other.status, wire::Status::Ok) << message_of(other);
+    EXPECT_EQ(other.status, wire::Status::Ok) << other.message;
 
     const std::string audit = read_file(daemon.audit_path());
     EXPECT_NE(audit.find("spray +50 (score 100, level high): 5 users failed from 10.9.9.0/24"), std::string::npos);
