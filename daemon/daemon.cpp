@@ -121,6 +121,8 @@ void Daemon::on_request_expired(const store::Request& r) {
 
 void Daemon::on_risk_change(const std::string& user, config::RiskLevel from, config::RiskLevel to,
                             const std::string& why) {
+    // The rules judged this user at the old level.
+    carried_.forget_user(user);
     const std::string text = std::string(config::risk_level_name(from)) + " -> " + config::risk_level_name(to);
     (to > from ? log_warning : log_info)("risk of " + user + ": " + text + " (" + why + ")");
     audit_.record({clock_.now(), "risk-level", "risk", user, "", "", "risk", "ok", text + ": " + why});
@@ -213,8 +215,10 @@ void Daemon::reload() {
     risk_.configure(fresh->risk);
     config_ = std::move(*fresh);
     policy_ = std::make_unique<policy::CompiledPolicy>(std::move(*policy));
+    carried_.clear();    // decided under the old rules
     identity_.clear();   // the admin group may have changed, and so may users
     publish_snapshot();  // roles may have been added, removed or renumbered
+    for (const std::string& w : config_.warnings) log_warning(w);
     log_info("configuration reloaded (" + std::to_string(config_.roles.size()) + " role(s))");
     audit_.record({clock_.now(), "reload", "root", "", "", "", "SIGHUP", "ok", "configuration reloaded"});
 }

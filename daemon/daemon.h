@@ -14,6 +14,7 @@
 #include "daemon/notify/notifier.h"
 #include "daemon/push/http_client.h"
 #include "daemon/push/push_service.h"
+#include "daemon/policy/carried_decisions.h"
 #include "daemon/policy/engine.h"
 #include "daemon/policy/identity.h"
 #include "daemon/risk/risk_service.h"
@@ -52,6 +53,8 @@ public:
     // continues from there instead of deciding again.
     void park_decision(uint64_t ticket, policy::Decision decision);
     std::optional<policy::Decision> take_decision(uint64_t ticket);
+    // Decisions carried between the steps of one PAM transaction.
+    policy::CarriedDecisions& carried() { return carried_; }
     risk::RiskService& risk() { return risk_; }
 
     // Parked requests (server/dispatch.h): how services wake them, and what
@@ -92,6 +95,7 @@ private:
     std::unique_ptr<push::HttpClient> http_;  // before its users: destroyed after them
     std::unique_ptr<policy::CompiledPolicy> policy_;
     std::unordered_map<uint64_t, policy::Decision> parked_decisions_;
+    policy::CarriedDecisions carried_;
     AuditLog audit_;
     auth::Verifier verifier_;
     grants::GrantService grants_;

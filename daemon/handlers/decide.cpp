@@ -1,6 +1,7 @@
 // The handlers' side of the decision seam: the request's context, the facts
 // the engine may ask for (read from the daemon's state, each at most once),
 // and turning a decision into an answer and one audit record.
+#include "common/wire/transport.h"
 #include "daemon/core/log.h"
 #include "daemon/daemon.h"
 #include "daemon/handlers/handlers.h"
@@ -88,11 +89,23 @@ policy::Decision decide(daemon::Daemon& d, const Call& call, const policy::Reque
     return decision;
 }
 
+policy::Decision continue_or_decide(daemon::Daemon& d, const Call& call, const policy::RequestContext& ctx) {
+    std::optional<policy::Decision> carried = d.carried().take(call.peer.uid, call.peer.pid, ctx, wire::monotonic_ms());
+    if (!carried) return decide(d, call, ctx);
+    DaemonFacts facts(d, call, ctx.source);
+    return policy::decide(d.config(), d.policy(), ctx, facts, &*carried);
+}
+
+void carry_to_next_step(daemon::Daemon& d, const Call& call, const policy::RequestContext& ctx,
+                        const policy::Decision& decision) {
+    d.carried().keep(call.peer.uid, call.peer.pid, ctx, decision, wire::monotonic_ms());
+}
+
 policy::Decision resume_or_decide(daemon::Daemon& d, const Call& call, const policy::RequestContext& ctx) {
     if (call.ticket != 0) {
         if (auto parked = d.take_decision(call.ticket)) return std::move(*parked);
     }
-    return decide(d, call, ctx);
+    return continue_or_decide(d, call, ctx);
 }
 
 Answer denial_of(const policy::Decision& decision, const Call& call, wire::FieldWriter& reply) {

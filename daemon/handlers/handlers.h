@@ -97,7 +97,13 @@ policy::RequestContext subject_context(daemon::Daemon& d, const Call& call, poli
 // is a risk event); explain_decision only decides.
 policy::Decision decide(daemon::Daemon& d, const Call& call, const policy::RequestContext& ctx);
 policy::Decision explain_decision(daemon::Daemon& d, const Call& call, const policy::RequestContext& ctx);
-// The decision a parked request was parked with, or a new one for `ctx`.
+// A later step of a PAM transaction (push_start, activate, verify): decides
+// `ctx` continuing from what the caller's previous step about the same
+// request carried (carry_to_next_step), or from the start.
+policy::Decision continue_or_decide(daemon::Daemon& d, const Call& call, const policy::RequestContext& ctx);
+void carry_to_next_step(daemon::Daemon& d, const Call& call, const policy::RequestContext& ctx,
+                        const policy::Decision& decision);
+// The decision a parked request was parked with, or continue_or_decide.
 policy::Decision resume_or_decide(daemon::Daemon& d, const Call& call, const policy::RequestContext& ctx);
 // The answer to a denying decision (with its locked_until, grant or request).
 Answer denial_of(const policy::Decision& decision, const Call& call, wire::FieldWriter& reply);

@@ -86,7 +86,12 @@ Answer authorize(daemon::Daemon& d, const Call& call, wire::FieldWriter& reply) 
     }
     policy::RequestContext ctx = request_context(d, call, policy::Operation::Authorize, role_name);
     call.fields.get_bool(wire::Tag::Reauth, &ctx.reauth);
-    return authorize_reply(d, call, role, decide(d, call, ctx), reply);
+    policy::Decision decision = decide(d, call, ctx);
+    // The factor's step (push_start, then activate or verify) continues
+    // from this decision. Inside a grant it is a verify without the role,
+    // another request: nothing to carry.
+    if (decision.outcome == policy::Outcome::NeedFactor && !decision.grant) carry_to_next_step(d, call, ctx, decision);
+    return authorize_reply(d, call, role, decision, reply);
 }
 
 Answer account(daemon::Daemon& d, const Call& call, wire::FieldWriter& reply) {

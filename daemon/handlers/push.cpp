@@ -78,12 +78,13 @@ Answer push_start(daemon::Daemon& d, const Call& call, wire::FieldWriter& reply)
     // while they are locked.
     policy::RequestContext ctx = request_context(d, call, policy::Operation::PushStart, role_name);
     ctx.reason = reason;
-    policy::Decision decision = decide(d, call, ctx);
+    policy::Decision decision = continue_or_decide(d, call, ctx);
     if (decision.outcome == policy::Outcome::Deny) {
         Answer a = denial_of(decision, call, reply);
         audit_decision(d, call, "push-start", role_name, "", a, decision);
         return a;
     }
+    carry_to_next_step(d, call, ctx, decision);  // to the activate or verify that consumes the challenge
     if (!call.parking) return {wire::Status::Unavailable, "push needs a connection that can wait"};
 
     push::PushChallenge c;

@@ -143,6 +143,7 @@ struct Match {
     std::string why;
     bool failed = false;  // a fact could not be read
     base::Error error;
+    bool live = false;  // the answer came from a grant, which can end at any time
 };
 
 // Whether every condition of `r` holds; `why` names the first one that does
@@ -192,6 +193,7 @@ Match match_rule(const CompiledRule& cr, const RequestContext& ctx, Facts& facts
                         config::risk_level_name(*r.source_risk));
     }
     if (!r.has_grant.empty()) {
+        m.live = true;
         auto grant = facts.active_grant(r.has_grant);
         if (!grant) {
             m.failed = true;
@@ -329,15 +331,18 @@ bool offer_factors(Decision& d, const RequestContext& ctx, const std::string& wh
 }
 
 // Eligibility, justification and duration of an activation of `role`.
-bool check_activation(Decision& d, const config::Role& role, const RequestContext& ctx, Facts& facts, int64_t rule_cap,
+bool check_activation(Decision& d, const config::Role& role, const RequestContext& ctx, Facts& facts,
                       bool need_reason_given) {
-    std::string why;
-    if (!eligible(role, ctx, facts, &why)) {
-        d.ineligible = true;
-        deny(d, wire::Status::Denied, why);
-        return false;
+    if (!d.eligible_because) {
+        std::string why;
+        if (!eligible(role, ctx, facts, &why)) {
+            d.ineligible = true;
+            deny(d, wire::Status::Denied, why);
+            return false;
+        }
+        d.eligible_because = why;
     }
-    d.reasons.push_back(why);
+    d.reasons.push_back(*d.eligible_because);
     d.need_reason = role.require_reason;
     if (need_reason_given && role.require_reason && ctx.reason.empty()) {
         deny(d, wire::Status::Denied, "role " + role.name + " requires a reason (--reason)");
@@ -349,11 +354,93 @@ bool check_activation(Decision& d, const config::Role& role, const RequestContex
                             base::format_duration(role.max_duration));
         d.duration = role.max_duration;
     }
-    if (rule_cap > 0 && d.duration > rule_cap) {
+    if (d.rule_cap > 0 && d.duration > d.rule_cap) {
         d.reasons.push_back("duration " + base::format_duration(d.duration) + " clamped to " +
-                            base::format_duration(rule_cap) + " by rule " + d.rule);
-        d.duration = rule_cap;
+                            base::format_duration(d.rule_cap) + " by rule " + d.rule);
+        d.duration = d.rule_cap;
     }
+    return true;
+}
+
+// Whether the group database has the user (read once per transaction).
+bool known_user(Decision& d, const RequestContext& ctx, Facts& facts) {
+    if (!d.user_known) d.user_known = facts.user_groups().has_value();
+    if (!d.user_known) deny(d, wire::Status::NotFound, "no such user: " + base::escaped(ctx.user));
+    return d.user_known;
+}
+
+// 1 and 2 of decide(): the rules, and what the request needs as the rule
+// that decided amends the role's own requirements. False: decided (denied).
+bool assess(Decision& d, const CompiledPolicy::Impl& p, const config::Role* role, const RequestContext& ctx,
+            Facts& facts) {
+    // 1. Conditional access: the first enforced rule that matches decides;
+    // report-only rules before it are noted.
+    const CompiledRule* decider = nullptr;
+    for (const CompiledRule& cr : p.rules) {
+        Match m = match_rule(cr, ctx, facts);
+        if (m.failed) {
+            internal(d, m.error);
+            return false;
+        }
+        d.live_rule = d.live_rule || m.live;
+        const bool report_only = cr.rule.mode == config::RuleMode::ReportOnly;
+        std::string effect =
+            is_builtin(cr.rule) && cr.rule.deny ? "deny: " + builtin_deny_message(cr.rule, ctx) : effect_of(cr.rule);
+        d.trace.push_back({cr.rule.name, report_only, m.matched, m.why, effect});
+        if (!m.matched) continue;
+        if (report_only) {
+            d.report_only.push_back("rule " + cr.rule.name + " would " +
+                                    (cr.rule.deny ? "have denied" : "have applied: " + effect));
+            continue;
+        }
+        decider = &cr;
+        break;
+    }
+
+    d.rule = decider ? decider->rule.name : "default";
+    if (!decider && p.default_control == config::PolicyDefault::Deny) {
+        deny(d, wire::Status::Denied, p.default_deny_message);
+        return false;
+    }
+    if (decider && decider->rule.deny) {
+        const config::PolicyRule& r = decider->rule;
+        deny(d, wire::Status::Denied, is_builtin(r) ? builtin_deny_message(r, ctx) : *r.deny);
+        return false;
+    }
+    const config::PolicyRule* rule = decider ? &decider->rule : nullptr;
+    if (rule && !rule->require_grant.empty()) {
+        d.live_rule = true;
+        auto g = facts.active_grant(rule->require_grant);
+        if (!g) {
+            internal(d, g.error());
+            return false;
+        }
+        if (!*g) {
+            deny(d, wire::Status::Denied,
+                 "this requires an active grant of " + rule->require_grant + " (rule " + rule->name +
+                     "). Run: elevatectl activate " + rule->require_grant);
+            return false;
+        }
+    }
+
+    // 2. What the request needs: the role's own requirements, as the rule
+    // amends them.
+    d.factor = role ? role->factor : config::Factor::Any;
+    if (rule && rule->require_factor) {
+        d.factor = *rule->require_factor;
+        d.reasons.push_back("rule " + rule->name + " requires " + factor_text(d.factor) +
+                            (rule->every_time ? " every time" : ""));
+    }
+    d.every_time = rule && rule->every_time;
+    if (rule && rule->require_approval) {
+        d.approval = rule->require_approval;
+        d.approval_by = "rule " + rule->name;
+    } else if (role && role->approval) {
+        d.approval = role->approval;
+        d.approval_by = "role " + role->name;
+    }
+    d.rule_cap = rule && rule->max_duration ? *rule->max_duration : 0;
+    d.rule_reasons = d.reasons.size();
     return true;
 }
 
@@ -444,67 +531,35 @@ std::string Decision::audit_suffix() const {
     return text;
 }
 
-Decision decide(const config::Config& config, const CompiledPolicy& policy, const RequestContext& ctx, Facts& facts) {
-    Decision d;
-    const CompiledPolicy::Impl& p = policy.impl();
+std::optional<Decision> carried_part(const Decision& d) {
+    if (d.outcome == Outcome::Deny || d.live_rule) return std::nullopt;
+    Decision c;
+    c.rule = d.rule;
+    c.reasons.assign(d.reasons.begin(), d.reasons.begin() + std::min(d.rule_reasons, d.reasons.size()));
+    c.trace = d.trace;
+    c.report_only = d.report_only;
+    c.factor = d.factor;
+    c.every_time = d.every_time;
+    c.approval = d.approval;
+    c.approval_by = d.approval_by;
+    c.rule_cap = d.rule_cap;
+    c.rule_reasons = c.reasons.size();
+    c.user_known = d.user_known;
+    c.eligible_because = d.eligible_because;
+    return c;
+}
+
+Decision decide(const config::Config& config, const CompiledPolicy& policy, const RequestContext& ctx, Facts& facts,
+                const Decision* carried) {
     const config::Role* role = ctx.role.empty() ? nullptr : config.find_role(ctx.role);
-
-    // 1. Conditional access: the first enforced rule that matches decides;
-    // report-only rules before it are noted.
-    const CompiledRule* decider = nullptr;
-    for (const CompiledRule& cr : p.rules) {
-        Match m = match_rule(cr, ctx, facts);
-        if (m.failed) return internal(d, m.error);
-        const bool report_only = cr.rule.mode == config::RuleMode::ReportOnly;
-        std::string effect =
-            is_builtin(cr.rule) && cr.rule.deny ? "deny: " + builtin_deny_message(cr.rule, ctx) : effect_of(cr.rule);
-        d.trace.push_back({cr.rule.name, report_only, m.matched, m.why, effect});
-        if (!m.matched) continue;
-        if (report_only) {
-            d.report_only.push_back("rule " + cr.rule.name + " would " +
-                                    (cr.rule.deny ? "have denied" : "have applied: " + effect));
-            continue;
-        }
-        decider = &cr;
-        break;
+    Decision d;
+    if (carried) {
+        d = *carried;
+    } else if (!assess(d, policy.impl(), role, ctx, facts)) {
+        return d;
     }
-
-    d.rule = decider ? decider->rule.name : "default";
-    if (!decider && p.default_control == config::PolicyDefault::Deny)
-        return deny(d, wire::Status::Denied, p.default_deny_message);
-    if (decider && decider->rule.deny) {
-        const config::PolicyRule& r = decider->rule;
-        return deny(d, wire::Status::Denied, is_builtin(r) ? builtin_deny_message(r, ctx) : *r.deny);
-    }
-    const config::PolicyRule* rule = decider ? &decider->rule : nullptr;
-    if (rule && !rule->require_grant.empty()) {
-        auto g = facts.active_grant(rule->require_grant);
-        if (!g) return internal(d, g.error());
-        if (!*g)
-            return deny(d, wire::Status::Denied,
-                        "this requires an active grant of " + rule->require_grant + " (rule " + rule->name +
-                            "). Run: elevatectl activate " + rule->require_grant);
-    }
-
-    // 2. What the request needs: the role's own requirements, as the rule
-    // amends them.
-    config::Factor factor = role ? role->factor : config::Factor::Any;
-    if (rule && rule->require_factor) {
-        factor = *rule->require_factor;
-        d.reasons.push_back("rule " + rule->name + " requires " + factor_text(factor) +
-                            (rule->every_time ? " every time" : ""));
-    }
-    d.code_ok = factor != config::Factor::Push;
-    d.push_ok = factor != config::Factor::Totp;
-    d.every_time = rule && rule->every_time;
-    if (rule && rule->require_approval) {
-        d.approval = rule->require_approval;
-        d.approval_by = "rule " + rule->name;
-    } else if (role && role->approval) {
-        d.approval = role->approval;
-        d.approval_by = "role " + role->name;
-    }
-    const int64_t cap = rule && rule->max_duration ? *rule->max_duration : 0;  // 0: no cap
+    d.code_ok = d.factor != config::Factor::Push;
+    d.push_ok = d.factor != config::Factor::Totp;
     const std::string what = role ? "role " + role->name : "this request";
 
     // 3. The operation.
@@ -541,8 +596,7 @@ Decision decide(const config::Config& config, const CompiledPolicy& policy, cons
             if (!role) {
                 // A plain second factor: no grant involved. An unknown user
                 // is told so before anything about factors.
-                if (!facts.user_groups())
-                    return deny(d, wire::Status::NotFound, "no such user: " + base::escaped(ctx.user));
+                if (!known_user(d, ctx, facts)) return d;
                 offer_factors(d, ctx, what, facts);
                 return d;
             }
@@ -560,9 +614,8 @@ Decision decide(const config::Config& config, const CompiledPolicy& policy, cons
                     offer_factors(d, ctx, what, facts);
                     return d;
                 }
-                if (!facts.user_groups())
-                    return deny(d, wire::Status::NotFound, "no such user: " + base::escaped(ctx.user));
-                if (!check_activation(d, *role, ctx, facts, cap, false)) return d;
+                if (!known_user(d, ctx, facts)) return d;
+                if (!check_activation(d, *role, ctx, facts, false)) return d;
                 if (d.approval) {
                     // A request already waits for approval: the client waits
                     // for it rather than asking for a factor again.
@@ -589,11 +642,10 @@ Decision decide(const config::Config& config, const CompiledPolicy& policy, cons
             if (ctx.op == Operation::PushStart && !d.push_ok)
                 return deny(d, wire::Status::Denied,
                             "role " + role->name + " requires a verification code, not a push");
-            if (!facts.user_groups())
-                return deny(d, wire::Status::NotFound, "no such user: " + base::escaped(ctx.user));
+            if (!known_user(d, ctx, facts)) return d;
             // push_start rings the phone before the reason is asked for:
             // only eligibility counts then.
-            if (!check_activation(d, *role, ctx, facts, cap, ctx.op == Operation::Activate)) return d;
+            if (!check_activation(d, *role, ctx, facts, ctx.op == Operation::Activate)) return d;
             auto current = facts.active_grant(role->name);
             if (!current) return internal(d, current.error());
             if (*current) {

@@ -117,6 +117,16 @@ struct Decision {
     std::optional<store::Request> pending;     // Pending: the waiting request
     bool ineligible = false;                   // Deny: the user is not eligible (a risk event)
 
+    // What one PAM transaction carries from authorize to push_start and
+    // activate (carried_part(), decide()'s `carried`): the rules' verdict
+    // and the user's eligibility, established once.
+    config::Factor factor = config::Factor::Any;  // what proves the request (role, or the rule's)
+    int64_t rule_cap = 0;                         // the deciding rule's max_duration, 0: none
+    size_t rule_reasons = 0;                      // reasons[0 .. rule_reasons) are the rules'
+    bool user_known = false;                      // the group database has the user
+    std::optional<std::string> eligible_because;  // for the role: why the user is eligible
+    bool live_rule = false;                       // a condition read a grant (has_grant): never carried
+
     std::string rule;                  // the rule that decided: a name, "builtin:...", "default"
     std::vector<std::string> reasons;  // in order
     std::vector<RuleTrace> trace;      // every rule considered
@@ -154,6 +164,18 @@ std::string lock_message(const std::string& user, const LockState& s);
 // "db-admin is already active until ... (grant 1a2b3c4d); drop it first to change it"
 std::string already_active_text(const std::string& role, const store::Grant& g);
 
-Decision decide(const config::Config& config, const CompiledPolicy& policy, const RequestContext& ctx, Facts& facts);
+// Decides `ctx`. With `carried` (an earlier step's carried_part(), for the
+// same caller, user, role, service, terminal and source), the rules and the
+// user's eligibility are taken from it instead of being tested again; the
+// operation's own step (grant, pending request, lock, reason, duration,
+// factors) is always decided from the state of now.
+Decision decide(const config::Config& config, const CompiledPolicy& policy, const RequestContext& ctx, Facts& facts,
+                const Decision* carried = nullptr);
+
+// What a later step of the same transaction may continue from: the
+// assessment of `d` without the operation's outcome; nullopt when `d`
+// cannot be carried (a denial, or a rule that read a grant, which can end
+// between the steps).
+std::optional<Decision> carried_part(const Decision& d);
 
 }  // namespace elevate::policy

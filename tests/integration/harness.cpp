@@ -28,19 +28,39 @@ std::string elevatectl_bin() {
     return ELEVATECTL_BIN;
 }
 
+namespace {
+
+// LD_PRELOAD=`lib`, after the sanitizer runtime in sanitizer builds (it must
+// come first).
+std::string preload(const std::string& lib) {
+    const std::string asan = ASAN_RUNTIME;
+    return "LD_PRELOAD=" + (asan.empty() ? lib : asan + ":" + lib);
+}
+
+}  // namespace
+
 std::vector<std::string> faketime_env(const std::string& faketime, const std::string& timestamp_file) {
     const std::string lib = LIBFAKETIME;
     if (!std::filesystem::exists(lib))
         throw std::runtime_error("libfaketime not found (" + lib + "); install faketime (scripts/install-deps.sh)");
-    const std::string asan = ASAN_RUNTIME;  // sanitizer builds: its runtime must come first
-    std::vector<std::string> env = {"LD_PRELOAD=" + (asan.empty() ? lib : asan + ":" + lib),
-                                    "FAKETIME_DONT_FAKE_MONOTONIC=1", "TZ=UTC"};
+    std::vector<std::string> env = {preload(lib), "FAKETIME_DONT_FAKE_MONOTONIC=1", "TZ=UTC"};
     if (!faketime.empty()) env.push_back("FAKETIME=" + faketime);
     if (!timestamp_file.empty()) {
         env.push_back("FAKETIME_TIMESTAMP_FILE=" + timestamp_file);
         env.push_back("FAKETIME_NO_CACHE=1");
     }
     return env;
+}
+
+std::vector<std::string> group_read_counter_env(const std::string& count_file) {
+    return {preload(GROUP_READ_COUNTER), "ELEVATE_TEST_GROUP_READS=" + count_file};
+}
+
+size_t group_reads(const std::string& count_file) {
+    std::ifstream in(count_file);
+    size_t n = 0;
+    for (std::string line; std::getline(in, line);) ++n;
+    return n;
 }
 
 std::string faketime_date(int64_t epoch) {

@@ -132,6 +132,12 @@ void expect_locked_then_unlock(Daemon& daemon, const std::string& user, const st
 // clock is left alone (poll timeouts and client deadlines use it).
 std::vector<std::string> faketime_env(const std::string& faketime, const std::string& timestamp_file = "");
 
+// Environment that preloads tests/integration/count_group_reads.c: the
+// program appends a line to `count_file` for every read of the group
+// database (getgrouplist); group_reads() counts them.
+std::vector<std::string> group_read_counter_env(const std::string& count_file);
+size_t group_reads(const std::string& count_file);
+
 // "YYYY-MM-DD hh:mm:ss" (UTC) of an epoch time, as FAKETIME wants it.
 std::string faketime_date(int64_t epoch);
 

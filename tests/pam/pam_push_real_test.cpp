@@ -40,6 +40,12 @@ eligible_users = ["root"]
 factor = "push"
 
 [[role]]
+name = "by-group"
+gid = 61404
+eligible_groups = ["root"]
+factor = "push"
+
+[[role]]
 name = "guarded"
 gid = 61403
 eligible_users = ["root"]
@@ -57,7 +63,7 @@ protected:
         ASSERT_TRUE(pki.ok()) << pki.error().message;
     }
 
-    void up(const json& script, bool server_down = false) {
+    void up(const json& script, bool server_down = false, std::vector<std::string> env = {}) {
         int port = pt::closed_port();
         if (!server_down) {
             auto started = server.start(dir, script);
@@ -68,6 +74,7 @@ protected:
             "[push]\nprovider = \"webhook\"\ntimeout = \"10s\"\n[push.webhook]\nurl = \"https://127.0.0.1:" +
             std::to_string(port) + "/elevate\"\nsecret = \"" + pt::kSecret + "\"\nca_file = \"" +
             dir.file("pki/ca.pem") + "\"\n" + kRoles);
+        daemon->set_env(std::move(env));
         daemon->start();
         secret = daemon->enroll("root");
     }
@@ -101,6 +108,23 @@ TEST_F(PamPushReal, EnterAtThePromptPushesAndAnApprovalGrants) {
     bool seen = false;
     for (const auto& l : server.log_lines()) seen = seen || contains(l, "root");
     EXPECT_TRUE(seen);
+}
+
+// authorize, push_start and activate are one decision: the rules and the
+// eligibility (here through a group) are judged, and the group database
+// read, once for the whole transaction.
+TEST_F(PamPushReal, OnePushActivationReadsTheGroupDatabaseOnce) {
+    const std::string reads = dir.file("group-reads");
+    up({{"default", "approve"}, {"device", "Pixel 8"}}, false, group_read_counter_env(reads));
+    const size_t before = group_reads(reads);  // what start-up and enrollment read
+    write_service("push-group", line("activate=by-group"));
+    Conversation conv;  // push-only role: no prompt
+    ASSERT_TRUE(run_cases("push-group", "root", conv, {pam_test(PAMTEST_AUTHENTICATE, PAM_SUCCESS)}))
+        << conv.all_errors();
+    EXPECT_EQ(group_reads(reads) - before, 1u);
+    auto grants = status()["grants"];
+    ASSERT_EQ(grants.size(), 1u);
+    EXPECT_EQ(grants[0]["role"], "by-group");
 }
 
 TEST_F(PamPushReal, DeniedPushIsRefusedWithItsReason) {

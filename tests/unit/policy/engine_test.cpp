@@ -119,6 +119,16 @@ protected:
         EXPECT_TRUE(compiled) << compiled.error().message;
         return decide(config, *compiled, ctx, facts);
     }
+
+    // The next step of a transaction, continuing from `earlier`.
+    Decision continue_from(const Decision& earlier, const RequestContext& ctx) {
+        auto compiled = CompiledPolicy::compile(config);
+        EXPECT_TRUE(compiled) << compiled.error().message;
+        std::optional<Decision> carried = carried_part(earlier);
+        EXPECT_TRUE(carried) << "decision by " << earlier.rule << " is not carriable";
+        if (!carried) return {};
+        return decide(config, *compiled, ctx, facts, &*carried);
+    }
 };
 
 TEST_F(EngineTest, WithoutRulesTodaysBehaviourAsksForTheRolesFactor) {
@@ -373,6 +383,81 @@ TEST_F(EngineTest, ActivationChecksReasonConflictAndPending) {
     EXPECT_EQ(clamped.duration, 4 * 3600);
     facts.grants["db-admin"] = grant_of("db-admin", kWednesday10Utc + 600);
     EXPECT_EQ(run(with_reason).status, wire::Status::Conflict);
+}
+
+TEST_F(EngineTest, OnePushActivationReadsTheGroupDatabaseAndJudgesEligibilityOnce) {
+    // Eligible through a group: eligibility itself needs the group database.
+    config.roles[0].eligible_users.clear();
+    config.roles[0].factor = config::Factor::Any;
+    facts.groups = std::vector<gid_t>{1000, 2000};
+    Decision asked = run(request(Operation::Authorize));
+    ASSERT_EQ(asked.outcome, Outcome::NeedFactor) << asked.message;
+    const int at_authorize = facts.group_reads;
+    EXPECT_GT(at_authorize, 0);
+    Decision pushed = continue_from(asked, request(Operation::PushStart));
+    ASSERT_EQ(pushed.outcome, Outcome::Allow) << pushed.message;
+    Decision activated = continue_from(pushed, request(Operation::Activate));
+    ASSERT_EQ(activated.outcome, Outcome::Allow) << activated.message;
+    EXPECT_EQ(facts.group_reads, at_authorize);
+    EXPECT_EQ(activated.duration, 3600);
+    ASSERT_FALSE(activated.reasons.empty());
+    EXPECT_EQ(activated.reasons[0], "user alice is a member of eligible group dbas");
+    // Deciding from the start reads it again.
+    run(request(Operation::Activate));
+    EXPECT_GT(facts.group_reads, at_authorize);
+}
+
+TEST_F(EngineTest, ACarriedDecisionKeepsTheRuleAndChecksWhatCanChangeNow) {
+    config.roles[0].require_reason = true;
+    config::PolicyRule& r = add_rule("outside");
+    r.not_networks = {"office"};
+    r.require_factor = config::Factor::Push;
+    r.max_duration = 1800;
+    Decision asked = run(request(Operation::Authorize, "db-admin", "192.0.2.7"));
+    ASSERT_EQ(asked.outcome, Outcome::NeedFactor) << asked.message;
+    EXPECT_EQ(asked.rule, "outside");
+    EXPECT_FALSE(asked.code_ok);
+
+    RequestContext activate = request(Operation::Activate, "db-admin", "192.0.2.7");
+    // The reason is checked at the step that brings it.
+    EXPECT_EQ(continue_from(asked, activate).message, "role db-admin requires a reason (--reason)");
+    activate.reason = "INC-7";
+    Decision done = continue_from(asked, activate);
+    ASSERT_EQ(done.outcome, Outcome::Allow) << done.message;
+    EXPECT_EQ(done.rule, "outside");
+    EXPECT_EQ(done.duration, 1800);  // the rule's cap, carried
+    EXPECT_FALSE(done.code_ok);
+    EXPECT_TRUE(done.push_ok);
+    EXPECT_EQ(done.audit_suffix(), "; rule outside");
+
+    // A lock or a grant that came since is seen.
+    facts.lock_state.fraud = true;
+    EXPECT_EQ(continue_from(asked, request(Operation::PushStart, "db-admin", "192.0.2.7")).status,
+              wire::Status::Locked);
+    facts.lock_state = {};
+    facts.grants["db-admin"] = grant_of("db-admin", kWednesday10Utc + 600);
+    EXPECT_EQ(continue_from(asked, activate).status, wire::Status::Conflict);
+}
+
+TEST_F(EngineTest, DenialsAndDecisionsThatReadAGrantAreNotCarried) {
+    add_rule("no-web").services = {"web"};
+    config.policy.rules.back().deny = "not here";
+    RequestContext web = request();
+    web.service = "web";
+    EXPECT_FALSE(carried_part(run(web)));
+    // has_grant and require_grant depend on a grant that can end between
+    // the steps.
+    config::PolicyRule& holder = add_rule("holders");
+    holder.has_grant = "db-admin";
+    holder.allow = true;
+    EXPECT_FALSE(carried_part(run(request())));
+    config.policy.rules.pop_back();
+    add_rule("needs").require_grant = "db-admin";
+    facts.grants["db-admin"] = grant_of("db-admin", kWednesday10Utc + 600);
+    Decision needs = run(request());
+    EXPECT_EQ(needs.rule, "needs");
+    EXPECT_EQ(needs.outcome, Outcome::Allow);
+    EXPECT_FALSE(carried_part(needs));
 }
 
 TEST_F(EngineTest, UnknownNetworkListOrScheduleFailsToCompile) {
