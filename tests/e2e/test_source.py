@@ -20,8 +20,19 @@ from elsewhere; sudo inside a session from the lab activates lab-sudo with
 a code (rule lab-sudo-in-lab), inside a session from 127.0.0.2 it is denied
 before any prompt with the rule's message (rule lab-sudo-outside).
 
+A second sshd (its own name, so its own PAM service) gives the lab user a
+role-covered login: its auth step activates lab-login, which the user
+already holds, so the grant covers a login from the lab without a prompt.
+Rule outside-lab-login (not_networks = ["lab"], a TOTP code every time)
+makes a login from 127.0.0.2 prove a code even inside the grant: the right
+one lets it in (verified, no new grant), a wrong one is refused.
+
   sshd:  auth     required pam_elevate.so socket=...     (TOTP)
          account  required pam_permit.so
+         session  required pam_elevate.so socket=...
+  sshd (lab-login):
+         auth     required pam_elevate.so socket=... activate=lab-login
+         account  required pam_elevate.so socket=... require_grant=lab-login
          session  required pam_elevate.so socket=...
   sudo:  auth     required pam_elevate.so socket=... activate=src-sudo
          account  required pam_elevate.so socket=... require_grant=src-sudo
@@ -38,6 +49,7 @@ from test_sshd import Sshd  # noqa: E402
 SUDO_SERVICE = "elevate-e2e-source-sudo"
 LAB_SUDO_SERVICE = "elevate-e2e-source-lab-sudo"
 SSHD_SERVICE = "elevate-e2e-sshd"
+LOGIN_SSHD_SERVICE = "elevate-e2e-sshd-lab-login"
 LAB_DENIED = "lab-sudo not from outside the lab"
 
 ROLES = """
@@ -51,6 +63,13 @@ max_duration = "1h"
 [[role]]
 name = "lab-sudo"
 gid = 61952
+eligible_users = ["elve2e-srclab"]
+default_duration = "30m"
+max_duration = "1h"
+
+[[role]]
+name = "lab-login"
+gid = 61953
 eligible_users = ["elve2e-srclab"]
 default_duration = "30m"
 max_duration = "1h"
@@ -82,6 +101,13 @@ name = "lab-sudo-outside"
 roles = ["lab-sudo"]
 not_networks = ["lab"]
 deny = "%s"
+
+[[policy.rule]]
+name = "outside-lab-login"
+roles = ["lab-login"]
+not_networks = ["lab"]
+require_factor = "totp"
+every_time = true
 """ % LAB_DENIED
 
 
@@ -100,6 +126,13 @@ class SourceE2E(unittest.TestCase):
             "account  required pam_permit.so\n"
             "session  required %(m)s socket=%(s)s\n") % {"m": m, "s": s})
         cls.sshd.start()
+        cls.login_sshd = Sshd(cls.ws, (
+            "#%%PAM-1.0\n"
+            "# elevate end-to-end test service (tests/e2e/test_source.py); removed after the test.\n"
+            "auth     required %(m)s socket=%(s)s activate=lab-login\n"
+            "account  required %(m)s socket=%(s)s require_grant=lab-login\n"
+            "session  required %(m)s socket=%(s)s\n") % {"m": m, "s": s}, service=LOGIN_SSHD_SERVICE)
+        cls.login_sshd.start()
         cls.ws.pam_service(SUDO_SERVICE, e2e.sudo_pam_stack(m, s, "src-sudo", "test_source.py"))
         cls.ws.pam_service(LAB_SUDO_SERVICE, e2e.sudo_pam_stack(m, s, "lab-sudo", "test_source.py"))
         cls.ws.sudoers("elevate-e2e-source",
@@ -159,6 +192,44 @@ class SourceE2E(unittest.TestCase):
         self.assertEqual(len(activated), 1, events)
         self.assertTrue(activated[0]["source"].startswith(want), activated)
 
+    def login_under_grant(self, bind, code):
+        """Gives the lab user a grant of lab-login (elevatectl activate, with
+        a code), then logs in to the lab-login sshd from `bind`, answering a
+        code prompt with `code` (called at the prompt). Returns the
+        conversation and the grant; self.mark is moved past the activation."""
+        r = self.daemon.activate(self.lab_user, "lab-login")
+        self.assertEqual(r.returncode, 0, r)
+        grants = self.daemon.grants(self.lab_user)
+        self.assertEqual([g["role"] for g in grants], ["lab-login"], grants)
+        self.mark = len(self.daemon.audit())
+        argv = self.login_sshd.client(self.lab_user, "echo LOGGED-IN; id -un", bind=bind)
+        return e2e.converse(argv, code=code, timeout=30, env={"HOME": "/root"}), grants[0]
+
+    def login_events(self, name):
+        """The lab user's audit records of `name` from the lab-login sshd."""
+        return [e for e in self.events(self.lab_user, name) if e["source"].startswith(LOGIN_SSHD_SERVICE + " from ")]
+
+    def assert_logged_in(self, c, bind, grant):
+        self.assertEqual(c.exit_status, 0, c)
+        self.assertIn("LOGGED-IN", c.output, c)
+        self.assertIn(self.lab_user.name, c.output.split(), c)
+        opened = self.login_events("session-open")
+        self.assertEqual(len(opened), 1, opened)
+        self.assertEqual((opened[0]["role"], opened[0]["grant_id"]), ("lab-login", grant["id"]), opened)
+        self.assertTrue(opened[0]["source"].startswith("%s from %s" % (LOGIN_SSHD_SERVICE, bind)), opened)
+        # Inside the grant: no new one.
+        self.assertEqual([g["id"] for g in self.daemon.grants(self.lab_user)], [grant["id"]])
+
+    def assert_asked_by_rule_from_outside(self):
+        """The lab-login sshd's auth step from 127.0.0.2 was asked for a code
+        inside the grant by rule outside-lab-login. (The code itself goes
+        to verify as a plain second factor, without the role.)"""
+        asked = self.login_events("authorize")
+        self.assertEqual(len(asked), 1, asked)
+        self.assertEqual(asked[0]["source"], "%s from 127.0.0.2" % LOGIN_SSHD_SERVICE, asked)
+        self.assertEqual((asked[0]["role"], asked[0]["result"]), ("lab-login", "ok"), asked)
+        self.assertEqual(asked[0]["reason"], "asked for a second factor; rule outside-lab-login", asked)
+
     def test_1_sudo_in_a_session_from_127_0_0_2(self):
         self.assert_sudo_from("127.0.0.2")
 
@@ -194,6 +265,43 @@ class SourceE2E(unittest.TestCase):
         self.assertTrue(activated[0]["source"].startswith("%s from 127.0.0.1 (ssh session " % LAB_SUDO_SERVICE),
                         activated)
         self.assertEqual([g["role"] for g in self.daemon.grants(self.lab_user)], ["lab-sudo"])
+
+
+    def test_5_role_covered_login_from_the_lab_needs_no_code(self):
+        c, grant = self.login_under_grant("127.0.0.1", code=self.lab_user.totp.fresh_code)
+        self.assertEqual(c.prompts, [], c)
+        self.assert_logged_in(c, "127.0.0.1", grant)
+        covered = self.login_events("authorize")
+        self.assertEqual(len(covered), 1, covered)
+        self.assertEqual(covered[0]["source"], "%s from 127.0.0.1" % LOGIN_SSHD_SERVICE, covered)
+        self.assertEqual((covered[0]["result"], covered[0]["grant_id"]), ("ok", grant["id"]), covered)
+        self.assertRegex(covered[0]["reason"], r"^active grant until [^;]*$", covered)  # no rule had a part
+        self.assertEqual(self.login_events("verify"), [])
+
+    def test_6_role_covered_login_from_outside_the_lab_asks_for_a_code(self):
+        c, grant = self.login_under_grant("127.0.0.2", code=self.lab_user.totp.fresh_code)
+        self.assertEqual(c.prompts, ["code"], c)
+        self.assertTrue(all(c.echo_off), c)
+        self.assertNotIn(c.codes[0], c.output, c)
+        self.assert_logged_in(c, "127.0.0.2", grant)
+        self.assert_asked_by_rule_from_outside()
+        verified = self.login_events("verify")
+        self.assertEqual(len(verified), 1, verified)
+        self.assertEqual((verified[0]["result"], verified[0]["reason"]), ("ok", "code accepted"), verified)
+
+    def test_7_wrong_code_at_a_login_from_outside_the_lab_is_refused(self):
+        # Last: a wrong code raises the lab user's risk.
+        c, grant = self.login_under_grant("127.0.0.2", code=self.lab_user.totp.wrong_code)
+        self.assertEqual(c.prompts, ["code"], c)
+        self.assertEqual(c.exit_status, 255, c)
+        self.assertTrue(c.saw(r"Permission denied"), c)
+        self.assertNotIn("LOGGED-IN", c.output, c)
+        self.assert_asked_by_rule_from_outside()
+        refused = self.login_events("verify")
+        self.assertEqual(len(refused), 1, refused)
+        self.assertEqual((refused[0]["result"], refused[0]["reason"]), ("denied", "wrong verification code"), refused)
+        self.assertEqual(self.login_events("session-open"), [])
+        self.assertEqual([g["id"] for g in self.daemon.grants(self.lab_user)], [grant["id"]])
 
 
 if __name__ == "__main__":
