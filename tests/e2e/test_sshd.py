@@ -49,18 +49,22 @@ on_expiry = "terminate"
 
 
 class Sshd:
-    """A real sshd under its own name, config, host key and port."""
+    """A real sshd under its own name, config, host key and port. `service`
+    (the program's name, so its PAM service) lets a workspace run more than
+    one, each with its own stack."""
 
-    def __init__(self, ws, pam_stack):
+    def __init__(self, ws, pam_stack, service=SERVICE):
+        assert service.startswith(e2e.FILE_PREFIX + "sshd"), service
         self.ws = ws
-        self.binary = ws.file(SERVICE)
-        self.config = ws.file("sshd_config")
-        self.host_key = ws.file("ssh_host_ed25519_key")
-        self.pid_file = ws.file("sshd.pid")
-        self.log_path = ws.file("sshd.log")
+        self.service = service
+        self.binary = ws.file(service)
+        self.config = ws.file(service + ".sshd_config")
+        self.host_key = ws.file(service + ".ssh_host_ed25519_key")
+        self.pid_file = ws.file(service + ".pid")
+        self.log_path = ws.file(service + ".log")
         self.port = e2e.free_port()
         self.proc = None
-        ws.logs.append(("sshd log", self.log_path))
+        ws.logs.append(("%s log" % service, self.log_path))
         shutil.copyfile(SSHD, self.binary)
         os.chmod(self.binary, 0o755)
         e2e.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "elevate-e2e", "-f", self.host_key],
@@ -89,7 +93,7 @@ class Sshd:
                 "MaxAuthTries 3\n"
                 "LoginGraceTime 30\n"
                 "LogLevel VERBOSE\n" % (self.port, self.host_key, self.pid_file))
-        ws.pam_service(SERVICE, pam_stack)
+        ws.pam_service(service, pam_stack)
         # The privilege-separation directory Debian's sshd expects; created
         # only if missing, and removed again only if we created it.
         if not os.path.isdir(PRIVSEP_DIR):

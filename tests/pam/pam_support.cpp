@@ -1,5 +1,7 @@
 #include "pam_support.h"
 
+#include "harness.h"
+
 #include <fcntl.h>
 #include <security/pam_appl.h>
 #include <sys/stat.h>
@@ -10,6 +12,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 #include <stdexcept>
 
@@ -17,6 +20,17 @@ namespace elevate::pamtest {
 
 std::string module_path() {
     return PAM_ELEVATE_MODULE;
+}
+
+std::string wrong_totp_code(const std::string& base32, int drift_steps) {
+    std::set<std::string> valid;
+    const int64_t at = test::now();
+    for (int i = -drift_steps - 1; i <= drift_steps + 1; ++i) valid.insert(test::oathtool_code(base32, at + i * 30));
+    for (int n = 0;; ++n) {
+        char buf[8];
+        snprintf(buf, sizeof buf, "%06d", (n * 7919 + 123457) % 1000000);
+        if (!valid.count(buf)) return buf;
+    }
 }
 
 namespace {

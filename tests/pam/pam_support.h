@@ -38,6 +38,10 @@ void discard_child_runtime_dir(const std::string& parent_runtime_dir);
 std::string elevate_line(const std::string& type, const std::string& control, const std::string& socket,
                          const std::string& args = "");
 
+// Six digits that are the TOTP code of no time-step a daemon with
+// `drift_steps` accepts now for `base32` (computed with oathtool).
+std::string wrong_totp_code(const std::string& base32, int drift_steps);
+
 // Inputs for libpamtest's conversation, and what the module told the user.
 class Conversation {
 public:
