@@ -522,24 +522,17 @@ void print_explain(const ComparedDaemon& d, const std::string& risk_user) {
     w->put_str(wire::Tag::Service, "sudo");
     w->put_str(wire::Tag::RemoteHost, kPolicySource);
     w->put_bool(wire::Tag::HasTty, true);
-    auto r = call_expect(d.socket, wire::Op::Explain, w.take());
-    std::string_view rule, outcome;
-    r.fields.get_str(wire::Tag::RuleName, &rule);
-    r.fields.get_str(wire::Tag::Outcome, &outcome);
-    int considered = 0;
-    auto it = r.fields.iterate();
-    for (wire::Field f; it.next(&f);) considered += f.tag == uint16_t(wire::Tag::RuleTrace);
-    std::string_view level = "-";
+    const ExplainSummary e = explain(d.socket, w.take());
+    std::string level = "-";
     if (!risk_user.empty()) {
         wire::BufferWriter q;
         q->put_str(wire::Tag::User, risk_user);
         q->put_str(wire::Tag::Service, "sudo");
-        auto e = call_expect(d.socket, wire::Op::Explain, q.take());
-        e.fields.get_str(wire::Tag::RiskLevel, &level);
+        level = explain(d.socket, q.take()).risk_level;
     }
     std::printf("%s: explain root authorize elvb-bench from %s: %s by rule %s, %d rule(s) considered; risk of %s: %s\n",
-                d.name.c_str(), kPolicySource, std::string(outcome).c_str(), std::string(rule).c_str(), considered,
-                risk_user.empty() ? "-" : risk_user.c_str(), std::string(level).c_str());
+                d.name.c_str(), kPolicySource, e.outcome.c_str(), e.rule.c_str(), e.considered,
+                risk_user.empty() ? "-" : risk_user.c_str(), level.c_str());
 }
 
 int run_policy_comparison(const Options& o) {

@@ -168,4 +168,16 @@ RiskSeedResult seed_risk_history(const std::string& state_dir, const std::vector
     return result;
 }
 
+ExplainSummary explain(const std::string& socket, const std::vector<uint8_t>& payload) {
+    const wire::Reply r = call_expect(socket, wire::Op::Explain, payload);
+    std::string_view outcome, rule, level;
+    r.fields.get_str(wire::Tag::Outcome, &outcome);
+    r.fields.get_str(wire::Tag::RuleName, &rule);
+    r.fields.get_str(wire::Tag::RiskLevel, &level);
+    ExplainSummary s{std::string(outcome), std::string(rule), std::string(level)};
+    auto it = r.fields.iterate();
+    for (wire::Field f; it.next(&f);) s.considered += f.tag == uint16_t(wire::Tag::RuleTrace);
+    return s;
+}
+
 }  // namespace elevate::bench

@@ -48,4 +48,12 @@ struct RiskSeedResult {
 // time. The daemon loads it at start-up (RiskService::load).
 RiskSeedResult seed_risk_history(const std::string& state_dir, const std::vector<std::string>& users, int64_t now);
 
+// What Op::Explain answers for `payload` (user, role, service, ...): the
+// outcome, the deciding rule, how many rules it considered, the user's risk.
+struct ExplainSummary {
+    std::string outcome, rule, risk_level;
+    int considered = 0;
+};
+ExplainSummary explain(const std::string& socket, const std::vector<uint8_t>& payload);
+
 }  // namespace elevate::bench

@@ -1129,15 +1129,9 @@ int run(int argc, char** argv) {
             w->put_str(wire::Tag::User, grant_user);
             w->put_str(wire::Tag::Role, role);
             w->put_str(wire::Tag::Service, s_grant_policy);
-            auto e = call_expect(policy_socket, wire::Op::Explain, w.take());
-            std::string_view rule, outcome;
-            e.fields.get_str(wire::Tag::RuleName, &rule);
-            e.fields.get_str(wire::Tag::Outcome, &outcome);
-            int considered = 0;
-            auto it = e.fields.iterate();
-            for (wire::Field f; it.next(&f);) considered += f.tag == uint16_t(wire::Tag::RuleTrace);
+            const ExplainSummary e = explain(policy_socket, w.take());
             std::printf("policy daemon: grant activated through %s; explain: %s by rule %s, %d rule(s) considered\n",
-                        s_grant_policy.c_str(), std::string(outcome).c_str(), std::string(rule).c_str(), considered);
+                        s_grant_policy.c_str(), e.outcome.c_str(), e.rule.c_str(), e.considered);
         }
     }
 

@@ -23,6 +23,12 @@ struct CompiledRule {
     std::vector<NetworkMatcher> not_networks;
     const Schedule* schedule = nullptr;
     const Schedule* not_schedule = nullptr;
+    // What the rule does when it decides (effect_of), made once: every
+    // decision traces every rule it considers. Empty for a built-in deny,
+    // whose text names the request's user or source.
+    std::string effect;
+    // The rule's lists as explain shows them ("[sshd, su]"), made once.
+    std::string services_text, roles_text, networks_text, groups_text;
 };
 
 }  // namespace
@@ -132,10 +138,13 @@ const NetworkMatcher* first_network_match(const std::vector<NetworkMatcher>& lis
     return nullptr;
 }
 
-// The roles a request is about: its role, or account's list.
-std::vector<std::string> request_roles(const RequestContext& ctx) {
-    if (!ctx.role.empty()) return {ctx.role};
-    return ctx.roles;
+// Whether the request is about one of `roles`: its role, or any of
+// account's list (read in place: this runs for every rule).
+bool about_any_role(const RequestContext& ctx, const std::vector<std::string>& roles) {
+    if (!ctx.role.empty()) return contains(roles, ctx.role);
+    for (const std::string& role : ctx.roles)
+        if (contains(roles, role)) return true;
+    return false;
 }
 
 struct Match {
@@ -157,19 +166,17 @@ Match match_rule(const CompiledRule& cr, const RequestContext& ctx, Facts& facts
     };
     if (!r.users.empty() && !contains(r.users, ctx.user)) return fail("user " + ctx.user + " is not in users");
     if (!r.services.empty() && !contains(r.services, ctx.service))
-        return fail("service " + ctx.service + " is not in services " + list_text(r.services));
+        return fail("service " + ctx.service + " is not in services " + cr.services_text);
     if (!r.roles.empty()) {
-        bool any = false;
-        for (const std::string& role : request_roles(ctx)) any = any || contains(r.roles, role);
-        if (!any)
+        if (!about_any_role(ctx, r.roles))
             return fail(ctx.role.empty() && ctx.roles.empty() ? "the request is for no role"
-                                                              : "role is not in roles " + list_text(r.roles));
+                                                              : "role is not in roles " + cr.roles_text);
     }
     if (r.tty && ctx.tty.empty() == *r.tty)
         return fail(*r.tty ? "the request has no terminal" : "the request has a terminal");
     if (!cr.networks.empty()) {
         if (!first_network_match(cr.networks, ctx.source))
-            return fail("source " + ctx.source.text() + " is not in networks " + list_text(r.networks));
+            return fail("source " + ctx.source.text() + " is not in networks " + cr.networks_text);
     }
     if (!cr.not_networks.empty()) {
         if (const NetworkMatcher* hit = first_network_match(cr.not_networks, ctx.source))
@@ -207,7 +214,7 @@ Match match_rule(const CompiledRule& cr, const RequestContext& ctx, Facts& facts
             auto gid = facts.group_gid(name);
             if (gid && gids && std::find(gids->begin(), gids->end(), *gid) != gids->end()) any = true;
         }
-        if (!any) return fail(ctx.user + " is in none of groups " + list_text(r.groups));
+        if (!any) return fail(ctx.user + " is in none of groups " + cr.groups_text);
     }
     m.matched = true;
     m.why = "all conditions hold";
@@ -401,6 +408,11 @@ base::Result<CompiledPolicy> CompiledPolicy::compile(const config::Config& confi
             if (it == schedules.end()) return base::make_error("rule '" + r.name + "': no schedule '" + *name + "'");
             *slot = it->second;
         }
+        if (!(is_builtin(r) && r.deny)) cr.effect = effect_of(r);
+        cr.services_text = list_text(r.services);
+        cr.roles_text = list_text(r.roles);
+        cr.networks_text = list_text(r.networks);
+        cr.groups_text = list_text(r.groups);
         cr.rule = std::move(r);
         impl->rules.push_back(std::move(cr));
     }
@@ -452,13 +464,16 @@ Decision decide(const config::Config& config, const CompiledPolicy& policy, cons
     // 1. Conditional access: the first enforced rule that matches decides;
     // report-only rules before it are noted.
     const CompiledRule* decider = nullptr;
+    d.trace.reserve(p.rules.size());
     for (const CompiledRule& cr : p.rules) {
         Match m = match_rule(cr, ctx, facts);
         if (m.failed) return internal(d, m.error);
         const bool report_only = cr.rule.mode == config::RuleMode::ReportOnly;
-        std::string effect =
-            is_builtin(cr.rule) && cr.rule.deny ? "deny: " + builtin_deny_message(cr.rule, ctx) : effect_of(cr.rule);
-        d.trace.push_back({cr.rule.name, report_only, m.matched, m.why, effect});
+        const std::string builtin_effect = cr.effect.empty() && is_builtin(cr.rule) && cr.rule.deny
+                                               ? "deny: " + builtin_deny_message(cr.rule, ctx)
+                                               : std::string();
+        const std::string& effect = builtin_effect.empty() ? cr.effect : builtin_effect;
+        d.trace.push_back({cr.rule.name, report_only, m.matched, std::move(m.why), effect});
         if (!m.matched) continue;
         if (report_only) {
             d.report_only.push_back("rule " + cr.rule.name + " would " +
