@@ -23,7 +23,14 @@
 // real users (useradd elvb-N, removed afterwards): sequentially (latency),
 // as a burst from 64 clients, and paced at 100/s beside the status load.
 //
+// With --policy-rules / --risk-users (issue 13): two daemons side by side,
+// one with that many [[policy.rule]] entries (all but the last fail for the
+// request, most at their last condition) and risk history for that many
+// users, one with neither; status, account and authorize against each in
+// interleaved rounds, and the ratio.
+//
 // Prints numbers; asserts nothing about time.
+#include "bench/policy_load.h"
 #include "bench/support.h"
 
 #include "daemon/auth/totp.h"
@@ -68,7 +75,12 @@ const char kUsage[] =
     "  --elevated PATH      the daemon binary (default: the one built with this benchmark)\n"
     "  --socket PATH        use an already running elevated: ping and status (for the\n"
     "                       calling user) only; nothing is enrolled or created\n"
-    "  --daemon-pid PID     with --socket: sample this process's CPU time\n";
+    "  --daemon-pid PID     with --socket: sample this process's CPU time\n"
+    "  --policy-rules N     compare a daemon with N policy rules (and --risk-users) against\n"
+    "                       one without, in interleaved rounds; nothing else is measured\n"
+    "  --risk-users N       with the policy daemon: risk history of N synthetic users, written\n"
+    "                       through the store before start-up, also in eligible_users\n"
+    "                       (default 10000 with --policy-rules)\n";
 
 struct Options {
     double duration = 5;
@@ -79,6 +91,9 @@ struct Options {
     DaemonOptions daemon{.elevated = ELEVATED_BIN};
     std::string socket;
     pid_t daemon_pid = -1;
+    int policy_rules = 0;
+    int risk_users = -1;  // -1: 10000 with --policy-rules
+    bool policy_mode() const { return policy_rules > 0; }
 };
 
 Options parse_args(int argc, char** argv) {
@@ -99,12 +114,18 @@ Options parse_args(int argc, char** argv) {
             o.socket = args.value();
         } else if (args.is("--daemon-pid")) {
             o.daemon_pid = pid_t(args.integer());
+        } else if (args.is("--policy-rules")) {
+            o.policy_rules = args.integer();
+        } else if (args.is("--risk-users")) {
+            o.risk_users = args.integer();
         } else {
             args.unknown();
         }
     }
-    if (o.duration <= 0 || o.clients < 1 || o.rounds < 1 || o.verify_users < 0)
+    if (o.duration <= 0 || o.clients < 1 || o.rounds < 1 || o.verify_users < 0 || o.policy_rules < 0)
         throw std::runtime_error("durations, clients and rounds must be positive");
+    if (o.risk_users >= 0 && !o.policy_mode()) throw std::runtime_error("--risk-users needs --policy-rules");
+    if (o.risk_users < 0) o.risk_users = 10000;
     return o;
 }
 
@@ -333,7 +354,12 @@ void print_verify(const std::string& label, int clients, const VerifyRun& r) {
 
 // ---- the run ----------------------------------------------------------------------
 
-std::string config_text(const std::string& dir, unsigned gid) {
+// `more_eligible`: names added to the role's eligible_users after root;
+// `policy`: a [policy] section and rules, appended.
+std::string config_text(const std::string& dir, unsigned gid, const std::vector<std::string>& more_eligible = {},
+                        const std::string& policy = "") {
+    std::string eligible = "\"root\"";
+    for (const std::string& u : more_eligible) eligible += ", \"" + u + "\"";
     return daemon_section(dir) +
            "\n"
            "[totp]\n"
@@ -346,9 +372,27 @@ std::string config_text(const std::string& dir, unsigned gid) {
            "gid = " +
            std::to_string(gid) +
            "\n"
-           "eligible_users = [\"root\"]\n"
+           "eligible_users = [" +
+           eligible +
+           "]\n"
            "default_duration = \"8h\"\n"
-           "max_duration = \"8h\"\n";
+           "max_duration = \"8h\"\n" +
+           (policy.empty() ? "" : "\n" + policy);
+}
+
+// root: enrolled through the protocol, with one active grant of
+// elvb-bench, so status answers with a real grant record and the PAM
+// decisions find the grant. Returns root's seed.
+std::string grant_root(const std::string& socket) {
+    const std::string seed = enroll(socket, "root");
+    CodeSource codes(seed);
+    wire::BufferWriter w;
+    w->put_str(wire::Tag::Role, "elvb-bench");
+    w->put_str(wire::Tag::Reason, "bench");
+    w->put_str(wire::Tag::Code, codes.next());
+    w->put_str(wire::Tag::Service, "bench");
+    call_expect(socket, wire::Op::Activate, w.take());
+    return seed;
 }
 
 // One kind of request measured in the rounds.
@@ -364,7 +408,8 @@ struct Phase {
 // status (elevatectl / the account step's question), account (pam_elevate
 // account: a grant for one of these roles?) and authorize (pam_elevate auth
 // under an active grant: granted, no prompt).
-std::vector<Phase> phases_for(const std::string& user, const std::string& role) {
+// `remote_host`: sent as PAM_RHOST (a root peer's claim is the source).
+std::vector<Phase> phases_for(const std::string& user, const std::string& role, const std::string& remote_host = "") {
     std::vector<Phase> p;
     p.push_back({"ping", "ping", wire::Op::Ping, {}, false});
     p.push_back({"status", "status (" + user + ")", wire::Op::Status, user_payload(user), true});
@@ -374,12 +419,14 @@ std::vector<Phase> phases_for(const std::string& user, const std::string& role) 
         account->put_str(wire::Tag::Roles, role);
         account->put_str(wire::Tag::Service, "sudo");
         account->put_str(wire::Tag::Tty, "pts/0");
+        if (!remote_host.empty()) account->put_str(wire::Tag::RemoteHost, remote_host);
         p.push_back({"account", "account (" + user + ", " + role + ")", wire::Op::Account, account.take(), true});
         wire::BufferWriter authorize;
         authorize->put_str(wire::Tag::User, user);
         authorize->put_str(wire::Tag::Role, role);
         authorize->put_str(wire::Tag::Service, "sudo");
         authorize->put_str(wire::Tag::Tty, "pts/0");
+        if (!remote_host.empty()) authorize->put_str(wire::Tag::RemoteHost, remote_host);
         p.push_back(
             {"authorize", "authorize (" + user + ", " + role + ")", wire::Op::Authorize, authorize.take(), true});
     }
@@ -430,12 +477,159 @@ void timed_phases(const Options& o, const std::string& socket, pid_t daemon_pid,
     }
 }
 
+// ---- policy engine: rules and risk history against none --------------------------
+
+// The source every compared request names: outside all the rules' networks
+// (a documentation address; nothing is ever sent to it).
+constexpr const char kPolicySource[] = "203.0.113.7";
+
+// One daemon of the comparison, in its own directory, root holding a grant.
+struct ComparedDaemon {
+    std::string name;
+    std::string socket;
+    std::unique_ptr<DaemonProcess> process;
+};
+
+ComparedDaemon start_compared(const Options& o, const std::string& name, const std::string& dir,
+                              const std::string& config, const std::vector<std::string>& risk_users) {
+    ::mkdir(dir.c_str(), 0700);
+    ::mkdir((dir + "/state").c_str(), 0700);
+    write_file(dir + "/elevate.conf", config);
+    if (!risk_users.empty()) {
+        const RiskSeedResult seeded = seed_risk_history(dir + "/state", risk_users, wall_seconds());
+        std::printf(
+            "%s: risk history of %d users written through store::Store::record_risk in %s s: %d events; "
+            "levels now about %d low, %d medium, %d high\n",
+            name.c_str(), seeded.users, fmt(seeded.seconds, 1).c_str(), seeded.events, seeded.low, seeded.medium,
+            seeded.high);
+    }
+    ComparedDaemon d{name, dir + "/elevated.sock", nullptr};
+    d.process =
+        std::make_unique<DaemonProcess>(o.daemon.elevated, dir + "/elevate.conf", d.socket, dir + "/elevated.log");
+    const int64_t startup = d.process->start();
+    std::printf("%s: started in %s ms (config %s, %zu bytes)\n", name.c_str(), fmt(double(startup) / 1e6, 1).c_str(),
+                (dir + "/elevate.conf").c_str(), config.size());
+    grant_root(d.socket);
+    return d;
+}
+
+// What explain says about root's authorize: the deciding rule and how many
+// rules were considered; and the risk level the daemon holds for `risk_user`.
+void print_explain(const ComparedDaemon& d, const std::string& risk_user) {
+    wire::BufferWriter w;
+    w->put_str(wire::Tag::User, "root");
+    w->put_str(wire::Tag::Role, "elvb-bench");
+    w->put_str(wire::Tag::Service, "sudo");
+    w->put_str(wire::Tag::RemoteHost, kPolicySource);
+    w->put_bool(wire::Tag::HasTty, true);
+    const ExplainSummary e = explain(d.socket, w.take());
+    std::string level = "-";
+    if (!risk_user.empty()) {
+        wire::BufferWriter q;
+        q->put_str(wire::Tag::User, risk_user);
+        q->put_str(wire::Tag::Service, "sudo");
+        level = explain(d.socket, q.take()).risk_level;
+    }
+    std::printf("%s: explain root authorize elvb-bench from %s: %s by rule %s, %d rule(s) considered; risk of %s: %s\n",
+                d.name.c_str(), kPolicySource, e.outcome.c_str(), e.rule.c_str(), e.considered,
+                risk_user.empty() ? "-" : risk_user.c_str(), level.c_str());
+}
+
+int run_policy_comparison(const Options& o) {
+    if (geteuid() != 0) throw std::runtime_error("must run as root (starts elevated)");
+    if (auto r = auth::totp_init(); !r) throw std::runtime_error(r.error().message);
+    TempDir dir(o.daemon.dir);
+    const unsigned gid = free_gid(64990);
+    const std::vector<std::string> risk_users = risk_user_names(o.risk_users);
+    PolicyLoad load;
+    load.rules = o.policy_rules;
+    load.role = "elvb-bench";
+    load.services = {"sudo"};
+    load.users = risk_users.empty() ? risk_user_names(100) : risk_users;
+    load.now = wall_seconds();
+    std::printf("policy comparison: %d rules, risk history for %d users (both daemons list them in eligible_users)\n",
+                o.policy_rules, o.risk_users);
+
+    // Same roles and eligible users; only [policy] and the risk state differ.
+    std::vector<ComparedDaemon> daemons;
+    daemons.push_back(
+        start_compared(o, "no-rules", dir.path() + "/none", config_text(dir.path() + "/none", gid, risk_users), {}));
+    daemons.push_back(start_compared(o, "rules", dir.path() + "/rules",
+                                     config_text(dir.path() + "/rules", gid, risk_users, policy_section(load)),
+                                     risk_users));
+    for (const auto& d : daemons) print_explain(d, risk_users.empty() ? "" : risk_users[3 % risk_users.size()]);
+
+    const std::vector<Phase> phases = phases_for("root", "elvb-bench", kPolicySource);
+    const double unloaded = std::min(o.duration, 2.0);
+    std::printf("\n-- unloaded latency (1 client, %s s each)\n", fmt(unloaded, 0).c_str());
+    for (const auto& ph : phases) {
+        if (!ph.decision) continue;
+        for (const auto& d : daemons)
+            print_load(ph.label + " " + d.name,
+                       run_load(1, unloaded, d.process->pid(), simple_request(d.socket, ph.op, ph.payload)));
+    }
+
+    // rate and daemon CPU per request, per phase and daemon, over the rounds
+    std::map<std::string, std::vector<double>> rates, cpu_us, p99s;
+    for (int round = 1; round <= o.rounds; ++round) {
+        check_interrupted();
+        std::printf("\n-- round %d of %d: %d concurrent clients, %s s per phase and daemon\n", round, o.rounds,
+                    o.clients, fmt(o.duration, 0).c_str());
+        for (const auto& ph : phases) {
+            if (!ph.decision) continue;
+            // Alternate which daemon goes first, so a trend in the machine's
+            // load does not always favour the same one.
+            for (size_t k = 0; k < daemons.size(); ++k) {
+                const ComparedDaemon& d = daemons[(k + size_t(round)) % daemons.size()];
+                auto r = run_load(o.clients, o.duration, d.process->pid(), simple_request(d.socket, ph.op, ph.payload));
+                print_load(ph.label + " " + d.name, r);
+                const std::string key = ph.name + "/" + d.name;
+                rates[key].push_back(r.per_second());
+                p99s[key].push_back(r.latency.p99_us);
+                if (r.daemon_cpu >= 0 && r.ok) cpu_us[key].push_back(1e6 * r.daemon_cpu / double(r.ok));
+            }
+        }
+    }
+
+    std::printf("\n-- medians over %d round(s), %d clients: %d rules + %d risk users vs no rules\n", o.rounds,
+                o.clients, o.policy_rules, o.risk_users);
+    for (const auto& ph : phases) {
+        if (!ph.decision) continue;
+        const std::string none = ph.name + "/no-rules", rules = ph.name + "/rules";
+        const double rn = median(rates[none]), rr = median(rates[rules]);
+        const double cn = median(cpu_us[none]), cr = median(cpu_us[rules]);
+        std::printf("%-10s no rules %9s req/s (%s us daemon CPU/req, p99 %s us)   rules %9s req/s (%s us, p99 %s us)\n",
+                    ph.name.c_str(), fmt(rn, 0).c_str(), fmt(cn).c_str(), fmt(median(p99s[none])).c_str(),
+                    fmt(rr, 0).c_str(), fmt(cr).c_str(), fmt(median(p99s[rules])).c_str());
+        // Per round: the two ran one after the other, so their ratio is the
+        // least disturbed by the machine's load.
+        std::vector<double> ratios;
+        for (size_t i = 0; i < rates[none].size() && i < rates[rules].size(); ++i)
+            if (rates[rules][i] > 0) ratios.push_back(rates[none][i] / rates[rules][i]);
+        std::sort(ratios.begin(), ratios.end());
+        std::printf(
+            "%-10s time with rules / without: %s (median of per-round ratios, %s..%s; daemon CPU/req %s)   "
+            "target <= 1.2x: %s\n",
+            "", fmt(median(ratios), 3).c_str(), fmt(ratios.empty() ? 0 : ratios.front(), 3).c_str(),
+            fmt(ratios.empty() ? 0 : ratios.back(), 3).c_str(), fmt(cn > 0 ? cr / cn : 0, 3).c_str(),
+            median(ratios) <= 1.2 ? "met" : "MISSED");
+    }
+    for (const auto& d : daemons) {
+        const Memory m = read_memory(d.process->pid());
+        std::printf("%s: VmRSS %ld kB, VmHWM %ld kB\n", d.name.c_str(), m.rss_kb, m.hwm_kb);
+        d.process->stop();
+    }
+    return 0;
+}
+
 int run(int argc, char** argv) {
     const Options o = parse_args(argc, argv);
     install_interrupt_handlers();
     print_machine();
     std::printf("bench_daemon_throughput: %d clients, %s s per phase, %d round(s)\n", o.clients,
                 fmt(o.duration, 1).c_str(), o.rounds);
+
+    if (o.policy_mode()) return run_policy_comparison(o);
 
     if (!o.socket.empty()) {
         // An existing daemon: read-only operations for whoever runs this.
@@ -461,18 +655,7 @@ int run(int argc, char** argv) {
     const int64_t startup = daemon.start();
     std::printf("start-up (empty state): %s ms\n", fmt(double(startup) / 1e6, 1).c_str());
 
-    // root: enrolled through the protocol, with one active grant, so status
-    // answers with a real grant record.
-    const std::string root_seed = enroll(socket, "root");
-    {
-        CodeSource codes(root_seed);
-        wire::BufferWriter w;
-        w->put_str(wire::Tag::Role, "elvb-bench");
-        w->put_str(wire::Tag::Reason, "bench");
-        w->put_str(wire::Tag::Code, codes.next());
-        w->put_str(wire::Tag::Service, "bench");
-        call_expect(socket, wire::Op::Activate, w.take());
-    }
+    grant_root(socket);
     {
         auto s = call_expect(socket, wire::Op::Status, user_payload("root"));
         bool enrolled = false;

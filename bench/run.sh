@@ -3,7 +3,8 @@
 #
 #   sudo bench/run.sh                       # everything, default sizes
 #   sudo THROUGHPUT_ARGS="--duration 10" SCALE_ARGS="--grants 200000" bench/run.sh
-#   sudo bench/run.sh throughput            # only one of them (or: scale, pam, nss, push)
+#   sudo bench/run.sh throughput            # only one of them (or: scale, pam, nss, push, policy)
+#   sudo POLICY_ARGS="--rounds 5" bench/run.sh policy   # 200 rules + 10k risk users vs none
 #   sudo PAM_ARGS="--rounds 7" bench/run.sh pam
 #   sudo PUSH_ARGS="--round-trips 50 --pending-delay 10" bench/run.sh push
 #
@@ -48,6 +49,20 @@ if [ "$which" = all ] || [ "$which" = pam ]; then
     # Built only when pam_module/ is (writes /etc/pam.d/elevate-bench-*, users elvbp-*).
     # shellcheck disable=SC2086
     "$build/bench/bench_pam" ${PAM_ARGS:-}
+fi
+if [ "$which" = all ] || [ "$which" = policy ]; then
+    echo
+    echo "=== bench_daemon_throughput --policy-rules 200 --risk-users 10000 ${POLICY_ARGS:-}"
+    # Two daemons (200 rules and risk history for 10k users, and none), interleaved.
+    # shellcheck disable=SC2086
+    "$build/bench/bench_daemon_throughput" --policy-rules 200 --risk-users 10000 ${POLICY_ARGS:-}
+    if [ "$which" = policy ]; then
+        echo
+        echo "=== bench_pam --only grant --policy-rules 200 --risk-users 10000 ${POLICY_PAM_ARGS:-}"
+        # (bench_pam in "all" runs the same variant by default.)
+        # shellcheck disable=SC2086
+        "$build/bench/bench_pam" --only grant --policy-rules 200 --risk-users 10000 ${POLICY_PAM_ARGS:-}
+    fi
 fi
 if [ "$which" = all ] || [ "$which" = push ]; then
     echo

@@ -25,7 +25,14 @@
 // meanwhile (noise), the time of each PAM call, and the daemon's CPU per
 // transaction. Log lines go to a stand-in for the log daemon (see logsink).
 //
+// With --policy-rules N (default 200), case 2 also runs against a second
+// elevated whose config has N [[policy.rule]] entries (all but the last
+// fail for the request) and risk history for --risk-users synthetic users
+// (default 10,000), interleaved with the others: DESIGN.md's "the no-prompt
+// PAM transaction still within the 100 us bound with 200 rules".
+//
 // Prints numbers; asserts nothing about time.
+#include "bench/policy_load.h"
 #include "bench/support.h"
 
 #include "daemon/auth/totp.h"
@@ -201,7 +208,11 @@ const char kUsage[] =
     "  --dir PATH         where the temporary directory goes: state dir, users.oath and\n"
     "                     the google-authenticator files (default /tmp)\n"
     "  --elevated PATH    the daemon binary (default: the one built with this benchmark)\n"
-    "  --module PATH      pam_elevate.so (default: the one built with this benchmark)\n";
+    "  --module PATH      pam_elevate.so (default: the one built with this benchmark)\n"
+    "  --policy-rules N   also case 2 against a second daemon with N policy rules (default\n"
+    "                     200; 0: no second daemon)\n"
+    "  --risk-users N     risk history of N synthetic users in the second daemon's state,\n"
+    "                     written through the store before it starts (default 10000)\n";
 
 constexpr int kDrift = 10;           // elevate drift_steps, pam_oath window=, google WINDOW_SIZE 2*10+1
 constexpr int kStepsPerWindow = 19;  // steps handed out per user per window: now-9 .. now+9
@@ -218,6 +229,8 @@ struct Options {
     std::string dir = "/tmp";
     std::string elevated = ELEVATED_BIN;
     std::string module = PAM_ELEVATE_SO;
+    int policy_rules = 200;
+    int risk_users = 10000;
     bool run(const std::string& group) const { return only.empty() || only.count(group) > 0; }
 };
 
@@ -250,11 +263,16 @@ Options parse_args(int argc, char** argv) {
             o.elevated = args.value();
         } else if (args.is("--module")) {
             o.module = args.value();
+        } else if (args.is("--policy-rules")) {
+            o.policy_rules = args.integer();
+        } else if (args.is("--risk-users")) {
+            o.risk_users = args.integer();
         } else {
             args.unknown();
         }
     }
-    if (o.rounds < 1 || o.iterations < 1 || o.verify < 1 || o.down < 1 || o.verify_users < 0 || o.hung < 0)
+    if (o.rounds < 1 || o.iterations < 1 || o.verify < 1 || o.down < 1 || o.verify_users < 0 || o.hung < 0 ||
+        o.policy_rules < 0 || o.risk_users < 0)
         throw std::runtime_error("rounds, iterations, verify and down must be positive");
     if (o.module.empty() || o.module[0] != '/') throw std::runtime_error("--module must be an absolute path");
     return o;
@@ -843,7 +861,12 @@ std::string premapped(const std::vector<std::string>& libs) {
 
 // ---- the run ---------------------------------------------------------------------------
 
-std::string config_text(const std::string& dir, unsigned gid, const std::string& role, const std::string& user) {
+// `more_eligible`: names added to the role's eligible_users; `policy`: a
+// [policy] section and rules, appended.
+std::string config_text(const std::string& dir, unsigned gid, const std::string& role, const std::string& user,
+                        const std::vector<std::string>& more_eligible = {}, const std::string& policy = "") {
+    std::string eligible = "\"" + user + "\"";
+    for (const std::string& u : more_eligible) eligible += ", \"" + u + "\"";
     return daemon_section(dir) +
            "\n"
            "[totp]\n"
@@ -865,11 +888,12 @@ std::string config_text(const std::string& dir, unsigned gid, const std::string&
            "gid = " +
            std::to_string(gid) +
            "\n"
-           "eligible_users = [\"" +
-           user +
-           "\"]\n"
+           "eligible_users = [" +
+           eligible +
+           "]\n"
            "default_duration = \"8h\"\n"
-           "max_duration = \"8h\"\n";
+           "max_duration = \"8h\"\n" +
+           (policy.empty() ? "" : "\n" + policy);
 }
 
 void enroll_with_secret(const std::string& socket, const std::string& user, const std::string& seed) {
@@ -988,10 +1012,45 @@ int run(int argc, char** argv) {
 
     const std::string role = "elvbp-role";
     const unsigned gid = free_gid(64980);
-    write_file(dir.path() + "/elevate.conf", config_text(dir.path(), gid, role, grant_user));
+    // The policy variant of case 2: a second daemon, same roles and eligible
+    // users, plus the rules and the risk history.
+    const bool policy_variant = o.policy_rules > 0 && o.run("grant");
+    const std::vector<std::string> risk_users =
+        policy_variant ? risk_user_names(o.risk_users) : std::vector<std::string>();
+    write_file(dir.path() + "/elevate.conf", config_text(dir.path(), gid, role, grant_user, risk_users));
     DaemonProcess daemon(o.elevated, dir.path() + "/elevate.conf", socket, dir.path() + "/elevated.log");
     const int64_t startup = daemon.start();
     std::printf("elevated started in %s ms (pid %d)\n", fmt(double(startup) / 1e6, 1).c_str(), int(daemon.pid()));
+
+    const std::string policy_dir = dir.path() + "/policy";
+    const std::string policy_socket = policy_dir + "/elevated.sock";
+    const std::string s_grant_policy_name = std::string(kServicePrefix) + "grant-policy";
+    std::unique_ptr<DaemonProcess> policy_daemon;
+    if (policy_variant) {
+        ::mkdir(policy_dir.c_str(), 0700);
+        ::mkdir((policy_dir + "/state").c_str(), 0700);
+        PolicyLoad load;
+        load.rules = o.policy_rules;
+        load.role = role;
+        load.services = {s_grant_policy_name};
+        load.users = risk_users.empty() ? risk_user_names(100) : risk_users;
+        load.now = wall_seconds();
+        const std::string text = config_text(policy_dir, gid, role, grant_user, risk_users, policy_section(load));
+        write_file(policy_dir + "/elevate.conf", text);
+        if (!risk_users.empty()) {
+            const RiskSeedResult seeded = seed_risk_history(policy_dir + "/state", risk_users, wall_seconds());
+            std::printf(
+                "policy daemon: risk history of %d users through store::Store::record_risk in %s s (%d events; "
+                "about %d low, %d medium, %d high)\n",
+                seeded.users, fmt(seeded.seconds, 1).c_str(), seeded.events, seeded.low, seeded.medium, seeded.high);
+        }
+        policy_daemon = std::make_unique<DaemonProcess>(o.elevated, policy_dir + "/elevate.conf", policy_socket,
+                                                        policy_dir + "/elevated.log");
+        const int64_t t = policy_daemon->start();
+        std::printf("policy daemon: %d rules, config %zu bytes, started in %s ms (pid %d)\n", o.policy_rules,
+                    text.size(), fmt(double(t) / 1e6, 1).c_str(), int(policy_daemon->pid()));
+        enroll_with_secret(policy_socket, grant_user, seed);
+    }
 
     enroll_with_secret(socket, grant_user, seed);
     std::string oath_lines;
@@ -1013,6 +1072,11 @@ int run(int argc, char** argv) {
     const std::string s_grant =
         services.add("grant", "auth     required " + mod + " socket=" + socket + " activate=" + role +
                                   "\naccount  required " + mod + " socket=" + socket + " require_grant=" + role + "\n");
+    const std::string s_grant_policy =
+        policy_variant ? services.add("grant-policy", "auth     required " + mod + " socket=" + policy_socket +
+                                                          " activate=" + role + "\naccount  required " + mod +
+                                                          " socket=" + policy_socket + " require_grant=" + role + "\n")
+                       : std::string();
     const std::string s_verify = services.add(
         "verify", "auth     required " + mod + " socket=" + socket + "\naccount  required pam_permit.so\n");
     const std::string s_oath =
@@ -1053,6 +1117,22 @@ int run(int argc, char** argv) {
             grant_user.c_str(), role.c_str(), s_grant.c_str(), code == ours ? "agrees with" : "DIFFERS from",
             first.prompts, fmt(double(first.wall_ns) / 1e6, 2).c_str(), grants);
         if (grants != 1) throw std::runtime_error("expected one active grant for " + grant_user);
+        if (policy_variant) {
+            const Outcome p = transaction(s_grant_policy, grant_user, totp_code(seed, wall_seconds() / 30), Kind::Full);
+            if (!p.ok)
+                throw std::runtime_error("activating the grant (policy daemon) failed: " + p.error + "\n" +
+                                         policy_daemon->log());
+            if (count_grants(policy_socket, grant_user) != 1)
+                throw std::runtime_error("expected one active grant for " + grant_user + " in the policy daemon");
+            // Which rule decides the timed request, and how many were walked.
+            wire::BufferWriter w;
+            w->put_str(wire::Tag::User, grant_user);
+            w->put_str(wire::Tag::Role, role);
+            w->put_str(wire::Tag::Service, s_grant_policy);
+            const ExplainSummary e = explain(policy_socket, w.take());
+            std::printf("policy daemon: grant activated through %s; explain: %s by rule %s, %d rule(s) considered\n",
+                        s_grant_policy.c_str(), e.outcome.c_str(), e.rule.c_str(), e.considered);
+        }
     }
 
     CodeBook book(seed, totp_users.size());
@@ -1112,6 +1192,11 @@ int run(int argc, char** argv) {
             Outcome g = transaction(s_grant, grant_user, "", Kind::Full);
             if (!g.ok) throw std::runtime_error("warm-up: " + g.error + "\n" + daemon.log());
             if (g.prompts) throw std::runtime_error("warm-up: the grant transaction prompted; no active grant?");
+            if (policy_variant) {
+                Outcome p = transaction(s_grant_policy, grant_user, "", Kind::Full);
+                if (!p.ok) throw std::runtime_error("warm-up (policy): " + p.error + "\n" + policy_daemon->log());
+                if (p.prompts) throw std::runtime_error("warm-up: the policy grant transaction prompted");
+            }
         }
         if (verify_group) {
             Samples a, b, c, d;
@@ -1142,12 +1227,15 @@ int run(int argc, char** argv) {
             // random order each time, so all four see the same machine and
             // none always follows the same case (a transaction that waited
             // for the daemon leaves the next one on a colder CPU).
-            Samples permit, grant, permit_se, grant_se;
+            Samples permit, grant, permit_se, grant_se, grant_policy;
             Window w(daemon.pid());
+            const double policy_cpu0 = policy_daemon ? cpu_seconds(policy_daemon->pid()) : -1;
+            std::vector<int> cases = {0, 1, 2, 3};
+            if (policy_variant) cases.push_back(4);
             for (int i = 0; i < o.iterations; ++i) {
                 if (g_interrupted.load()) break;
-                std::shuffle(order.begin(), order.end(), rng);
-                for (int k : order) {
+                std::shuffle(cases.begin(), cases.end(), rng);
+                for (int k : cases) {
                     switch (k) {
                         case 0:
                             permit.add(transaction(s_permit, grant_user, "", Kind::Full));
@@ -1157,6 +1245,9 @@ int run(int argc, char** argv) {
                             break;
                         case 2:
                             permit_se.add(transaction(s_permit, grant_user, "", Kind::StartEnd));
+                            break;
+                        case 4:
+                            grant_policy.add(transaction(s_grant_policy, grant_user, "", Kind::Full));
                             break;
                         default:
                             grant_se.add(transaction(s_grant, grant_user, "", Kind::StartEnd));
@@ -1172,6 +1263,14 @@ int run(int argc, char** argv) {
                        daemon_cpu >= 0 && !grant.wall.empty() ? 1e6 * daemon_cpu / double(grant.wall.size()) : -1);
             report.add("permit_se", "  pam_permit service: start+end only", permit_se);
             report.add("grant_se", "  pam_elevate service: start+end only", grant_se);
+            if (policy_variant) {
+                const double pcpu = cpu_seconds(policy_daemon->pid()) - policy_cpu0;
+                report.add("grant_policy", "2 pam_elevate, active grant, " + std::to_string(o.policy_rules) + " rules",
+                           grant_policy,
+                           !grant_policy.wall.empty() ? 1e6 * pcpu / double(grant_policy.wall.size()) : -1);
+                report.ratio("policy/permit", "grant_policy", "permit");
+                report.ratio("policy/grant", "grant_policy", "grant");
+            }
             // The two daemon round trips of the grant transaction, alone
             // (C++ client: connect, SO_PEERCRED check, one frame each way),
             // back to back, with the daemon's CPU per request.
@@ -1314,6 +1413,27 @@ int run(int argc, char** argv) {
             "(%s us vs %s us)\n",
             fmt(r, 2).c_str(), fmt(lo, 2).c_str(), fmt(hi, 2).c_str(), verdict(r <= 1.5),
             fmt(report.p50("grant")).c_str(), fmt(report.p50("permit")).c_str());
+    }
+    if (report.ratio_rounds("policy/permit")) {
+        // Differences of p50s taken in the same round, median over rounds.
+        auto over = [&](const std::string& a, const std::string& b) {
+            std::vector<double> d;
+            const auto& pa = report.at(a).p50;
+            const auto& pb = report.at(b).p50;
+            for (size_t i = 0; i < pa.size() && i < pb.size(); ++i) d.push_back(pa[i] - pb[i]);
+            return median(d);
+        };
+        const double extra = over("grant_policy", "permit");
+        const auto [lo, hi] = report.ratio_range("policy/permit");
+        std::printf(
+            "  active grant, no prompt, %d rules: pam_elevate - pam_permit = %s us   target <= +100 us: %s; "
+            "ratio %s [%s..%s] (%s us vs %s us)\n",
+            o.policy_rules, fmt(extra).c_str(), verdict(extra <= 100),
+            fmt(report.ratio_median("policy/permit"), 2).c_str(), fmt(lo, 2).c_str(), fmt(hi, 2).c_str(),
+            fmt(report.p50("grant_policy")).c_str(), fmt(report.p50("permit")).c_str());
+        std::printf("  the rules' own cost: %d rules - no rules = %s us (ratio %s); no rules - pam_permit = %s us\n",
+                    o.policy_rules, fmt(over("grant_policy", "grant")).c_str(),
+                    fmt(report.ratio_median("policy/grant"), 3).c_str(), fmt(over("grant", "permit")).c_str());
     }
     if (report.ratio_rounds("oath/elevate")) {
         const double r = report.ratio_median("oath/elevate");

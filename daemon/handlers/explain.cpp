@@ -86,6 +86,7 @@ Answer explain(daemon::Daemon& d, const Call& call, wire::FieldWriter& reply) {
     bool tty = false;
     call.fields.get_bool(wire::Tag::HasTty, &tty);
     if (tty) ctx.tty = "(explain)";
+    ctx.trace = true;
 
     policy::Decision decision = explain_decision(d, call, ctx);
     if (decision.internal) return internal_error("explain", decision.error);

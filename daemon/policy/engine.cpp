@@ -132,10 +132,13 @@ const NetworkMatcher* first_network_match(const std::vector<NetworkMatcher>& lis
     return nullptr;
 }
 
-// The roles a request is about: its role, or account's list.
-std::vector<std::string> request_roles(const RequestContext& ctx) {
-    if (!ctx.role.empty()) return {ctx.role};
-    return ctx.roles;
+// Whether the request is about one of `roles`: its role, or any of
+// account's list.
+bool about_any_role(const RequestContext& ctx, const std::vector<std::string>& roles) {
+    if (!ctx.role.empty()) return contains(roles, ctx.role);
+    for (const std::string& role : ctx.roles)
+        if (contains(roles, role)) return true;
+    return false;
 }
 
 struct Match {
@@ -152,45 +155,56 @@ struct Match {
 Match match_rule(const CompiledRule& cr, const RequestContext& ctx, Facts& facts) {
     const config::PolicyRule& r = cr.rule;
     Match m;
-    auto fail = [&](std::string why) {
-        m.why = std::move(why);
+    // Why it does not match is put into words only for a trace: a real
+    // decision tests every rule and needs only the answer.
+    auto fail = [&](auto&& why) {
+        if (ctx.trace) m.why = why();
         return m;
     };
-    if (!r.users.empty() && !contains(r.users, ctx.user)) return fail("user " + ctx.user + " is not in users");
+    if (!r.users.empty() && !contains(r.users, ctx.user))
+        return fail([&] { return std::string("user " + ctx.user + " is not in users"); });
     if (!r.services.empty() && !contains(r.services, ctx.service))
-        return fail("service " + ctx.service + " is not in services " + list_text(r.services));
+        return fail(
+            [&] { return std::string("service " + ctx.service + " is not in services " + list_text(r.services)); });
     if (!r.roles.empty()) {
-        bool any = false;
-        for (const std::string& role : request_roles(ctx)) any = any || contains(r.roles, role);
-        if (!any)
-            return fail(ctx.role.empty() && ctx.roles.empty() ? "the request is for no role"
-                                                              : "role is not in roles " + list_text(r.roles));
+        if (!about_any_role(ctx, r.roles))
+            return fail([&] {
+                return std::string(ctx.role.empty() && ctx.roles.empty()
+                                       ? "the request is for no role"
+                                       : "role is not in roles " + list_text(r.roles));
+            });
     }
     if (r.tty && ctx.tty.empty() == *r.tty)
-        return fail(*r.tty ? "the request has no terminal" : "the request has a terminal");
+        return fail([&] { return std::string(*r.tty ? "the request has no terminal" : "the request has a terminal"); });
     if (!cr.networks.empty()) {
         if (!first_network_match(cr.networks, ctx.source))
-            return fail("source " + ctx.source.text() + " is not in networks " + list_text(r.networks));
+            return fail([&] {
+                return std::string("source " + ctx.source.text() + " is not in networks " + list_text(r.networks));
+            });
     }
     if (!cr.not_networks.empty()) {
         if (const NetworkMatcher* hit = first_network_match(cr.not_networks, ctx.source))
-            return fail("source " + ctx.source.text() + " is in " + hit->name);
+            return fail([&] { return std::string("source " + ctx.source.text() + " is in " + hit->name); });
     }
     if (cr.schedule && !cr.schedule->contains(ctx.time))
-        return fail("the time is outside schedule " + cr.schedule->name());
+        return fail([&] { return std::string("the time is outside schedule " + cr.schedule->name()); });
     if (cr.not_schedule && cr.not_schedule->contains(ctx.time))
-        return fail("the time is inside schedule " + cr.not_schedule->name());
+        return fail([&] { return std::string("the time is inside schedule " + cr.not_schedule->name()); });
     if (r.risk) {
         const config::RiskLevel level = facts.user_risk();
         if (level < *r.risk)
-            return fail(std::string("user risk is ") + config::risk_level_name(level) + ", below " +
-                        config::risk_level_name(*r.risk));
+            return fail([&] {
+                return std::string(std::string("user risk is ") + config::risk_level_name(level) + ", below " +
+                                   config::risk_level_name(*r.risk));
+            });
     }
     if (r.source_risk) {
         const config::RiskLevel level = facts.source_risk();
         if (level < *r.source_risk)
-            return fail(std::string("source risk is ") + config::risk_level_name(level) + ", below " +
-                        config::risk_level_name(*r.source_risk));
+            return fail([&] {
+                return std::string(std::string("source risk is ") + config::risk_level_name(level) + ", below " +
+                                   config::risk_level_name(*r.source_risk));
+            });
     }
     if (!r.has_grant.empty()) {
         m.live = true;
@@ -198,9 +212,9 @@ Match match_rule(const CompiledRule& cr, const RequestContext& ctx, Facts& facts
         if (!grant) {
             m.failed = true;
             m.error = grant.error();
-            return fail("the grants could not be read");
+            return fail([&] { return std::string("the grants could not be read"); });
         }
-        if (!*grant) return fail(ctx.user + " holds no active grant of " + r.has_grant);
+        if (!*grant) return fail([&] { return std::string(ctx.user + " holds no active grant of " + r.has_grant); });
     }
     if (!r.groups.empty()) {
         const auto& gids = facts.user_groups();
@@ -209,10 +223,10 @@ Match match_rule(const CompiledRule& cr, const RequestContext& ctx, Facts& facts
             auto gid = facts.group_gid(name);
             if (gid && gids && std::find(gids->begin(), gids->end(), *gid) != gids->end()) any = true;
         }
-        if (!any) return fail(ctx.user + " is in none of groups " + list_text(r.groups));
+        if (!any) return fail([&] { return std::string(ctx.user + " is in none of groups " + list_text(r.groups)); });
     }
     m.matched = true;
-    m.why = "all conditions hold";
+    if (ctx.trace) m.why = "all conditions hold";
     return m;
 }
 
@@ -254,6 +268,13 @@ std::string builtin_deny_message(const config::PolicyRule& r, const RequestConte
                ": their risk is high; an administrator must review it (elevatectl risk show " + ctx.user + ")";
     return "requests from " + ctx.source.text() +
            " are blocked for now: its network's risk is high (repeated failures for many users)";
+}
+
+// effect_of, or a built-in denial's text, which names the request's user
+// or source.
+std::string effect(const CompiledRule& cr, const RequestContext& ctx) {
+    if (is_builtin(cr.rule) && cr.rule.deny) return "deny: " + builtin_deny_message(cr.rule, ctx);
+    return effect_of(cr.rule);
 }
 
 bool eligible(const config::Role& role, const RequestContext& ctx, Facts& facts, std::string* why) {
@@ -384,13 +405,11 @@ bool assess(Decision& d, const CompiledPolicy::Impl& p, const config::Role* role
         }
         d.live_rule = d.live_rule || m.live;
         const bool report_only = cr.rule.mode == config::RuleMode::ReportOnly;
-        std::string effect =
-            is_builtin(cr.rule) && cr.rule.deny ? "deny: " + builtin_deny_message(cr.rule, ctx) : effect_of(cr.rule);
-        d.trace.push_back({cr.rule.name, report_only, m.matched, m.why, effect});
+        if (ctx.trace) d.trace.push_back({cr.rule.name, report_only, m.matched, std::move(m.why), effect(cr, ctx)});
         if (!m.matched) continue;
         if (report_only) {
             d.report_only.push_back("rule " + cr.rule.name + " would " +
-                                    (cr.rule.deny ? "have denied" : "have applied: " + effect));
+                                    (cr.rule.deny ? "have denied" : "have applied: " + effect(cr, ctx)));
             continue;
         }
         decider = &cr;

@@ -78,6 +78,10 @@ struct RequestContext {
     bool reauth = false;             // authorize: prompt even inside a grant
     std::string reason;              // activate / push: the justification given
     int64_t requested_duration = 0;  // activate: 0 = the role's default
+    // explain: record every rule considered, and why it matched or not, in
+    // Decision::trace. Real requests leave it off: the decision is the same,
+    // without putting 200 rules' reasons into words.
+    bool trace = false;
 };
 
 enum class Outcome {
@@ -129,7 +133,7 @@ struct Decision {
 
     std::string rule;                  // the rule that decided: a name, "builtin:...", "default"
     std::vector<std::string> reasons;  // in order
-    std::vector<RuleTrace> trace;      // every rule considered
+    std::vector<RuleTrace> trace;      // every rule considered (RequestContext::trace)
     // What report-only rules would have done differently ("would have
     // denied: rule off-hours").
     std::vector<std::string> report_only;

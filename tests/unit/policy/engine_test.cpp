@@ -114,10 +114,28 @@ protected:
         return ctx;
     }
 
+    // Decides `ctx` as a real request and as explain (with a trace): the two
+    // must agree in everything but the trace. Returns explain's decision.
     Decision run(const RequestContext& ctx) {
         auto compiled = CompiledPolicy::compile(config);
         EXPECT_TRUE(compiled) << compiled.error().message;
-        return decide(config, *compiled, ctx, facts);
+        RequestContext real = ctx;
+        real.trace = false;
+        Decision decided = decide(config, *compiled, real, facts);
+        RequestContext traced = ctx;
+        traced.trace = true;
+        Decision explained = decide(config, *compiled, traced, facts);
+        EXPECT_TRUE(decided.trace.empty());
+        EXPECT_EQ(decided.outcome, explained.outcome);
+        EXPECT_EQ(decided.status, explained.status);
+        EXPECT_EQ(decided.message, explained.message);
+        EXPECT_EQ(decided.rule, explained.rule);
+        EXPECT_EQ(decided.reasons, explained.reasons);
+        EXPECT_EQ(decided.report_only, explained.report_only);
+        EXPECT_EQ(decided.code_ok, explained.code_ok);
+        EXPECT_EQ(decided.push_ok, explained.push_ok);
+        EXPECT_EQ(decided.duration, explained.duration);
+        return explained;
     }
 
     // The next step of a transaction, continuing from `earlier`.
@@ -166,6 +184,56 @@ TEST_F(EngineTest, FirstMatchWins) {
     EXPECT_EQ(d.rule, "first");
     ASSERT_EQ(d.trace.size(), 5u);  // four built-in risk rules, then "first"; "second" is never considered
     EXPECT_EQ(d.trace.back().rule, "first");
+}
+
+// The trace's texts (effects and list texts are made when the policy is
+// compiled; built-in denials name the request's user) and a roles condition
+// tested against each of account's roles.
+TEST_F(EngineTest, TraceNamesEveryRulesReasonAndEffect) {
+    auto& ssh = add_rule("ssh-push");
+    ssh.services = {"sshd", "su"};
+    ssh.require_factor = config::Factor::Push;
+    ssh.every_time = true;
+    auto& other = add_rule("other-role");
+    other.roles = {"web-admin"};
+    other.max_duration = 1800;
+    auto& office = add_rule("office-only");
+    office.networks = {"office"};
+    office.deny = "only from the office";
+    auto& dbas = add_rule("dbas-allowed");
+    dbas.roles = {"db-admin"};
+    dbas.groups = {"dbas"};
+    dbas.allow = true;
+    auto& last = add_rule("account-any-role");
+    last.roles = {"web-admin", "db-admin"};
+    last.allow = true;
+    facts.risk = config::RiskLevel::Low;
+
+    Decision d = run(request(Operation::Authorize, "db-admin", "192.0.2.7"));
+    ASSERT_EQ(d.trace.size(), 9u);
+    EXPECT_EQ(d.trace[0].rule, "builtin:high-risk");
+    EXPECT_EQ(d.trace[0].why, "user risk is low, below high");
+    EXPECT_EQ(d.trace[0].effect,
+              "deny: elevation is blocked for alice: their risk is high; an administrator must review it "
+              "(elevatectl risk show alice)");
+    EXPECT_EQ(d.trace[4].why, "service sudo is not in services [sshd, su]");
+    EXPECT_EQ(d.trace[4].effect, "require factor push every time");
+    EXPECT_EQ(d.trace[5].why, "role is not in roles [web-admin]");
+    EXPECT_EQ(d.trace[5].effect, "max duration 30m");
+    EXPECT_EQ(d.trace[6].why, "source 192.0.2.7 is not in networks [office]");
+    EXPECT_EQ(d.trace[6].effect, "deny: only from the office");
+    EXPECT_EQ(d.trace[7].why, "alice is in none of groups [dbas]");
+    EXPECT_TRUE(d.trace[8].matched);
+    EXPECT_EQ(d.trace[8].why, "all conditions hold");
+    EXPECT_EQ(d.trace[8].effect, "allow");
+    EXPECT_EQ(d.rule, "account-any-role");
+
+    facts.grants["db-admin"] = grant_of("db-admin", kWednesday10Utc + 600);
+    RequestContext account = request(Operation::Account, "");
+    account.roles = {"ops", "db-admin"};
+    Decision a = run(account);
+    EXPECT_EQ(a.rule, "account-any-role");  // "dbas-allowed" fails at groups, "other-role" at roles
+    EXPECT_EQ(a.outcome, Outcome::Allow);
 }
 
 TEST_F(EngineTest, ServiceAndNotNetworksDenySshOutsideTheOffice) {
