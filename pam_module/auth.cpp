@@ -182,14 +182,17 @@ Verdict await_approval(const Txn& t, const RequestView& pending, const Reply& ca
 }
 
 // Sends a push (the daemon hands it to the provider) and tells the user to
-// look at their phone. `role` and `reason` go with it when activating.
+// look at their phone. `role` and `reason` go with it when activating;
+// `role` and `under_grant` when asked again inside the role's grant.
 // With `code_fallback`, an unavailable push is returned unsettled (the
 // caller asks for a code instead, and failmode never gets a say).
-Verdict start_push(const Txn& t, const char* role, const Answer& reason, Factor* out, bool code_fallback) {
+Verdict start_push(const Txn& t, const char* role, bool under_grant, const Answer& reason, Factor* out,
+                   bool code_fallback) {
     Request request;
     wire::FieldWriter& w = request.fields();
     w.put_str(wire::Tag::User, t.user);
     if (role) w.put_str(wire::Tag::Role, role);
+    if (role && under_grant) w.put_bool(wire::Tag::Reauth, true);
     if (!reason.empty()) w.put_str(wire::Tag::Reason, reason.get());
     put_context(t, w);
 
@@ -241,8 +244,8 @@ Verdict push_lost(const Txn& t, const char* why) {
 // Gets the second factor: a code when only a code is accepted; a push when
 // only a push is, or with autopush; otherwise the user chooses at one
 // prompt, where an empty answer means push.
-Verdict obtain_factor(const Txn& t, bool offer_code, bool offer_push, const char* role, const Answer& reason,
-                      Factor* out) {
+Verdict obtain_factor(const Txn& t, bool offer_code, bool offer_push, const char* role, bool under_grant,
+                      const Answer& reason, Factor* out) {
     bool push = offer_push && (!offer_code || t.opts.autopush);
     if (!push) {
         const char* prompt = offer_push ? kCodeOrPushPrompt : t.opts.prompt;
@@ -259,7 +262,7 @@ Verdict obtain_factor(const Txn& t, bool offer_code, bool offer_push, const char
     // A code would have done: an unavailable push provider falls back to
     // the code prompt rather than to failmode, so failmode=open never lets
     // someone in who pressed Enter while a code was possible.
-    Verdict v = start_push(t, role, reason, out, /*code_fallback=*/offer_code);
+    Verdict v = start_push(t, role, under_grant, reason, out, /*code_fallback=*/offer_code);
     if (v != Verdict::Unavailable || !offer_code) return v;
     ConvResult c = ask(t.pamh, PAM_PROMPT_ECHO_OFF, t.opts.prompt, &out->code);
     if (!c.ok()) return conversation_failed(t, "the verification code", c);
@@ -290,9 +293,10 @@ Verdict prove(const Txn& t, bool already_granted, bool need_reason, bool offer_c
     }
 
     // The push names the role exactly when the call that consumes its
-    // challenge does (activate), so the two always agree.
+    // challenge does (activate, or verify inside the role's grant), so the
+    // two always agree.
     Factor factor;
-    Verdict v = obtain_factor(t, offer_code, offer_push, activate ? role : nullptr, reason, &factor);
+    Verdict v = obtain_factor(t, offer_code, offer_push, role, /*under_grant=*/!activate, reason, &factor);
     if (v != Verdict::Allow) return v;
     const bool push = factor.is_push();
     const char* how = push ? "push" : "verification code";
@@ -303,6 +307,10 @@ Verdict prove(const Txn& t, bool already_granted, bool need_reason, bool offer_c
     if (activate) {
         w.put_str(wire::Tag::Role, role);
         if (!reason.empty()) w.put_str(wire::Tag::Reason, reason.get());
+    } else if (role) {
+        // Asked inside the role's grant: the daemon judges the code by the
+        // rules for that role, the ones that asked for it.
+        w.put_str(wire::Tag::Role, role);
     }
     if (push) {
         w.put_str(wire::Tag::Challenge, factor.challenge);

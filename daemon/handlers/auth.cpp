@@ -45,16 +45,26 @@ Answer request_approval(daemon::Daemon& d, const Call& call, const config::Role&
 }  // namespace
 
 Answer verify(daemon::Daemon& d, const Call& call, wire::FieldWriter& reply) {
-    policy::Decision decision = resume_or_decide(d, call, request_context(d, call, policy::Operation::Verify));
+    // With a role: a code asked for inside that role's grant, judged by the
+    // rules for the role (the ones that asked for it).
+    Answer error;
+    std::string role_name;
+    if (!get_text(call.fields, wire::Tag::Role, 64, &role_name, &error)) return error;
+    const config::Role* role = role_name.empty() ? nullptr : d.config().find_role(role_name);
+    if (!role_name.empty() && !role) return no_such_role(role_name);
+    policy::Decision decision =
+        resume_or_decide(d, call, request_context(d, call, policy::Operation::Verify, role_name));
+    const std::string grant_id = decision.grant ? decision.grant->id : "";
     if (decision.outcome == policy::Outcome::Deny) {
         Answer a = denial_of(decision, call, reply);
-        audit_decision(d, call, "verify", "", "", a, decision);
+        audit_decision(d, call, "verify", role_name, grant_id, a, decision);
         return a;
     }
     std::string factor;
-    Answer a = check_decided_factor(d, call, nullptr, decision, reply, &factor);
+    Answer a = check_decided_factor(d, call, role, decision, reply, &factor);
     if (a.parked) return a;
-    audit_decision(d, call, "verify", "", "", a, decision, factor == "push" ? "push approved" : "code accepted");
+    audit_decision(d, call, "verify", role_name, grant_id, a, decision,
+                   factor == "push" ? "push approved" : "code accepted");
     return a;
 }
 

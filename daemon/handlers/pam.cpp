@@ -88,9 +88,8 @@ Answer authorize(daemon::Daemon& d, const Call& call, wire::FieldWriter& reply) 
     call.fields.get_bool(wire::Tag::Reauth, &ctx.reauth);
     policy::Decision decision = decide(d, call, ctx);
     // The factor's step (push_start, then activate or verify) continues
-    // from this decision. Inside a grant it is a verify without the role,
-    // another request: nothing to carry.
-    if (decision.outcome == policy::Outcome::NeedFactor && !decision.grant) carry_to_next_step(d, call, ctx, decision);
+    // from this decision.
+    if (decision.outcome == policy::Outcome::NeedFactor) carry_to_next_step(d, call, ctx, decision);
     return authorize_reply(d, call, role, decision, reply);
 }
 

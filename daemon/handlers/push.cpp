@@ -78,6 +78,8 @@ Answer push_start(daemon::Daemon& d, const Call& call, wire::FieldWriter& reply)
     // while they are locked.
     policy::RequestContext ctx = request_context(d, call, policy::Operation::PushStart, role_name);
     ctx.reason = reason;
+    // Asked again inside the role's grant (a verify consumes the push).
+    call.fields.get_bool(wire::Tag::Reauth, &ctx.reauth);
     policy::Decision decision = continue_or_decide(d, call, ctx);
     if (decision.outcome == policy::Outcome::Deny) {
         Answer a = denial_of(decision, call, reply);

@@ -383,6 +383,23 @@ bool check_activation(Decision& d, const config::Role& role, const RequestContex
     return true;
 }
 
+// Re-authentication inside a grant of `role` (reauth=always, or a rule's
+// every_time): the grant must still be there.
+bool within_grant(Decision& d, const config::Role& role, Facts& facts) {
+    auto current = facts.active_grant(role.name);
+    if (!current) {
+        internal(d, current.error());
+        return false;
+    }
+    if (!*current) {
+        deny(d, wire::Status::Denied, "No active grant for " + role.name + ". Run: elevatectl activate " + role.name);
+        return false;
+    }
+    d.grant = **current;
+    d.reasons.push_back("active grant until " + base::format_utc((*current)->end));
+    return true;
+}
+
 // Whether the group database has the user (read once per transaction).
 bool known_user(Decision& d, const RequestContext& ctx, Facts& facts) {
     if (!d.user_known) d.user_known = facts.user_groups().has_value();
@@ -609,6 +626,7 @@ Decision decide(const config::Config& config, const CompiledPolicy& policy, cons
             return d;
         }
         case Operation::Verify:
+            if (role && !within_grant(d, *role, facts)) return d;
             d.outcome = Outcome::Allow;
             return d;
         case Operation::Authorize:
@@ -661,6 +679,13 @@ Decision decide(const config::Config& config, const CompiledPolicy& policy, cons
             if (ctx.op == Operation::PushStart && !d.push_ok)
                 return deny(d, wire::Status::Denied,
                             "role " + role->name + " requires a verification code, not a push");
+            if (ctx.op == Operation::PushStart && ctx.reauth) {
+                // Asked again inside the grant: the push is verified, no
+                // new grant.
+                if (!within_grant(d, *role, facts) || !check_lock(d, ctx, facts)) return d;
+                d.outcome = Outcome::Allow;
+                return d;
+            }
             if (!known_user(d, ctx, facts)) return d;
             // push_start rings the phone before the reason is asked for:
             // only eligibility counts then.

@@ -356,4 +356,61 @@ TEST_F(PamPolicy, EveryTimeAsksForACodeEvenInsideAnActiveGrant) {
     EXPECT_TRUE(contains(replay.errors(), "already used")) << replay.errors();
 }
 
+// A code asked for inside a grant is judged by the rules for the grant's
+// role (the ones that asked for it), not as a plain second factor: under
+// `default = "deny"`, the office's every-time rule for ops lets the right
+// code in, and elsewhere nothing does.
+TEST(PamPolicyDefaultDeny, ACodeInsideAGrantIsJudgedByTheRulesThatAskedForIt) {
+    Daemon daemon{R"(
+[totp]
+drift_steps = 10
+
+[[role]]
+name = "ops"
+gid = 61134
+eligible_users = ["root"]
+
+[policy]
+default = "deny"
+deny_message = "no rule allows this"
+
+[policy.networks.office]
+cidrs = ["10.1.2.0/24"]
+
+[[policy.rule]]
+name = "cli"
+services = ["elevatectl"]
+allow = true
+
+[[policy.rule]]
+name = "office-ops"
+roles = ["ops"]
+networks = ["office"]
+require_factor = "totp"
+every_time = true
+)"};
+    daemon.start();
+    const std::string secret = daemon.enroll("root");
+    int step = 0;
+    auto next_code = [&] { return oathtool_code(secret, now() + 30 * step++); };
+    auto r = daemon.ctl({"activate", "ops"}, {.input = next_code() + "\n"});
+    ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+    write_service("sudo-ops-deny", elevate_line("auth", "required", daemon.socket(), "activate=ops"));
+
+    Attempt in_office = authenticate("sudo-ops-deny", "root", kOffice, {next_code()});
+    EXPECT_TRUE(expect_attempt(in_office, PAM_SUCCESS, {kCodePrompt}));
+    json verified;
+    std::ifstream f(daemon.audit_path());
+    for (std::string line; std::getline(f, line);)
+        if (!line.empty() && json::parse(line)["event"] == "verify") verified = json::parse(line);
+    ASSERT_FALSE(verified.is_null());
+    EXPECT_EQ(verified["result"], "ok") << verified.dump();
+    EXPECT_EQ(verified["role"], "ops") << verified.dump();
+    EXPECT_TRUE(contains(verified["reason"].get<std::string>(), "code accepted; rule office-ops")) << verified.dump();
+
+    Attempt elsewhere = authenticate("sudo-ops-deny", "root", kElsewhere, {next_code()});
+    EXPECT_TRUE(expect_attempt(elsewhere, PAM_AUTH_ERR, {}));
+    EXPECT_TRUE(contains(elsewhere.errors(), "no rule allows this")) << elsewhere.errors();
+}
+
 }  // namespace

@@ -127,6 +127,27 @@ TEST_F(PamPushReal, OnePushActivationReadsTheGroupDatabaseOnce) {
     EXPECT_EQ(grants[0]["role"], "by-group");
 }
 
+// reauth=always inside a grant: the push names the role and says it is
+// asked inside the grant; the approval lets the user in without a new grant.
+TEST_F(PamPushReal, APushInsideAGrantIsVerifiedWithoutANewGrant) {
+    up({{"default", "approve"}, {"device", "Pixel 8"}});
+    write_service("push-first", line("activate=any-role"));
+    Conversation first({""});
+    ASSERT_TRUE(run_cases("push-first", "root", first, {pam_test(PAMTEST_AUTHENTICATE, PAM_SUCCESS)}));
+    const json before = status()["grants"];
+    ASSERT_EQ(before.size(), 1u);
+
+    write_service("push-again", line("activate=any-role reauth=always"));
+    Conversation again({""});
+    ASSERT_TRUE(run_cases("push-again", "root", again, {pam_test(PAMTEST_AUTHENTICATE, PAM_SUCCESS)}))
+        << again.all_errors();
+    EXPECT_TRUE(contains(again.all_infos(), "Push sent to Pixel 8")) << again.all_infos();
+    EXPECT_EQ(status()["grants"], before);
+    const std::string audit = read_file(daemon->audit_path());
+    EXPECT_TRUE(contains(audit, "\"event\":\"verify\"")) << audit;
+    EXPECT_TRUE(contains(audit, "push approved")) << audit;
+}
+
 TEST_F(PamPushReal, DeniedPushIsRefusedWithItsReason) {
     up({{"default", "deny"}, {"device", "Pixel 8"}});
     write_service("push-only", line("activate=push-role"));

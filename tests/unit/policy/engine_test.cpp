@@ -528,6 +528,30 @@ TEST_F(EngineTest, DenialsAndDecisionsThatReadAGrantAreNotCarried) {
     EXPECT_FALSE(carried_part(needs));
 }
 
+TEST_F(EngineTest, AVerifyOrAPushInsideARolesGrantNeedsTheGrant) {
+    RequestContext verify = request(Operation::Verify);
+    Decision none = run(verify);
+    EXPECT_EQ(none.outcome, Outcome::Deny);
+    EXPECT_EQ(none.message, "No active grant for db-admin. Run: elevatectl activate db-admin");
+    RequestContext push = request(Operation::PushStart);
+    push.reauth = true;
+    config.roles[0].factor = config::Factor::Any;
+    EXPECT_EQ(run(push).message, "No active grant for db-admin. Run: elevatectl activate db-admin");
+
+    facts.grants["db-admin"] = grant_of("db-admin", kWednesday10Utc + 600);
+    Decision inside = run(verify);
+    EXPECT_EQ(inside.outcome, Outcome::Allow);
+    ASSERT_TRUE(inside.grant);
+    Decision pushed = run(push);
+    EXPECT_EQ(pushed.outcome, Outcome::Allow) << pushed.message;  // not "already active"
+    facts.lock_state.fraud = true;
+    EXPECT_EQ(run(push).status, wire::Status::Locked);
+    // Without reauth a push for the role is an activation: the grant is a conflict.
+    facts.lock_state = {};
+    push.reauth = false;
+    EXPECT_EQ(run(push).status, wire::Status::Conflict);
+}
+
 TEST_F(EngineTest, UnknownNetworkListOrScheduleFailsToCompile) {
     add_rule("bad").networks = {"nowhere"};
     auto compiled = CompiledPolicy::compile(config);
