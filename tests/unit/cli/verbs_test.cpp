@@ -678,4 +678,143 @@ TEST(StatusVerbTest, PrintsTheRiskLevel) {
     EXPECT_NE(io.out().find("Locked:    no\nRisk:      medium\n"), std::string::npos) << io.out();
 }
 
+// --- explain ------------------------------------------------------------
+
+namespace {
+
+constexpr int64_t kExplainAt = 1796254200;  // 2026-12-02 23:30 UTC
+
+void put_trace(wire::FieldWriter& w, const std::string& rule, bool matched, const std::string& why,
+               const std::string& effect, const std::string& mode = "enforce") {
+    w.begin_record(wire::Tag::RuleTrace);
+    w.put_str(wire::Tag::RuleName, rule);
+    w.put_str(wire::Tag::Mode, mode);
+    w.put_bool(wire::Tag::Matched, matched);
+    w.put_str(wire::Tag::Why, why);
+    w.put_str(wire::Tag::Effect, effect);
+    w.end_record();
+}
+
+std::vector<uint8_t> explain_reply(const std::string& outcome, bool with_traces = true) {
+    const bool denied = outcome == "deny";
+    return make_reply(wire::Status::Ok, [&](wire::FieldWriter& w) {
+        w.put_str(wire::Tag::User, "alice");
+        w.put_str(wire::Tag::Role, "db-admin");
+        w.put_str(wire::Tag::Service, "sshd");
+        w.put_str(wire::Tag::Source, "10.1.2.3");
+        w.put_u64(wire::Tag::At, uint64_t(kExplainAt));
+        w.put_str(wire::Tag::RiskLevel, "none");
+        w.put_str(wire::Tag::Outcome, outcome);
+        w.put_str(wire::Tag::RuleName, denied ? "off-hours" : "default");
+        w.put_str(wire::Tag::Effect, denied ? "not outside business hours" : "ask for a verification code");
+        w.put_str(wire::Tag::Why, denied ? "" : "user alice is listed in eligible_users");
+        if (!with_traces) return;
+        put_trace(w, "trial", true, "all conditions hold", "deny: trial", "report-only");
+        put_trace(w, "off-hours", denied, denied ? "all conditions hold" : "the time is inside schedule business",
+                  "deny: not outside business hours");
+    });
+}
+
+}  // namespace
+
+TEST(ExplainVerbTest, SendsTheDescribedRequest) {
+    FakeDaemon daemon;
+    daemon.queue(explain_reply("factor"));
+    Captured io;
+    EXPECT_EQ(run_verb(explain_verb(), daemon.context(),
+                       {"--user", "alice", "--role", "db-admin", "--service", "sshd", "--from", "10.1.2.3", "--at",
+                        "2026-12-02T23:30Z", "--tty"}),
+              kExitOk);
+    auto got = daemon.received();
+    ASSERT_EQ(got.size(), 1u);
+    EXPECT_EQ(got[0].op, wire::Op::Explain);
+    EXPECT_EQ(str_field(got[0], wire::Tag::User), "alice");
+    EXPECT_EQ(str_field(got[0], wire::Tag::Role), "db-admin");
+    EXPECT_EQ(str_field(got[0], wire::Tag::Service), "sshd");
+    EXPECT_EQ(str_field(got[0], wire::Tag::RemoteHost), "10.1.2.3");
+    EXPECT_EQ(u64_field(got[0], wire::Tag::At), uint64_t(kExplainAt));
+    bool tty = false;
+    EXPECT_TRUE(got[0].fields.get_bool(wire::Tag::HasTty, &tty) && tty);
+}
+
+TEST(ExplainVerbTest, PrintsEachRuleAndTheOutcome) {
+    FakeDaemon daemon;
+    daemon.queue(explain_reply("factor"));
+    Captured io;
+    EXPECT_EQ(run_verb(explain_verb(), daemon.context(), {"--role", "db-admin"}), kExitOk);
+    EXPECT_EQ(io.out(),
+              "Request:  alice as db-admin through sshd from 10.1.2.3 at 2026-12-02 23:30 UTC\n"
+              "Risk:     none\n"
+              "\n"
+              "  match   trial (report-only): all conditions hold\n"
+              "          deny: trial\n"
+              "  no      off-hours: the time is inside schedule business\n"
+              "\n"
+              "Decided by: default\n"
+              "Because:    user alice is listed in eligible_users\n"
+              "Outcome:    factor: ask for a verification code\n");
+}
+
+TEST(ExplainVerbTest, ADenialExitsOneAndJsonCarriesTheRules) {
+    FakeDaemon daemon;
+    daemon.queue(explain_reply("deny"));
+    daemon.queue(explain_reply("deny"));
+    {
+        Captured io;
+        EXPECT_EQ(run_verb(explain_verb(), daemon.context(), {}), kExitDenied);
+        EXPECT_NE(io.out().find("Outcome:    deny: not outside business hours\n"), std::string::npos) << io.out();
+        EXPECT_EQ(io.out().find("Because:"), std::string::npos) << io.out();
+    }
+    Captured io;
+    EXPECT_EQ(run_verb(explain_verb(), daemon.context(true), {}), kExitDenied);
+    auto j = nlohmann::json::parse(io.out());
+    EXPECT_EQ(j["outcome"], "deny");
+    EXPECT_EQ(j["rule"], "off-hours");
+    EXPECT_EQ(j["at"], kExplainAt);
+    ASSERT_EQ(j["rules"].size(), 2u);
+    EXPECT_EQ(j["rules"][0]["mode"], "report-only");
+    EXPECT_EQ(j["rules"][1]["matched"], true);
+}
+
+TEST(ExplainVerbTest, WithoutRulesSaysSo) {
+    FakeDaemon daemon;
+    daemon.queue(explain_reply("factor", false));
+    Captured io;
+    EXPECT_EQ(run_verb(explain_verb(), daemon.context(), {}), kExitOk);
+    EXPECT_NE(io.out().find("No rules are configured.\n"), std::string::npos) << io.out();
+}
+
+TEST(ExplainVerbTest, ABadTimeIsAUsageErrorAndNothingIsSent) {
+    FakeDaemon daemon;
+    Captured io;
+    EXPECT_EQ(run_verb(explain_verb(), daemon.context(), {"--at", "tomorrow\x1b[2J"}), kExitUsage);
+    EXPECT_NE(io.err().find("is not a time (use 2026-12-02T23:30Z, UTC, or @EPOCH)"), std::string::npos) << io.err();
+    EXPECT_EQ(io.err().find('\x1b'), std::string::npos);  // the argument is shown printable
+    EXPECT_TRUE(daemon.received().empty());
+}
+
+TEST(ExplainVerbTest, ATraceWithoutARuleNameIsAMalformedReply) {
+    FakeDaemon daemon;
+    daemon.queue(make_reply(wire::Status::Ok, [](wire::FieldWriter& w) {
+        w.put_str(wire::Tag::Outcome, "allow");
+        w.begin_record(wire::Tag::RuleTrace);
+        w.put_bool(wire::Tag::Matched, true);
+        w.end_record();
+    }));
+    Captured io;
+    EXPECT_EQ(run_verb(explain_verb(), daemon.context(), {}), kExitUnreachable);
+    EXPECT_NE(io.err().find("has no name"), std::string::npos) << io.err();
+    EXPECT_TRUE(io.out().empty());
+}
+
+TEST(ExplainVerbTest, TimesItAccepts) {
+    EXPECT_EQ(parse_explain_time("2026-12-02T23:30Z"), kExplainAt);
+    EXPECT_EQ(parse_explain_time("2026-12-02T23:30:00Z"), kExplainAt);
+    EXPECT_EQ(parse_explain_time("2026-12-02 23:30"), kExplainAt);
+    EXPECT_EQ(parse_explain_time("@1796254200"), kExplainAt);
+    for (const char* bad : {"", "@", "@-1", "@99999999999999", "2026-13-02T23:30Z", "2026-12-02T23:30+01:00", "23:30",
+                            "2026-12-02T23:30Zjunk"})
+        EXPECT_FALSE(parse_explain_time(bad)) << bad;
+}
+
 }  // namespace elevate::cli
