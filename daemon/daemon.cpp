@@ -177,6 +177,7 @@ base::Result<std::unique_ptr<Daemon>> Daemon::create(config::Config config, std:
     if (auto r = d->push_.configure(d->config_.push, *d->http_); !r) return std::move(r).error();
     d->notifier_.configure(d->config_.notify);
     d->risk_.configure(d->config_.risk);
+    d->identity_.set_membership_ttl(d->config_.daemon.group_cache_seconds * 1000);
     if (auto r = d->risk_.load(); !r) return std::move(r).error();
     if (auto r = d->snapshot_.publish(d->config_); !r) return std::move(r).error();
     return d;
@@ -215,8 +216,9 @@ void Daemon::reload() {
     risk_.configure(fresh->risk);
     config_ = std::move(*fresh);
     policy_ = std::make_unique<policy::CompiledPolicy>(std::move(*policy));
-    carried_.clear();    // decided under the old rules
-    identity_.clear();   // the admin group may have changed, and so may users
+    carried_.clear();   // decided under the old rules
+    identity_.clear();  // the admin group may have changed, and so may users
+    identity_.set_membership_ttl(config_.daemon.group_cache_seconds * 1000);
     publish_snapshot();  // roles may have been added, removed or renumbered
     for (const std::string& w : config_.warnings) log_warning(w);
     log_info("configuration reloaded (" + std::to_string(config_.roles.size()) + " role(s))");

@@ -41,6 +41,10 @@ struct DaemonConfig {
     // sshd and sudo) is not limited, and non-root peers together may hold at
     // most three quarters of max_clients.
     int max_clients_per_user = 16;
+    // How long a user's group list, read for a decision, is reused (0: read
+    // for every decision). A change to /etc/group or /etc/passwd is seen
+    // at once whatever this says.
+    int64_t group_cache_seconds = 5;
 };
 
 struct TotpConfig {

@@ -390,6 +390,15 @@ const KeySpec<DaemonConfig> kDaemonKeys[] = {
     {"audit_file", [](const Field& f, DaemonConfig& d) { return read_path(f, d.audit_file, /*allow_empty=*/true); }},
     {"audit_journal", [](const Field& f, DaemonConfig& d) { return read_bool(f, d.audit_journal); }},
     {"snapshot", [](const Field& f, DaemonConfig& d) { return read_path(f, d.snapshot_path); }},
+    {"group_cache",
+     [](const Field& f, DaemonConfig& d) -> Status {
+         // "0s" turns the cache off (a duration is otherwise at least 1s).
+         if (const auto* v = f.node.as_string(); v && (v->get() == "0s" || v->get() == "0")) {
+             d.group_cache_seconds = 0;
+             return {};
+         }
+         return read_duration(f, d.group_cache_seconds, 1, 300);
+     }},
     {"client_timeout",
      [](const Field& f, DaemonConfig& d) -> Status {
          int64_t seconds = 0;

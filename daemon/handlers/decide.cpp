@@ -18,7 +18,7 @@ public:
 
     const std::optional<std::vector<gid_t>>& user_groups() override {
         if (!groups_read_) {
-            groups_ = policy::user_groups(call_.user);
+            groups_ = d_.identity().user_groups(call_.user);
             groups_read_ = true;
         }
         return groups_;
@@ -38,8 +38,15 @@ public:
         return !factors->empty();
     }
     bool push_enabled() override { return d_.push().enabled(); }
-    config::RiskLevel user_risk() override { return d_.risk().user_level(call_.user); }
-    config::RiskLevel source_risk() override { return d_.risk().source_level(origin_of(source_)); }
+    // Asked by every rule with a risk condition: looked up once.
+    config::RiskLevel user_risk() override {
+        if (!user_risk_) user_risk_ = d_.risk().user_level(call_.user);
+        return *user_risk_;
+    }
+    config::RiskLevel source_risk() override {
+        if (!source_risk_) source_risk_ = d_.risk().source_level(origin_of(source_));
+        return *source_risk_;
+    }
 
 private:
     daemon::Daemon& d_;
@@ -47,6 +54,7 @@ private:
     const policy::Source& source_;
     bool groups_read_ = false;
     std::optional<std::vector<gid_t>> groups_;
+    std::optional<config::RiskLevel> user_risk_, source_risk_;
 };
 
 }  // namespace

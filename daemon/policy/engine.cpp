@@ -144,15 +144,14 @@ bool about_any_role(const RequestContext& ctx, const std::vector<std::string>& r
 struct Match {
     bool matched = false;
     std::string why;
-    bool failed = false;  // a fact could not be read
-    base::Error error;
-    bool live = false;  // the answer came from a grant, which can end at any time
+    bool failed = false;  // a fact could not be read (the error is match_rule's `error`)
+    bool live = false;    // the answer came from a grant, which can end at any time
 };
 
 // Whether every condition of `r` holds; `why` names the first one that does
 // not (or says they all hold). Conditions are tested cheapest first, so a
 // rule about another service never reads the group database.
-Match match_rule(const CompiledRule& cr, const RequestContext& ctx, Facts& facts) {
+Match match_rule(const CompiledRule& cr, const RequestContext& ctx, Facts& facts, base::Error& error) {
     const config::PolicyRule& r = cr.rule;
     Match m;
     // Why it does not match is put into words only for a trace: a real
@@ -211,7 +210,7 @@ Match match_rule(const CompiledRule& cr, const RequestContext& ctx, Facts& facts
         auto grant = facts.active_grant(r.has_grant);
         if (!grant) {
             m.failed = true;
-            m.error = grant.error();
+            error = grant.error();
             return fail([&] { return std::string("the grants could not be read"); });
         }
         if (!*grant) return fail([&] { return std::string(ctx.user + " holds no active grant of " + r.has_grant); });
@@ -414,10 +413,11 @@ bool assess(Decision& d, const CompiledPolicy::Impl& p, const config::Role* role
     // 1. Conditional access: the first enforced rule that matches decides;
     // report-only rules before it are noted.
     const CompiledRule* decider = nullptr;
+    base::Error error;
     for (const CompiledRule& cr : p.rules) {
-        Match m = match_rule(cr, ctx, facts);
+        Match m = match_rule(cr, ctx, facts, error);
         if (m.failed) {
-            internal(d, m.error);
+            internal(d, error);
             return false;
         }
         d.live_rule = d.live_rule || m.live;

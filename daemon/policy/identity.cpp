@@ -3,6 +3,7 @@
 #include <grp.h>
 #include <pwd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -72,9 +73,37 @@ std::optional<gid_t> IdentityCache::group_gid(const std::string& name) {
     return cached(groups_, name, ttl_ms_, [](const std::string& n) { return policy::group_gid(n); });
 }
 
+namespace {
+// What identifies the contents of the local account files: a changed file
+// (usermod, gpasswd, vipw all write a new one) has another stamp.
+std::string account_files_stamp() {
+    std::string stamp;
+    for (const char* path : {"/etc/group", "/etc/passwd"}) {
+        struct stat st {};
+        if (stat(path, &st) != 0) {
+            stamp += "-;";
+            continue;
+        }
+        stamp += std::to_string(st.st_ino) + ':' + std::to_string(st.st_size) + ':' +
+                 std::to_string(st.st_mtim.tv_sec) + '.' + std::to_string(st.st_mtim.tv_nsec) + ';';
+    }
+    return stamp;
+}
+}  // namespace
+
+std::optional<std::vector<gid_t>> IdentityCache::user_groups(const std::string& user) {
+    if (membership_ttl_ms_ <= 0) return policy::user_groups(user);
+    if (std::string stamp = account_files_stamp(); stamp != files_stamp_) {
+        memberships_.clear();
+        files_stamp_ = std::move(stamp);
+    }
+    return cached(memberships_, user, membership_ttl_ms_, [](const std::string& u) { return policy::user_groups(u); });
+}
+
 void IdentityCache::clear() {
     users_.clear();
     groups_.clear();
+    memberships_.clear();
 }
 
 base::Result<Peer> peer_from_socket(int fd, const std::string& admin_group, IdentityCache& cache) {

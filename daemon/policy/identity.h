@@ -30,6 +30,11 @@ public:
     explicit IdentityCache(int64_t ttl_ms = 30000) : ttl_ms_(ttl_ms) {}
     std::optional<std::string> user_name(uid_t uid);
     std::optional<gid_t> group_gid(const std::string& name);
+    // A user's gids (user_groups), reused for `membership_ttl_ms`: the
+    // group database is read at most once in that time per user, and
+    // again as soon as /etc/group or /etc/passwd changes.
+    std::optional<std::vector<gid_t>> user_groups(const std::string& user);
+    void set_membership_ttl(int64_t ms) { membership_ttl_ms_ = ms; }
     void clear();  // after a reload
 
 private:
@@ -39,8 +44,11 @@ private:
         int64_t expires_ms;
     };
     int64_t ttl_ms_;
+    int64_t membership_ttl_ms_ = 0;
     std::unordered_map<uid_t, Entry<std::optional<std::string>>> users_;
     std::unordered_map<std::string, Entry<std::optional<gid_t>>> groups_;
+    std::unordered_map<std::string, Entry<std::optional<std::vector<gid_t>>>> memberships_;
+    std::string files_stamp_;  // of /etc/group and /etc/passwd when memberships_ was filled
 };
 
 // Reads credentials of the process at the other end of a Unix socket.

@@ -18,6 +18,13 @@ struct Schedule::Impl {
     bool day[7] = {};
 
     bool day_listed(int d) const { return every_day || day[(d + 7) % 7]; }
+    bool in_window(int64_t t) const;
+
+    // The last second asked about and its answer: every request in the
+    // same second asks again (decisions are made on the daemon's one
+    // thread), and the zone conversion is the costly part.
+    int64_t last_t = INT64_MIN;
+    bool last_in = false;
 };
 
 Schedule::Schedule(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -46,19 +53,25 @@ base::Result<Schedule> Schedule::compile(const config::ScheduleWindow& window) {
 // The wall clock of `t` in the zone decides, with the offset the zone has at
 // that instant: a local time skipped by DST is never reached, and a repeated
 // one is inside the window both times.
-bool Schedule::contains(int64_t t) const {
+bool Schedule::Impl::in_window(int64_t t) const {
     using namespace std::chrono;
-    const auto local = impl_->zone->to_local(date::sys_seconds(seconds(t)));
+    const auto local = zone->to_local(date::sys_seconds(seconds(t)));
     const auto local_day = date::floor<date::days>(local);
     const int minute = static_cast<int>(date::floor<minutes>(local - local_day).count());
     const int weekday = static_cast<int>(date::weekday(local_day).c_encoding());  // 0 = Sunday
 
-    const config::ScheduleWindow& w = impl_->window;
-    if (w.start_minute < w.end_minute)
-        return impl_->day_listed(weekday) && minute >= w.start_minute && minute < w.end_minute;
+    const config::ScheduleWindow& w = window;
+    if (w.start_minute < w.end_minute) return day_listed(weekday) && minute >= w.start_minute && minute < w.end_minute;
     // Across midnight: the part after midnight belongs to the day before.
-    return (minute >= w.start_minute && impl_->day_listed(weekday)) ||
-           (minute < w.end_minute && impl_->day_listed(weekday - 1));
+    return (minute >= w.start_minute && day_listed(weekday)) || (minute < w.end_minute && day_listed(weekday - 1));
+}
+
+bool Schedule::contains(int64_t t) const {
+    if (t != impl_->last_t) {
+        impl_->last_in = impl_->in_window(t);
+        impl_->last_t = t;
+    }
+    return impl_->last_in;
 }
 
 namespace {

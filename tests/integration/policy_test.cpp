@@ -143,3 +143,40 @@ TEST(Policy, UsersMayExplainOnlyThemselves) {
 }
 
 }  // namespace
+
+// A user's group list is read once and reused (group_cache, 5 s by
+// default), but a change to /etc/group is seen by the very next decision:
+// joining the eligible group makes the user eligible at once, leaving it
+// makes them ineligible at once.
+TEST(Policy, GroupMembershipIsReusedUntilTheGroupFileChanges) {
+    struct Group {
+        Group() { run({"/usr/sbin/groupadd", "elvt-polg"}); }
+        ~Group() { run({"/usr/sbin/groupdel", "elvt-polg"}); }
+    } group;
+    TestUser user("elvt-polgu");
+    TempDir counter;
+    const std::string reads = counter.path() + "/reads";
+    Daemon daemon(R"(
+[[role]]
+name = "grouped"
+gid = 61094
+eligible_groups = ["elvt-polg"]
+)");
+    daemon.set_env(group_read_counter_env(reads));
+    daemon.start();
+    daemon.enroll("elvt-polgu");
+    auto outcome = [&] {
+        auto r = daemon.ctl({"--json", "explain", "--user", "elvt-polgu", "--role", "grouped", "--service", "sudo"});
+        return json::parse(r.out)["outcome"].get<std::string>();
+    };
+    const size_t before = group_reads(reads);
+    EXPECT_EQ(outcome(), "deny");
+    EXPECT_EQ(outcome(), "deny");
+    EXPECT_EQ(group_reads(reads) - before, 1u);  // the second decision reused the first read
+
+    ASSERT_EQ(run({"/usr/sbin/usermod", "-aG", "elvt-polg", "elvt-polgu"}).exit_code, 0);
+    EXPECT_EQ(outcome(), "factor");
+    EXPECT_EQ(group_reads(reads) - before, 2u);
+    ASSERT_EQ(run({"/usr/bin/gpasswd", "-d", "elvt-polgu", "elvt-polg"}).exit_code, 0);
+    EXPECT_EQ(outcome(), "deny");
+}

@@ -4,6 +4,8 @@
 #include "daemon/auth/totp.h"
 #include "daemon/auth/verifier.h"
 
+#include "tests/unit/support/temp_state_dir.h"
+
 #include <gtest/gtest.h>
 
 #include <cstdlib>
@@ -15,18 +17,12 @@
 namespace elevate::auth {
 namespace {
 
-namespace fs = std::filesystem;
-
 constexpr int64_t kT = 1111111109;  // RFC 6238 Appendix B; step 37037036
 
 class VerifierTest : public ::testing::Test {
 protected:
     void SetUp() override {
         ASSERT_TRUE(totp_init().ok());
-        std::string tmpl = (fs::temp_directory_path() / "elevate-verifier-XXXXXX").string();
-        ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
-        dir_ = tmpl;
-        ASSERT_EQ(::chmod(dir_.c_str(), 0700), 0);
         auto s = store::Store::open(dir_);
         ASSERT_TRUE(s.ok()) << s.error().message;
         store_ = std::move(s).value();
@@ -38,8 +34,6 @@ protected:
     void TearDown() override {
         verifier_.reset();
         store_.reset();
-        std::error_code ec;
-        fs::remove_all(dir_, ec);
     }
 
     // (Re-)enrolls alice's TOTP factor with `seed` (sha1, 6 digits, 30 s).
@@ -70,7 +64,8 @@ protected:
         return v.ok() ? outcome_name(v->outcome) : "error";
     }
 
-    std::string dir_;
+    test::TempStateDir state_{"elevate-verifier"};
+    const std::string dir_ = state_.path();
     base::FixedClock clock_{kT};
     std::unique_ptr<store::Store> store_;
     std::unique_ptr<Verifier> verifier_;

@@ -178,6 +178,18 @@ TEST_F(ConfigLoad, ClientTimeoutAsDuration) {
     EXPECT_EQ(load_ok().daemon.client_timeout_ms, 10000);
 }
 
+TEST_F(ConfigLoad, GroupCacheDefaultsToFiveSecondsAndZeroTurnsItOff) {
+    write_main("");
+    EXPECT_EQ(load_ok().daemon.group_cache_seconds, 5);
+    write_main("[daemon]\ngroup_cache = \"30s\"\n");
+    EXPECT_EQ(load_ok().daemon.group_cache_seconds, 30);
+    write_main("[daemon]\ngroup_cache = \"0s\"\n");
+    EXPECT_EQ(load_ok().daemon.group_cache_seconds, 0);
+    EXPECT_CONTAINS(error_for("[daemon]\ngroup_cache = \"10m\"\n"),
+                    main_ + ":2: key 'daemon.group_cache': must be between 1s and 5m");
+    EXPECT_CONTAINS(error_for("[daemon]\ngroup_cache = 5\n"), "must be a duration string");
+}
+
 TEST_F(ConfigLoad, ClientTimeoutBothSpellingsInOneFileRejected) {
     EXPECT_CONTAINS(error_for("[daemon]\nclient_timeout = \"10s\"\nclient_timeout_ms = 100\n"),
                     main_ + ":3: key 'daemon.client_timeout_ms': set either");

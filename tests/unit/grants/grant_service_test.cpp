@@ -6,6 +6,8 @@
 #include "daemon/audit/audit_log.h"
 #include "daemon/store/store.h"
 
+#include "tests/unit/support/temp_state_dir.h"
+
 #include <gtest/gtest.h>
 
 #include <stdlib.h>
@@ -18,17 +20,11 @@
 namespace elevate::grants {
 namespace {
 
-namespace fs = std::filesystem;
-
 constexpr int64_t kStart = 1'800'000'000;
 
 class GrantServiceTest : public ::testing::Test {
 protected:
     void SetUp() override {
-        std::string tmpl = (fs::temp_directory_path() / "elevate-grants-XXXXXX").string();
-        ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
-        dir_ = tmpl;
-        ASSERT_EQ(::chmod(dir_.c_str(), 0700), 0);
         auto s = store::Store::open(dir_);
         ASSERT_TRUE(s.ok()) << s.error().message;
         store_ = std::move(s).value();
@@ -40,8 +36,6 @@ protected:
         grants_.reset();
         audit_.reset();
         store_.reset();
-        std::error_code ec;
-        fs::remove_all(dir_, ec);
     }
 
     std::string activate(int64_t seconds, const std::string& user = "alice") {
@@ -71,7 +65,8 @@ protected:
         return tail->back().event + ": " + tail->back().reason;
     }
 
-    std::string dir_;
+    test::TempStateDir state_{"elevate-grants"};
+    const std::string dir_ = state_.path();
     base::FixedClock clock_{kStart};
     std::unique_ptr<store::Store> store_;
     std::unique_ptr<daemon::AuditLog> audit_;

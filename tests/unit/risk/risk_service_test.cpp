@@ -7,6 +7,8 @@
 #include "daemon/audit/audit_log.h"
 #include "daemon/store/store.h"
 
+#include "tests/unit/support/temp_state_dir.h"
+
 #include <gtest/gtest.h>
 
 #include <stdlib.h>
@@ -21,7 +23,6 @@
 namespace elevate::risk {
 namespace {
 
-namespace fs = std::filesystem;
 using config::RiskLevel;
 
 constexpr int64_t kStart = 1'800'000'000;  // 2027-01-15 08:00:00 UTC
@@ -32,19 +33,11 @@ Origin from(const std::string& ip) {
 
 class RiskServiceTest : public ::testing::Test {
 protected:
-    void SetUp() override {
-        std::string tmpl = (fs::temp_directory_path() / "elevate-risk-XXXXXX").string();
-        ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
-        dir_ = tmpl;
-        ASSERT_EQ(::chmod(dir_.c_str(), 0700), 0);
-        reopen();
-    }
+    void SetUp() override { reopen(); }
     void TearDown() override {
         risk_.reset();
         audit_.reset();
         store_.reset();
-        std::error_code ec;
-        fs::remove_all(dir_, ec);
     }
     // A fresh service (and store) over the same database: a restart.
     void reopen() {
@@ -71,7 +64,8 @@ protected:
     }
     void ok(base::Result<void> r) { ASSERT_TRUE(r.ok()) << r.error().message; }
 
-    std::string dir_;
+    test::TempStateDir state_{"elevate-risk"};
+    const std::string dir_ = state_.path();
     base::FixedClock clock_{kStart};
     config::RiskConfig cfg_;
     std::unique_ptr<store::Store> store_;

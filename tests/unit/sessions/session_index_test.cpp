@@ -11,14 +11,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "tests/unit/support/temp_state_dir.h"
+
 #include <gtest/gtest.h>
 
 #include <filesystem>
 
 namespace elevate::sessions {
 namespace {
-
-namespace fs = std::filesystem;
 
 // A child that sleeps until killed; reaped at the end of the test.
 class Child {
@@ -45,10 +45,6 @@ private:
 class SessionIndex : public ::testing::Test {
 protected:
     void SetUp() override {
-        std::string tmpl = (fs::temp_directory_path() / "elevate-sessions-XXXXXX").string();
-        ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
-        dir_ = tmpl;
-        ASSERT_EQ(::chmod(dir_.c_str(), 0700), 0);
         auto s = store::Store::open(dir_);
         ASSERT_TRUE(s.ok()) << s.error().message;
         store_ = std::move(s).value();
@@ -60,8 +56,6 @@ protected:
         service_.reset();
         audit_.reset();
         store_.reset();
-        std::error_code ec;
-        fs::remove_all(dir_, ec);
     }
 
     store::Grant grant() {
@@ -87,7 +81,8 @@ protected:
         return o.ok() ? *o : store::Session{};
     }
 
-    std::string dir_;
+    test::TempStateDir state_{"elevate-sessions"};
+    const std::string dir_ = state_.path();
     base::FixedClock clock_{1796205600};
     std::unique_ptr<store::Store> store_;
     std::unique_ptr<daemon::AuditLog> audit_;

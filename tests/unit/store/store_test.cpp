@@ -1,6 +1,8 @@
 #include "daemon/store/schema.h"
 #include "daemon/store/store.h"
 
+#include "tests/unit/support/temp_state_dir.h"
+
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
@@ -21,17 +23,6 @@ namespace fs = std::filesystem;
 // A private temporary state directory per test, removed afterwards.
 class StoreTest : public ::testing::Test {
 protected:
-    void SetUp() override {
-        std::string tmpl = (fs::temp_directory_path() / "elevate-store-XXXXXX").string();
-        ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
-        dir_ = tmpl;
-        ASSERT_EQ(::chmod(dir_.c_str(), 0700), 0);
-    }
-    void TearDown() override {
-        std::error_code ec;
-        fs::remove_all(dir_, ec);
-    }
-
     std::string db_path() const { return dir_ + "/elevate.db"; }
 
     std::unique_ptr<Store> open_ok() {
@@ -59,7 +50,8 @@ protected:
         return st.st_mode & 07777;
     }
 
-    std::string dir_;
+    test::TempStateDir state_{"elevate-store"};
+    const std::string dir_ = state_.path();
 };
 
 Grant sample_grant(const std::string& user, int64_t start) {
