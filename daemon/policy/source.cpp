@@ -43,9 +43,29 @@ bool names_device(std::string_view tty) {
     return tty.rfind("pts/", 0) == 0 || tty.rfind("tty", 0) == 0;
 }
 
-std::string terminal_of(const Peer& peer, const SourceClaim& claim, const std::optional<sessions::ProcessInfo>& self) {
+// The caller's own /proc entry, read when a step first needs it: a root
+// caller's PAM_RHOST and PAM_TTY (sshd, or sudo's every request inside a
+// grant) need none.
+class Caller {
+public:
+    explicit Caller(pid_t pid) : pid_(pid) {}
+    const std::optional<sessions::ProcessInfo>& process() {
+        if (!read_) {
+            info_ = sessions::read_process(pid_);
+            read_ = true;
+        }
+        return info_;
+    }
+
+private:
+    pid_t pid_;
+    bool read_ = false;
+    std::optional<sessions::ProcessInfo> info_;
+};
+
+std::string terminal_of(const Peer& peer, const SourceClaim& claim, Caller& caller) {
     if (peer.uid == 0 && names_device(claim.tty)) return std::string(without_dev(claim.tty));
-    if (self)
+    if (const auto& self = caller.process())
         if (auto path = sessions::tty_path(self->tty_nr)) return std::string(without_dev(*path));
     return {};
 }
@@ -74,8 +94,8 @@ std::optional<Source> from_registry(std::optional<sessions::ProcessInfo> p, cons
     return std::nullopt;
 }
 
-Source resolve(const Peer& peer, const SourceClaim& claim, const std::optional<sessions::ProcessInfo>& self,
-               const SessionByPid& registry, const LoginByPid& logind) {
+Source resolve(const Peer& peer, const SourceClaim& claim, Caller& caller, const SessionByPid& registry,
+               const LoginByPid& logind) {
     // Only root peers (sshd, sudo) set PAM items the user cannot forge; a
     // remote host from anyone else is a claim, never evidence.
     if (peer.uid == 0 && !claim.rhost.empty()) return remote(claim.rhost, "PAM_RHOST", "");
@@ -92,11 +112,12 @@ Source resolve(const Peer& peer, const SourceClaim& claim, const std::optional<s
         }
     }
     if (registry)
-        if (auto s = from_registry(self, registry)) return *s;
+        if (auto s = from_registry(caller.process(), registry)) return *s;
     Source s;
     // A pseudo-terminal alone proves nothing: it may be an ssh session whose
     // sshd does not run pam_elevate's session step.
-    if ((self && sessions::is_local_terminal(self->tty_nr)) || (peer.uid == 0 && names_local_terminal(claim.tty))) {
+    if ((peer.uid == 0 && names_local_terminal(claim.tty)) ||
+        (caller.process() && sessions::is_local_terminal(caller.process()->tty_nr))) {
         s.kind = Source::Kind::Local;
         s.how = "tty";
         return s;
@@ -143,9 +164,9 @@ std::optional<LoginSession> logind_session(int64_t pid) {
 
 Source resolve_source(const Peer& peer, const SourceClaim& claim, const SessionByPid& registry,
                       const LoginByPid& logind) {
-    const auto self = sessions::read_process(peer.pid);
-    Source s = resolve(peer, claim, self, registry, logind);
-    s.tty = terminal_of(peer, claim, self);
+    Caller caller(peer.pid);
+    Source s = resolve(peer, claim, caller, registry, logind);
+    s.tty = terminal_of(peer, claim, caller);
     return s;
 }
 

@@ -287,7 +287,9 @@ class SourceE2E(unittest.TestCase):
         self.assert_asked_by_rule_from_outside()
         verified = self.login_events("verify")
         self.assertEqual(len(verified), 1, verified)
-        self.assertEqual((verified[0]["result"], verified[0]["reason"]), ("ok", "code accepted"), verified)
+        # The code asked for inside the grant is judged by the rule that asked.
+        expected = ("ok", "code accepted; rule outside-lab-login")
+        self.assertEqual((verified[0]["result"], verified[0]["reason"]), expected, verified)
 
     def test_7_wrong_code_at_a_login_from_outside_the_lab_is_refused(self):
         # Last: a wrong code raises the lab user's risk.
@@ -299,7 +301,8 @@ class SourceE2E(unittest.TestCase):
         self.assert_asked_by_rule_from_outside()
         refused = self.login_events("verify")
         self.assertEqual(len(refused), 1, refused)
-        self.assertEqual((refused[0]["result"], refused[0]["reason"]), ("denied", "wrong verification code"), refused)
+        expected = ("denied", "wrong verification code; rule outside-lab-login")
+        self.assertEqual((refused[0]["result"], refused[0]["reason"]), expected, refused)
         self.assertEqual(self.login_events("session-open"), [])
         self.assertEqual([g["id"] for g in self.daemon.grants(self.lab_user)], [grant["id"]])
 
