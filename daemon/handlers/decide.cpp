@@ -23,7 +23,14 @@ public:
         }
         return groups_;
     }
-    std::optional<gid_t> group_gid(const std::string& name) override { return d_.identity().group_gid(name); }
+    // Asked for the same few names by many rules: kept for the decision.
+    std::optional<gid_t> group_gid(const std::string& name) override {
+        for (const auto& [known, gid] : gids_)
+            if (known == name) return gid;
+        auto gid = d_.identity().group_gid(name);
+        gids_.emplace_back(name, gid);
+        return gid;
+    }
     base::Result<std::optional<store::Grant>> active_grant(const std::string& role) override {
         return d_.grants().active_for_role(call_.user, role);
     }
@@ -55,6 +62,7 @@ private:
     bool groups_read_ = false;
     std::optional<std::vector<gid_t>> groups_;
     std::optional<config::RiskLevel> user_risk_, source_risk_;
+    std::vector<std::pair<std::string, std::optional<gid_t>>> gids_;
 };
 
 }  // namespace

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <map>
+#include <unordered_map>
 
 namespace elevate::policy {
 
@@ -19,6 +20,9 @@ struct NetworkMatcher {
 
 struct CompiledRule {
     config::PolicyRule rule;
+    // users, services and roles as numbers (CompiledPolicy::Impl::names):
+    // every decision tests every rule, and a number compares at once.
+    std::vector<uint32_t> user_ids, service_ids, role_ids;
     std::vector<NetworkMatcher> networks;
     std::vector<NetworkMatcher> not_networks;
     const Schedule* schedule = nullptr;
@@ -32,6 +36,19 @@ struct CompiledPolicy::Impl {
     std::string default_deny_message;
     std::vector<std::unique_ptr<Schedule>> schedules;
     std::vector<CompiledRule> rules;  // built-in risk rules first
+    // Every user, service and role name the rules mention, numbered from 1.
+    std::unordered_map<std::string, uint32_t> names;
+
+    uint32_t id_of(const std::string& name) const {
+        auto it = names.find(name);
+        return it == names.end() ? 0 : it->second;  // 0: named by no rule
+    }
+    std::vector<uint32_t> intern(const std::vector<std::string>& list) {
+        std::vector<uint32_t> ids;
+        for (const std::string& name : list)
+            ids.push_back(names.emplace(name, uint32_t(names.size() + 1)).first->second);
+        return ids;
+    }
 };
 
 CompiledPolicy::CompiledPolicy(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -132,13 +149,21 @@ const NetworkMatcher* first_network_match(const std::vector<NetworkMatcher>& lis
     return nullptr;
 }
 
-// Whether the request is about one of `roles`: its role, or any of
-// account's list.
-bool about_any_role(const RequestContext& ctx, const std::vector<std::string>& roles) {
-    if (!ctx.role.empty()) return contains(roles, ctx.role);
-    for (const std::string& role : ctx.roles)
-        if (contains(roles, role)) return true;
-    return false;
+// The request's user, service and roles as the rules number them, looked
+// up once per decision.
+struct RequestIds {
+    uint32_t user = 0, service = 0;
+    std::vector<uint32_t> roles;  // its role, or account's list
+
+    RequestIds(const CompiledPolicy::Impl& p, const RequestContext& ctx)
+        : user(p.id_of(ctx.user)), service(p.id_of(ctx.service)) {
+        if (!ctx.role.empty()) roles.push_back(p.id_of(ctx.role));
+        for (const std::string& role : ctx.roles) roles.push_back(p.id_of(role));
+    }
+};
+
+bool has_id(const std::vector<uint32_t>& ids, uint32_t id) {
+    return id != 0 && std::find(ids.begin(), ids.end(), id) != ids.end();
 }
 
 struct Match {
@@ -151,7 +176,8 @@ struct Match {
 // Whether every condition of `r` holds; `why` names the first one that does
 // not (or says they all hold). Conditions are tested cheapest first, so a
 // rule about another service never reads the group database.
-Match match_rule(const CompiledRule& cr, const RequestContext& ctx, Facts& facts, base::Error& error) {
+Match match_rule(const CompiledRule& cr, const RequestContext& ctx, const RequestIds& ids, Facts& facts,
+                 base::Error& error) {
     const config::PolicyRule& r = cr.rule;
     Match m;
     // Why it does not match is put into words only for a trace: a real
@@ -160,13 +186,13 @@ Match match_rule(const CompiledRule& cr, const RequestContext& ctx, Facts& facts
         if (ctx.trace) m.why = why();
         return m;
     };
-    if (!r.users.empty() && !contains(r.users, ctx.user))
+    if (!r.users.empty() && !has_id(cr.user_ids, ids.user))
         return fail([&] { return std::string("user " + ctx.user + " is not in users"); });
-    if (!r.services.empty() && !contains(r.services, ctx.service))
+    if (!r.services.empty() && !has_id(cr.service_ids, ids.service))
         return fail(
             [&] { return std::string("service " + ctx.service + " is not in services " + list_text(r.services)); });
     if (!r.roles.empty()) {
-        if (!about_any_role(ctx, r.roles))
+        if (std::none_of(ids.roles.begin(), ids.roles.end(), [&](uint32_t id) { return has_id(cr.role_ids, id); }))
             return fail([&] {
                 return std::string(ctx.role.empty() && ctx.roles.empty()
                                        ? "the request is for no role"
@@ -414,8 +440,9 @@ bool assess(Decision& d, const CompiledPolicy::Impl& p, const config::Role* role
     // report-only rules before it are noted.
     const CompiledRule* decider = nullptr;
     base::Error error;
+    const RequestIds ids(p, ctx);
     for (const CompiledRule& cr : p.rules) {
-        Match m = match_rule(cr, ctx, facts, error);
+        Match m = match_rule(cr, ctx, ids, facts, error);
         if (m.failed) {
             internal(d, error);
             return false;
@@ -524,6 +551,9 @@ base::Result<CompiledPolicy> CompiledPolicy::compile(const config::Config& confi
             if (it == schedules.end()) return base::make_error("rule '" + r.name + "': no schedule '" + *name + "'");
             *slot = it->second;
         }
+        cr.user_ids = impl->intern(r.users);
+        cr.service_ids = impl->intern(r.services);
+        cr.role_ids = impl->intern(r.roles);
         cr.rule = std::move(r);
         impl->rules.push_back(std::move(cr));
     }

@@ -76,16 +76,15 @@ std::optional<gid_t> IdentityCache::group_gid(const std::string& name) {
 namespace {
 // What identifies the contents of the local account files: a changed file
 // (usermod, gpasswd, vipw all write a new one) has another stamp.
-std::string account_files_stamp() {
-    std::string stamp;
+IdentityCache::FilesStamp account_files_stamp() {
+    IdentityCache::FilesStamp stamp{};
+    size_t i = 0;
     for (const char* path : {"/etc/group", "/etc/passwd"}) {
         struct stat st {};
-        if (stat(path, &st) != 0) {
-            stamp += "-;";
-            continue;
-        }
-        stamp += std::to_string(st.st_ino) + ':' + std::to_string(st.st_size) + ':' +
-                 std::to_string(st.st_mtim.tv_sec) + '.' + std::to_string(st.st_mtim.tv_nsec) + ';';
+        if (stat(path, &st) == 0)
+            stamp[i] = {uint64_t(st.st_ino), uint64_t(st.st_size), uint64_t(st.st_mtim.tv_sec),
+                        uint64_t(st.st_mtim.tv_nsec)};
+        ++i;
     }
     return stamp;
 }
@@ -93,9 +92,9 @@ std::string account_files_stamp() {
 
 std::optional<std::vector<gid_t>> IdentityCache::user_groups(const std::string& user) {
     if (membership_ttl_ms_ <= 0) return policy::user_groups(user);
-    if (std::string stamp = account_files_stamp(); stamp != files_stamp_) {
+    if (FilesStamp stamp = account_files_stamp(); stamp != files_stamp_) {
         memberships_.clear();
-        files_stamp_ = std::move(stamp);
+        files_stamp_ = stamp;
     }
     return cached(memberships_, user, membership_ttl_ms_, [](const std::string& u) { return policy::user_groups(u); });
 }

@@ -7,6 +7,8 @@
 
 #include <sys/types.h>
 
+#include <array>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -37,6 +39,9 @@ public:
     void set_membership_ttl(int64_t ms) { membership_ttl_ms_ = ms; }
     void clear();  // after a reload
 
+    // (inode, size, mtime s, mtime ns) of /etc/group and /etc/passwd.
+    using FilesStamp = std::array<std::array<uint64_t, 4>, 2>;
+
 private:
     template <typename V>
     struct Entry {
@@ -48,7 +53,7 @@ private:
     std::unordered_map<uid_t, Entry<std::optional<std::string>>> users_;
     std::unordered_map<std::string, Entry<std::optional<gid_t>>> groups_;
     std::unordered_map<std::string, Entry<std::optional<std::vector<gid_t>>>> memberships_;
-    std::string files_stamp_;  // of /etc/group and /etc/passwd when memberships_ was filled
+    FilesStamp files_stamp_{};  // when memberships_ was filled
 };
 
 // Reads credentials of the process at the other end of a Unix socket.
