@@ -168,7 +168,6 @@ bool has_id(const std::vector<uint32_t>& ids, uint32_t id) {
 
 struct Match {
     bool matched = false;
-    std::string why;
     bool failed = false;  // a fact could not be read (the error is match_rule's `error`)
     bool live = false;    // the answer came from a grant, which can end at any time
 };
@@ -176,14 +175,15 @@ struct Match {
 // Whether every condition of `r` holds; `why` names the first one that does
 // not (or says they all hold). Conditions are tested cheapest first, so a
 // rule about another service never reads the group database.
+// `why` is null unless the decision is traced.
 Match match_rule(const CompiledRule& cr, const RequestContext& ctx, const RequestIds& ids, Facts& facts,
-                 base::Error& error) {
+                 base::Error& error, std::string* why) {
     const config::PolicyRule& r = cr.rule;
     Match m;
     // Why it does not match is put into words only for a trace: a real
     // decision tests every rule and needs only the answer.
-    auto fail = [&](auto&& why) {
-        if (ctx.trace) m.why = why();
+    auto fail = [&](auto&& text) {
+        if (why) *why = text();
         return m;
     };
     if (!r.users.empty() && !has_id(cr.user_ids, ids.user))
@@ -251,7 +251,7 @@ Match match_rule(const CompiledRule& cr, const RequestContext& ctx, const Reques
         if (!any) return fail([&] { return std::string(ctx.user + " is in none of groups " + list_text(r.groups)); });
     }
     m.matched = true;
-    if (ctx.trace) m.why = "all conditions hold";
+    if (why) *why = "all conditions hold";
     return m;
 }
 
@@ -442,14 +442,15 @@ bool assess(Decision& d, const CompiledPolicy::Impl& p, const config::Role* role
     base::Error error;
     const RequestIds ids(p, ctx);
     for (const CompiledRule& cr : p.rules) {
-        Match m = match_rule(cr, ctx, ids, facts, error);
+        std::string why;
+        Match m = match_rule(cr, ctx, ids, facts, error, ctx.trace ? &why : nullptr);
         if (m.failed) {
             internal(d, error);
             return false;
         }
         d.live_rule = d.live_rule || m.live;
         const bool report_only = cr.rule.mode == config::RuleMode::ReportOnly;
-        if (ctx.trace) d.trace.push_back({cr.rule.name, report_only, m.matched, std::move(m.why), effect(cr, ctx)});
+        if (ctx.trace) d.trace.push_back({cr.rule.name, report_only, m.matched, std::move(why), effect(cr, ctx)});
         if (!m.matched) continue;
         if (report_only) {
             d.report_only.push_back("rule " + cr.rule.name + " would " +
