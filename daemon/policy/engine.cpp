@@ -23,8 +23,10 @@ struct CompiledRule {
     // users, services and roles as numbers (CompiledPolicy::Impl::names):
     // every decision tests every rule, and a number compares at once.
     std::vector<uint32_t> user_ids, service_ids, role_ids;
-    std::vector<NetworkMatcher> networks;
-    std::vector<NetworkMatcher> not_networks;
+    // Indexes into CompiledPolicy::Impl::networks: many rules name the same
+    // list, and a decision tests each list against the source once.
+    std::vector<uint32_t> networks;
+    std::vector<uint32_t> not_networks;
     const Schedule* schedule = nullptr;
     const Schedule* not_schedule = nullptr;
 };
@@ -38,10 +40,23 @@ struct CompiledPolicy::Impl {
     std::vector<CompiledRule> rules;  // built-in risk rules first
     // Every user, service and role name the rules mention, numbered from 1.
     std::unordered_map<std::string, uint32_t> names;
+    // Every distinct `networks` / `not_networks` entry, by its text.
+    std::vector<NetworkMatcher> networks;
+    std::unordered_map<std::string, uint32_t> network_ids;
 
     uint32_t id_of(const std::string& name) const {
         auto it = names.find(name);
         return it == names.end() ? 0 : it->second;  // 0: named by no rule
+    }
+    // The same entry text always resolves to the same matcher.
+    std::vector<uint32_t> intern(std::vector<NetworkMatcher> list) {
+        std::vector<uint32_t> ids;
+        for (NetworkMatcher& m : list) {
+            auto [it, added] = network_ids.emplace(m.name, uint32_t(networks.size()));
+            if (added) networks.push_back(std::move(m));
+            ids.push_back(it->second);
+        }
+        return ids;
     }
     std::vector<uint32_t> intern(const std::vector<std::string>& list) {
         std::vector<uint32_t> ids;
@@ -143,23 +158,37 @@ bool network_matches(const NetworkMatcher& m, const Source& source) {
     return false;
 }
 
-const NetworkMatcher* first_network_match(const std::vector<NetworkMatcher>& list, const Source& source) {
-    for (const NetworkMatcher& m : list)
-        if (network_matches(m, source)) return &m;
-    return nullptr;
-}
-
 // The request's user, service and roles as the rules number them, looked
-// up once per decision.
+// up once per decision, and which network entries hold its source, each
+// tested once.
 struct RequestIds {
     uint32_t user = 0, service = 0;
     std::vector<uint32_t> roles;  // its role, or account's list
 
     RequestIds(const CompiledPolicy::Impl& p, const RequestContext& ctx)
-        : user(p.id_of(ctx.user)), service(p.id_of(ctx.service)) {
+        : user(p.id_of(ctx.user)),
+          service(p.id_of(ctx.service)),
+          policy_(p),
+          source_(ctx.source),
+          in_network_(p.networks.size(), -1) {
         if (!ctx.role.empty()) roles.push_back(p.id_of(ctx.role));
         for (const std::string& role : ctx.roles) roles.push_back(p.id_of(role));
     }
+
+    // The first of `entries` that holds the source, or nullptr.
+    const NetworkMatcher* first_network_match(const std::vector<uint32_t>& entries) {
+        for (uint32_t id : entries) {
+            int8_t& in = in_network_[id];
+            if (in < 0) in = network_matches(policy_.networks[id], source_) ? 1 : 0;
+            if (in) return &policy_.networks[id];
+        }
+        return nullptr;
+    }
+
+private:
+    const CompiledPolicy::Impl& policy_;
+    const Source& source_;
+    std::vector<int8_t> in_network_;  // -1: not tested yet
 };
 
 bool has_id(const std::vector<uint32_t>& ids, uint32_t id) {
@@ -176,8 +205,8 @@ struct Match {
 // not (or says they all hold). Conditions are tested cheapest first, so a
 // rule about another service never reads the group database.
 // `why` is null unless the decision is traced.
-Match match_rule(const CompiledRule& cr, const RequestContext& ctx, const RequestIds& ids, Facts& facts,
-                 base::Error& error, std::string* why) {
+Match match_rule(const CompiledRule& cr, const RequestContext& ctx, RequestIds& ids, Facts& facts, base::Error& error,
+                 std::string* why) {
     const config::PolicyRule& r = cr.rule;
     Match m;
     // Why it does not match is put into words only for a trace: a real
@@ -202,13 +231,13 @@ Match match_rule(const CompiledRule& cr, const RequestContext& ctx, const Reques
     if (r.tty && ctx.tty.empty() == *r.tty)
         return fail([&] { return std::string(*r.tty ? "the request has no terminal" : "the request has a terminal"); });
     if (!cr.networks.empty()) {
-        if (!first_network_match(cr.networks, ctx.source))
+        if (!ids.first_network_match(cr.networks))
             return fail([&] {
                 return std::string("source " + ctx.source.text() + " is not in networks " + list_text(r.networks));
             });
     }
     if (!cr.not_networks.empty()) {
-        if (const NetworkMatcher* hit = first_network_match(cr.not_networks, ctx.source))
+        if (const NetworkMatcher* hit = ids.first_network_match(cr.not_networks))
             return fail([&] { return std::string("source " + ctx.source.text() + " is in " + hit->name); });
     }
     if (cr.schedule && !cr.schedule->contains(ctx.time))
@@ -440,7 +469,7 @@ bool assess(Decision& d, const CompiledPolicy::Impl& p, const config::Role* role
     // report-only rules before it are noted.
     const CompiledRule* decider = nullptr;
     base::Error error;
-    const RequestIds ids(p, ctx);
+    RequestIds ids(p, ctx);
     for (const CompiledRule& cr : p.rules) {
         std::string why;
         Match m = match_rule(cr, ctx, ids, facts, error, ctx.trace ? &why : nullptr);
@@ -542,10 +571,10 @@ base::Result<CompiledPolicy> CompiledPolicy::compile(const config::Config& confi
         CompiledRule cr;
         auto nets = compile_networks(policy, r.networks, r);
         if (!nets) return nets.error();
-        cr.networks = std::move(*nets);
+        cr.networks = impl->intern(std::move(*nets));
         auto not_nets = compile_networks(policy, r.not_networks, r);
         if (!not_nets) return not_nets.error();
-        cr.not_networks = std::move(*not_nets);
+        cr.not_networks = impl->intern(std::move(*not_nets));
         for (auto [name, slot] : {std::pair{&r.schedule, &cr.schedule}, std::pair{&r.not_schedule, &cr.not_schedule}}) {
             if (name->empty()) continue;
             auto it = schedules.find(*name);

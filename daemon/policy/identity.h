@@ -34,7 +34,8 @@ public:
     std::optional<gid_t> group_gid(const std::string& name);
     // A user's gids (user_groups), reused for `membership_ttl_ms`: the
     // group database is read at most once in that time per user, and
-    // again as soon as /etc/group or /etc/passwd changes.
+    // again as soon as /etc/group or /etc/passwd changes (looked at at most
+    // once a millisecond).
     std::optional<std::vector<gid_t>> user_groups(const std::string& user);
     void set_membership_ttl(int64_t ms) { membership_ttl_ms_ = ms; }
     void clear();  // after a reload
@@ -54,6 +55,7 @@ private:
     std::unordered_map<std::string, Entry<std::optional<gid_t>>> groups_;
     std::unordered_map<std::string, Entry<std::optional<std::vector<gid_t>>>> memberships_;
     FilesStamp files_stamp_{};  // when memberships_ was filled
+    int64_t stamp_checked_ms_ = -1;
 };
 
 // Reads credentials of the process at the other end of a Unix socket.

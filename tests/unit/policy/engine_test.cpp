@@ -552,6 +552,29 @@ TEST_F(EngineTest, AVerifyOrAPushInsideARolesGrantNeedsTheGrant) {
     EXPECT_EQ(run(push).status, wire::Status::Conflict);
 }
 
+// A list named by several rules is tested against the source once per
+// decision; every rule still sees the answer for itself.
+TEST_F(EngineTest, RulesNamingTheSameNetworkListEachSeeItsAnswer) {
+    auto& night = add_rule("office-at-night");
+    night.networks = {"office"};
+    night.not_schedule = "business";  // it is 11:00 in Berlin: does not match
+    night.deny = "not at night";
+    auto& outside = add_rule("outside-office");
+    outside.not_networks = {"office", "10.99.0.0/16"};
+    outside.deny = "only from the office";
+    auto& office = add_rule("office");
+    office.networks = {"10.99.0.0/16", "office"};
+    office.require_factor = config::Factor::Push;
+    Decision in = run(request(Operation::Authorize, "db-admin", "10.20.1.1"));
+    EXPECT_EQ(in.rule, "office") << in.message;
+    ASSERT_EQ(in.trace.size(), 7u);
+    EXPECT_EQ(in.trace[4].why, "the time is inside schedule business");
+    EXPECT_EQ(in.trace[5].why, "source 10.20.1.1 is in office");
+    Decision out = run(request(Operation::Authorize, "db-admin", "192.0.2.7"));
+    EXPECT_EQ(out.rule, "outside-office");
+    EXPECT_EQ(out.message, "only from the office");
+}
+
 TEST_F(EngineTest, UnknownNetworkListOrScheduleFailsToCompile) {
     add_rule("bad").networks = {"nowhere"};
     auto compiled = CompiledPolicy::compile(config);
