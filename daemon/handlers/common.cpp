@@ -103,8 +103,4 @@ std::string source_of(daemon::Daemon& d, const Call& call) {
     return s;
 }
 
-std::string format_time(int64_t epoch) {
-    return base::format_utc(epoch);
-}
-
 }  // namespace elevate::handlers

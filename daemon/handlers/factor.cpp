@@ -29,7 +29,7 @@ Answer answer_for(const auth::VerifyResult& v) {
         case auth::VerifyOutcome::Older:
             return {wire::Status::Denied, "this code is older than one already used"};
         case auth::VerifyOutcome::Locked:
-            return {wire::Status::Locked, "too many failed attempts; locked until " + format_time(v.locked_until)};
+            return {wire::Status::Locked, "too many failed attempts; locked until " + base::format_utc(v.locked_until)};
         case auth::VerifyOutcome::NotEnrolled:
             return {wire::Status::NotEnrolled,
                     "no second factor is enrolled; ask an administrator to run "

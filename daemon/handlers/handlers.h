@@ -127,6 +127,5 @@ Answer end_grant(daemon::Daemon& d, const Call& call, wire::FieldWriter& reply, 
 // unknown": the service, the resolved source (request_source), the login
 // session it was found through and the terminal; for grant sources and audit.
 std::string source_of(daemon::Daemon& d, const Call& call);
-std::string format_time(int64_t epoch);
 
 }  // namespace elevate::handlers

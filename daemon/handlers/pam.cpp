@@ -1,6 +1,7 @@
 // authorize, account, session_open, session_close, break_glass: what
 // pam_elevate asks. The module holds no policy: every answer, and every
 // message the user sees, is decided here.
+#include "common/base/parse.h"
 #include "daemon/daemon.h"
 #include "daemon/handlers/handlers.h"
 
@@ -34,7 +35,7 @@ Answer authorize_reply(daemon::Daemon& d, const Call& call, const config::Role* 
             reply.put_bool(wire::Tag::Granted, true);
             put_grant(reply, *decision.grant);
             audit_decision(d, call, "authorize", role_name, decision.grant->id, {}, decision,
-                           "active grant until " + format_time(decision.grant->end));
+                           "active grant until " + base::format_utc(decision.grant->end));
             return {};
         case policy::Outcome::Pending:
             // A request already waits for approval: the client waits for it
@@ -110,7 +111,7 @@ Answer account(daemon::Daemon& d, const Call& call, wire::FieldWriter& reply) {
     // pam_elevate files the session of this PAM handle under this grant.
     put_grant(reply, *decision.grant);
     audit_decision(d, call, "account", decision.grant->role, decision.grant->id, {}, decision,
-                   "active grant until " + format_time(decision.grant->end));
+                   "active grant until " + base::format_utc(decision.grant->end));
     return {};
 }
 
