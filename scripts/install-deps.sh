@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Installs everything elevate needs to build, test and run on Debian 12.
+# Installs everything elevate needs to build, package, test and run on
+# Debian 12 (debhelper, dh-nss and lintian for the .debs; systemd only for
+# systemd-analyze, which checks the unit).
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -q
@@ -10,4 +12,5 @@ apt-get install -y -q --no-install-recommends \
   libgtest-dev libgmock-dev libpam-wrapper libpamtest0-dev \
   libtomlplusplus-dev nlohmann-json3-dev libsystemd-dev libqrencode-dev libhowardhinnant-date-dev tzdata \
   oathtool faketime openssh-server openssh-client sudo expect python3 python3-pexpect \
-  libpam-oath libpam-google-authenticator passwd util-linux procps valgrind
+  libpam-oath libpam-google-authenticator passwd util-linux procps valgrind \
+  debhelper dh-nss lintian ccache systemd man-db groff bash-completion

@@ -13,6 +13,13 @@ left with our prefixes.
 Run as root (the tests create users and files under /etc). Binaries come
 from the environment (ctest sets them): ELEVATED_BIN, ELEVATECTL_BIN,
 PAM_ELEVATE_SO.
+
+With ELEVATE_E2E_INSTALLED=1 (tests/package sets it) the same tests run
+against an installed package at its default paths: /usr/sbin/elevated with
+no --config (the packaged /etc/elevate/elevate.conf plus a drop-in in
+elevate.conf.d), the default socket, state and audit paths, PAM lines that
+name `pam_elevate.so` without socket=, and getent through the system's own
+nsswitch.conf, which the package wired.
 """
 
 import atexit
@@ -43,6 +50,14 @@ FILE_PREFIX = "elevate-e2e-"       # /etc/pam.d, /etc/sudoers.d, /tmp dirs
 TMP_ROOT = "/tmp"
 PAM_DIR = "/etc/pam.d"
 SUDOERS_DIR = "/etc/sudoers.d"
+
+INSTALLED = os.environ.get("ELEVATE_E2E_INSTALLED") == "1"
+# The packaged daemon's paths (elevate.conf(5) defaults).
+INSTALLED_SOCKET = "/run/elevate/elevated.sock"
+INSTALLED_STATE_DIR = "/var/lib/elevate"
+INSTALLED_AUDIT = "/var/log/elevate/audit.jsonl"
+INSTALLED_SNAPSHOT = "/run/elevate/groups.snapshot"
+INSTALLED_DROPIN_DIR = "/etc/elevate/elevate.conf.d"
 
 PERIOD = 30        # [totp] period (default)
 DRIFT_STEPS = 10   # [totp] drift_steps: many distinct valid codes at once
@@ -87,15 +102,29 @@ def _find_binary(env_name, candidates):
 
 
 def elevated_bin():
+    if INSTALLED:
+        return "/usr/sbin/elevated"
     return _find_binary("ELEVATED_BIN", ["daemon/elevated"])
 
 
 def elevatectl_bin():
+    if INSTALLED:
+        return "/usr/bin/elevatectl"
     return _find_binary("ELEVATECTL_BIN", ["cli/elevatectl"])
 
 
 def pam_module():
+    """The module as a PAM line names it: the build's by path, or the
+    installed one by name (libpam finds it in its own directory)."""
+    if INSTALLED:
+        return "pam_elevate.so"
     return _find_binary("PAM_ELEVATE_SO", ["pam_module/pam_elevate.so"])
+
+
+def module_at(module, socket):
+    """`module` with the daemon's socket as a PAM line passes it; nothing
+    for an installed package, whose module knows the default socket."""
+    return module if INSTALLED else "%s socket=%s" % (module, socket)
 
 
 # --------------------------------------------------------------------------
@@ -109,13 +138,13 @@ def sudo_pam_stack(module, socket, role, source, auth_options="", session=False)
     return (
         "#%%PAM-1.0\n"
         "# elevate end-to-end test service (tests/e2e/%(src)s); removed after the test.\n"
-        "auth     required %(m)s socket=%(s)s activate=%(r)s%(o)s\n"
-        "account  required %(m)s socket=%(s)s require_grant=%(r)s\n"
+        "auth     required %(m)s activate=%(r)s%(o)s\n"
+        "account  required %(m)s require_grant=%(r)s\n"
         # sudo opens a PAM session for the command: give it a stack.
         "session  required pam_unix.so\n"
         "%(session)s"
-    ) % {"src": source, "m": module, "s": socket, "r": role, "o": (" " + auth_options) if auth_options else "",
-         "session": ("session  required %s socket=%s\n" % (module, socket)) if session else ""}
+    ) % {"src": source, "m": module_at(module, socket), "r": role, "o": (" " + auth_options) if auth_options else "",
+         "session": ("session  required %s\n" % module_at(module, socket)) if session else ""}
 
 
 def sudoers_for(user, service):
@@ -537,7 +566,9 @@ def preclean():
         if pw.pw_name.startswith(USER_PREFIX) and pw.pw_name not in claimed_users:
             log("removing leftover user " + pw.pw_name)
             _remove_user(pw.pw_name)
-    for base in (PAM_DIR, SUDOERS_DIR):
+    for base in (PAM_DIR, SUDOERS_DIR, INSTALLED_DROPIN_DIR):
+        if not os.path.isdir(base):
+            continue
         for entry in os.listdir(base):
             p = os.path.join(base, entry)
             if entry.startswith(FILE_PREFIX) and p not in claimed_files:
@@ -600,28 +631,38 @@ class Daemon:
         (e.g. [push], [push.webhook], [notify] from WebhookServer.config).
         The file is root's and 0600 from the start: it may hold secrets."""
         self.ws = ws
-        ws.logs.append(("elevated log", ws.file("elevated.log")))
-        ws.logs.append(("audit trail", ws.file("audit.jsonl")))
-        self.socket = ws.file("elevated.sock")
-        self.state_dir = ws.file("state")
-        self.audit_path = ws.file("audit.jsonl")
-        self.config_path = ws.file("elevate.conf")
         self.log_path = ws.file("elevated.log")
-        self.snapshot = ws.file("groups.snapshot")
-        os.mkdir(self.state_dir, 0o700)
-        os.chmod(self.state_dir, 0o700)
-        # Test users run the CLI from a copy in the (0711) workspace, so the
-        # build tree's permissions do not matter.
-        self.ctl_path = ws.file("elevatectl")
-        shutil.copyfile(elevatectl_bin(), self.ctl_path)
-        os.chmod(self.ctl_path, 0o755)
+        ws.logs.append(("elevated log", self.log_path))
+        if INSTALLED:
+            # The package's paths; the test's settings and roles go into a
+            # drop-in beside the packaged elevate.conf.
+            self.socket = INSTALLED_SOCKET
+            self.state_dir = INSTALLED_STATE_DIR
+            self.audit_path = INSTALLED_AUDIT
+            self.snapshot = INSTALLED_SNAPSHOT
+            self.config_path = os.path.join(INSTALLED_DROPIN_DIR, FILE_PREFIX + "daemon.conf")
+            self.ctl_path = elevatectl_bin()
+            paths = ""
+        else:
+            self.socket = ws.file("elevated.sock")
+            self.state_dir = ws.file("state")
+            self.audit_path = ws.file("audit.jsonl")
+            self.config_path = ws.file("elevate.conf")
+            self.snapshot = ws.file("groups.snapshot")
+            os.mkdir(self.state_dir, 0o700)
+            os.chmod(self.state_dir, 0o700)
+            # Test users run the CLI from a copy in the (0711) workspace, so the
+            # build tree's permissions do not matter.
+            self.ctl_path = ws.file("elevatectl")
+            shutil.copyfile(elevatectl_bin(), self.ctl_path)
+            os.chmod(self.ctl_path, 0o755)
+            paths = ('socket = "%s"\nstate_dir = "%s"\naudit_file = "%s"\nsnapshot = "%s"\n'
+                     % (self.socket, self.state_dir, self.audit_path, self.snapshot))
+        ws.logs.append(("audit trail", self.audit_path))
         head = (
             "[daemon]\n"
-            'socket = "%s"\n'
-            'state_dir = "%s"\n'
-            'audit_file = "%s"\n'
+            "%s"
             "audit_journal = false\n"
-            'snapshot = "%s"\n'
             'admin_group = "elve2e-admins"\n'
             "\n[totp]\n"
             "drift_steps = %d\n"
@@ -629,14 +670,25 @@ class Daemon:
             "max_failures = %d\n"
             'window = "15m"\n'
             'duration = "1m"\n\n'
-        ) % (self.socket, self.state_dir, self.audit_path, self.snapshot, DRIFT_STEPS, lockout_max_failures)
+        ) % (paths, DRIFT_STEPS, lockout_max_failures)
+        if INSTALLED:
+            ws.note("file", self.config_path)
+            ws.add_cleanup(_remove_file, self.config_path)
         _write_atomic(self.config_path, head + extra + ("\n" if extra else "") + roles, 0o600)
         self.proc = None
 
     def start(self):
+        if INSTALLED:
+            # The daemon the package runs answers on the same socket: this
+            # test's daemon takes its place (systemd's, when systemd runs,
+            # comes back at cleanup).
+            _stop_installed_service(self.ws)
+            argv = [elevated_bin(), "--debug"]
+        else:
+            argv = [elevated_bin(), "--debug", "--config", self.config_path]
         logf = open(self.log_path, "ab")
         try:
-            self.proc = subprocess.Popen([elevated_bin(), "--debug", "--config", self.config_path],
+            self.proc = subprocess.Popen(argv,
                                          stdin=subprocess.DEVNULL, stdout=logf, stderr=logf,
                                          env=dict(BASE_ENV), start_new_session=True)
         finally:
@@ -668,7 +720,8 @@ class Daemon:
             return ""
 
     def ctl(self, args, user=None, input=None, json_out=False, timeout=30):
-        argv = [self.ctl_path, "--socket", self.socket] + (["--json"] if json_out else []) + list(args)
+        socket = [] if INSTALLED else ["--socket", self.socket]
+        argv = [self.ctl_path] + socket + (["--json"] if json_out else []) + list(args)
         return run(argv, input=input, user=user, timeout=timeout)
 
     def enroll(self, user):
@@ -716,6 +769,20 @@ class Daemon:
 
     def audit_since(self, mark):
         return self.audit()[mark:]
+
+
+def systemd_running():
+    return os.path.isdir("/run/systemd/system")
+
+
+def _stop_installed_service(ws):
+    """Stops elevated.service while a test runs the installed daemon itself,
+    and starts it again at cleanup if it was running."""
+    if not systemd_running():
+        return
+    if run(["systemctl", "is-active", "--quiet", "elevated.service"]).returncode == 0:
+        run(["systemctl", "stop", "elevated.service"], check=True)
+        ws.add_cleanup(lambda: run(["systemctl", "start", "elevated.service"]))
 
 
 def running_daemon(ws, roles, enroll=(), **options):
@@ -897,12 +964,17 @@ def getent_group(daemon, group):
     through LD_LIBRARY_PATH, the snapshot through ELEVATE_NSS_SNAPSHOT (getent
     is not set-uid, so the module honours it). Returns (exit status,
     members), members None when getent printed no entry."""
-    conf = daemon.ws.file("nsswitch.conf")
-    if not os.path.exists(conf):
-        _write_atomic(conf, nsswitch_with_elevate(), 0o644)
-    script = 'mount --bind "$1" /etc/nsswitch.conf && exec getent group "$2"'
-    r = run(["unshare", "--mount", "--propagation", "private", "--", "sh", "-c", script, "sh", conf, group],
-            env={"LD_LIBRARY_PATH": os.path.dirname(nss_module()), "ELEVATE_NSS_SNAPSHOT": daemon.snapshot})
+    if INSTALLED:
+        # The package put elevate into the system's nsswitch.conf; the
+        # module reads the default snapshot.
+        r = run(["getent", "group", group])
+    else:
+        conf = daemon.ws.file("nsswitch.conf")
+        if not os.path.exists(conf):
+            _write_atomic(conf, nsswitch_with_elevate(), 0o644)
+        script = 'mount --bind "$1" /etc/nsswitch.conf && exec getent group "$2"'
+        r = run(["unshare", "--mount", "--propagation", "private", "--", "sh", "-c", script, "sh", conf, group],
+                env={"LD_LIBRARY_PATH": os.path.dirname(nss_module()), "ELEVATE_NSS_SNAPSHOT": daemon.snapshot})
     if r.returncode not in (0, 2):  # 2: no such group
         raise RuntimeError("getent group %s in a private mount namespace failed (%d): %s%s"
                            % (group, r.returncode, r.stdout, r.stderr))

@@ -168,9 +168,9 @@ class SshdE2E(unittest.TestCase):
         cls.sshd = Sshd(cls.ws, (
             "#%%PAM-1.0\n"
             "# elevate end-to-end test service (tests/e2e/test_sshd.py); removed after the test.\n"
-            "auth     required %(m)s socket=%(s)s\n"
-            "account  required %(m)s socket=%(s)s require_grant=db-admin,db-term\n"
-            "session  required %(m)s socket=%(s)s\n") % {"m": m, "s": s})
+            "auth     required %(m)s\n"
+            "account  required %(m)s require_grant=db-admin,db-term\n"
+            "session  required %(m)s\n") % {"m": e2e.module_at(m, s)})
         cls.sshd.start()
 
     def setUp(self):
