@@ -136,6 +136,18 @@ int run(int argc, char** argv) {
     // callbacks on this thread, between requests.
     hooks.watched.push_back({daemon_ref.http().wake_fd(), [&] { daemon_ref.http().run_completions(); }});
     hooks.abandoned = [&](uint64_t ticket) { daemon_ref.abandoned(ticket); };
+    // WatchdogSec= of the unit: systemd restarts the daemon when WATCHDOG=1
+    // stops coming. Sent from the event loop (never from a thread of its
+    // own) at half the interval, so one late round is not yet a restart.
+    uint64_t watchdog_usec = 0;
+    if (int w = sd_watchdog_enabled(0, &watchdog_usec); w > 0) {
+        hooks.heartbeat_ms = std::max<int64_t>(1, int64_t(watchdog_usec / 2000));
+        hooks.heartbeat = [] { sd_notify(0, "WATCHDOG=1"); };
+        daemon::log_debug("systemd watchdog: WATCHDOG=1 every " + std::to_string(hooks.heartbeat_ms) + " ms");
+    } else if (w < 0) {
+        daemon::log_warning(std::string("ignoring the systemd watchdog settings (WATCHDOG_USEC, WATCHDOG_PID): ") +
+                            std::strerror(-w));
+    }
     server::Server srv(daemon_ref, std::move(*listener), std::move(hooks));
     daemon_ref.set_resume([&](uint64_t ticket) { srv.resume(ticket); });
     if (auto r = srv.init(); !r) {

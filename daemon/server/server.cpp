@@ -78,6 +78,7 @@ struct Server::Impl : Parking {
     uint64_t last_ticket = 0;
     Connection* current = nullptr;  // the connection whose request is being dispatched
     int64_t park_deadline_ms = 0;
+    int64_t next_heartbeat_ms = 0;  // monotonic; 0: the first round beats
     // Open connections per non-root uid, and of all non-root peers: one user
     // cannot take the slots the PAM callers (root: sshd, sudo) need.
     std::unordered_map<uid_t, int> per_user;
@@ -382,7 +383,18 @@ struct Server::Impl : Parking {
         if (hooks.next_timer_ms) {
             if (auto in_ms = hooks.next_timer_ms()) timeout = std::min(timeout, *in_ms);
         }
+        if (heartbeat_on()) timeout = std::min(timeout, next_heartbeat_ms - now);
         return int(std::max<int64_t>(timeout, 0));
+    }
+
+    bool heartbeat_on() const { return hooks.heartbeat_ms > 0 && hooks.heartbeat; }
+    // Checked every round: a busy loop beats as often as an idle one.
+    void beat_if_due() {
+        if (!heartbeat_on()) return;
+        const int64_t now = wire::monotonic_ms();
+        if (now < next_heartbeat_ms) return;
+        hooks.heartbeat();
+        next_heartbeat_ms = now + hooks.heartbeat_ms;
     }
 
     // A CLOCK_REALTIME timer armed for the far future with CANCEL_ON_SET:
@@ -466,6 +478,7 @@ base::Result<void> Server::run() {
     auto& s = *impl_;
     std::vector<struct epoll_event> events(256);
     while (!s.stopping) {
+        s.beat_if_due();
         int n = epoll_wait(s.epoll.get(), events.data(), int(events.size()), s.next_timeout_ms());
         if (n < 0) {
             if (errno == EINTR) continue;

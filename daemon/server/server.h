@@ -36,6 +36,12 @@ struct ServerHooks {
     std::vector<WatchedFd> watched;
     // A parked request's client went away before its answer (ticket).
     std::function<void(uint64_t)> abandoned;
+    // The systemd watchdog: `heartbeat` runs on the loop's thread at the
+    // start of run() and then every `heartbeat_ms` (0: never), the loop's
+    // wait never longer than the time to the next one. Only a loop that
+    // still turns sends it, so systemd restarts a wedged daemon.
+    int64_t heartbeat_ms = 0;
+    std::function<void()> heartbeat;
 };
 
 class Server {
