@@ -1,52 +1,73 @@
 #!/usr/bin/env bash
-# Quick start on a fresh Debian 12 machine, as root: installs the
-# dependencies, builds and installs elevate, starts the daemon, and walks a
-# demo user through the just-in-time flow (enroll, activate with a TOTP
-# code, status, drop). oathtool stands in for the user's phone.
+# Quick start on a fresh Debian 12 machine, as root: installs the build
+# dependencies, builds the Debian packages and installs them with apt, then
+# shows the job elevate does with real programs: a demo user's sudo asks
+# for a TOTP code and grants the role db-admin, `getent group db-admin`
+# lists the user, the next sudo asks nothing, and when the short grant ends
+# the group is empty and sudo refuses again. oathtool plays the phone.
+#
+# It leaves the demo in place to try by hand (user elevate-demo,
+# /etc/pam.d/elevate-demo, /etc/sudoers.d/elevate-demo,
+# /etc/elevate/elevate.conf.d/50-quickstart.conf); `apt-get purge elevate
+# libpam-elevate libnss-elevate` removes the packages and their state.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ "$(id -u)" -eq 0 ] || { echo "run as root" >&2; exit 1; }
 
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
-show() { printf '\033[2m$ %s\033[0m\n' "$*"; "$@"; }
+show() { printf '\033[2m# %s\033[0m\n' "$*"; "$@"; }
 
-say "Installing build and runtime dependencies"
+say "Installing build dependencies"
 ./scripts/install-deps.sh >/dev/null
 
-say "Building and installing"
-cmake -S . -B build/release -DCMAKE_BUILD_TYPE=Release -DELEVATE_TESTS=OFF -DELEVATE_BENCH=OFF -DELEVATE_WERROR=OFF >/dev/null
-cmake --build build/release -j"$(nproc)" >/dev/null
-cmake --install build/release >/dev/null
-echo "installed /usr/local/sbin/elevated and /usr/local/bin/elevatectl"
+say "Building the Debian packages (dpkg-buildpackage, lintian)"
+./scripts/build-deb.sh >/tmp/elevate-quickstart-build.log 2>&1 ||
+  { tail -n 40 /tmp/elevate-quickstart-build.log; exit 1; }
+ls build/deb/*.deb
+
+say "Installing them with apt"
+DEBIAN_FRONTEND=noninteractive apt-get install -y -q --reinstall \
+  ./build/deb/elevate_*.deb ./build/deb/libpam-elevate_*.deb ./build/deb/libnss-elevate_*.deb >/dev/null
+show grep '^group' /etc/nsswitch.conf
 
 demo=elevate-demo
 id "$demo" >/dev/null 2>&1 || useradd -m -s /bin/bash "$demo"
 
-install -d -m 0755 /etc/elevate /etc/elevate/elevate.conf.d
-if [ ! -e /etc/elevate/elevate.conf ]; then
-  cat > /etc/elevate/elevate.conf <<CONF
-# elevate configuration; see /usr/local/share/doc/elevate/examples/elevate.conf
-[daemon]
-admin_group = "sudo"
-
+say "A role for $demo, a sudo service that activates it, a sudoers line"
+cat > /etc/elevate/elevate.conf.d/50-quickstart.conf <<CONF
+# Written by elevate's scripts/quickstart.sh.
 [[role]]
 name = "db-admin"
 gid = 60001
 eligible_users = ["$demo"]
-default_duration = "45m"
+default_duration = "20s"                  # short, so the demo shows the end
 max_duration = "4h"
 require_reason = true
 CONF
-fi
-install -d -m 0700 /var/lib/elevate
-
-say "Checking the configuration"
+cat > /etc/pam.d/elevate-demo <<'PAM'
+# Written by elevate's scripts/quickstart.sh; see
+# /usr/share/doc/libpam-elevate/examples/sudo-elevate.
+auth     required  pam_elevate.so activate=db-admin
+account  required  pam_elevate.so require_grant=db-admin
+session  required  pam_unix.so
+session  required  pam_elevate.so
+PAM
+sudoers=$(mktemp)
+cat > "$sudoers" <<SUDO
+# Written by elevate's scripts/quickstart.sh: $demo's sudo goes through
+# /etc/pam.d/elevate-demo, and every sudo asks PAM (no credential cache).
+Defaults:$demo pam_service=elevate-demo, timestamp_timeout=0, !lecture, passwd_tries=1
+$demo ALL=(ALL:ALL) ALL
+SUDO
+visudo -cqf "$sudoers"
+install -m 0440 "$sudoers" /etc/sudoers.d/elevate-demo
+rm -f "$sudoers"
+show cat /etc/pam.d/elevate-demo
 show elevated --check-config
 
 say "Starting elevated"
 if [ -d /run/systemd/system ]; then
-  systemctl daemon-reload
-  systemctl enable --now elevated.service
+  # The package enabled and started it; the new role needs a reload.
   systemctl reload-or-restart elevated.service
 else
   # No systemd (a container): run it in the background. A re-run replaces
@@ -56,38 +77,21 @@ else
     kill "$old"
     for _ in $(seq 50); do kill -0 "$old" 2>/dev/null || break; sleep 0.1; done
   fi
-  if ! elevatectl ping >/dev/null 2>&1; then
-    nohup elevated >/var/log/elevated.log 2>&1 &
-    echo $! > /run/elevated.pid
-  fi
+  nohup /usr/sbin/elevated >/var/log/elevate/elevated.log 2>&1 &
+  echo $! > /run/elevated.pid
 fi
 for _ in $(seq 50); do elevatectl ping >/dev/null 2>&1 && break; sleep 0.1; done
 show elevatectl ping
 
 say "Enrolling $demo (an admin shows them this QR code once)"
 secret=$(elevatectl --json enroll "$demo" --force --no-qr | sed -n 's/.*secret=\([A-Z2-7]*\).*/\1/p')
+[ -n "$secret" ] || { echo "enrolling $demo gave no secret" >&2; exit 1; }
 echo "otpauth URI issued; oathtool will play the phone app"
 
-as_demo() { setpriv --reuid="$demo" --regid="$demo" --init-groups "$@"; }
+say "$demo uses sudo"
+/usr/bin/python3 scripts/quickstart_sudo.py "$demo" "$secret" db-admin
 
-say "$demo has no grant yet"
-show as_demo elevatectl status
-
-say "$demo activates db-admin for 30 minutes with a TOTP code"
-code=$(oathtool --totp -b "$secret")
-echo "Verification code: ****** (from the authenticator)"
-echo "$code" | show as_demo elevatectl activate db-admin --for 30m --reason "INC-4711 demo"
-
-say "The grant is active and audited"
-show as_demo elevatectl status
-show elevatectl list
-
-say "$demo drops the grant when done"
-show as_demo elevatectl drop db-admin
-show as_demo elevatectl status
-
-say "Replaying the same code is refused"
-echo "$code" | show as_demo elevatectl activate db-admin --reason replay || true
-tail -n 3 /var/log/elevate/audit.jsonl
+say "The audit trail (/var/log/elevate/audit.jsonl), last entries"
+tail -n 4 /var/log/elevate/audit.jsonl
 
 say "Done. Run the test suite with: ./scripts/test.sh"

@@ -45,8 +45,7 @@ def terminal(user, command, secret=None, reason="INC-4711 quick start", note="")
         sys.stdout.write(child.before + (child.after if i < 2 else ""))
         if i == 0:
             prompts.append("reason")
-            child.sendline(reason)
-            sys.stdout.write(reason)
+            child.sendline(reason)  # the terminal echoes it
         elif i == 1:
             prompts.append("code")
             child.sendline(oathtool(secret) if secret else "")

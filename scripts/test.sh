@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it: a normal build, an
 # AddressSanitizer + UndefinedBehaviorSanitizer build, and the libFuzzer
-# targets for a short run. Every test goes through ctest. Run as root
+# targets for a short run; first the Debian packages, which the normal
+# build's ctest installs, tests and purges. Every test goes through ctest. Run as root
 # (integration tests create users and run the daemon as root).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,8 +11,17 @@ fuzz_seconds=${ELEVATE_FUZZ_SECONDS:-60}
 
 step() { printf '\n=== %s ===\n' "$*"; }
 
+# The Debian packages, and the same rebuilt as a newer version, for the
+# package test (tests/package: install, the sudo and sshd e2e tests against
+# the installed files, upgrade, purge). ccache serves the rebuild.
+step "Debian packages (dpkg-buildpackage, lintian)"
+./scripts/build-deb.sh --out build/deb
+./scripts/build-deb.sh --out build/deb-upgrade \
+  --version "$(dpkg-parsechangelog -l packaging/debian/changelog -S Version)+rebuild1" --no-lintian
+
 step "build (RelWithDebInfo)"
-cmake -S . -B build/ci -DCMAKE_BUILD_TYPE=RelWithDebInfo
+cmake -S . -B build/ci -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DELEVATE_DEB_DIR="$PWD/build/deb" -DELEVATE_DEB_UPGRADE_DIR="$PWD/build/deb-upgrade"
 cmake --build build/ci -j"$jobs"
 step "tests"
 (cd build/ci && ctest --output-on-failure -j"$jobs")
