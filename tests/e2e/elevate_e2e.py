@@ -147,6 +147,19 @@ def sudo_pam_stack(module, socket, role, source, auth_options="", session=False)
          "session": ("session  required %s\n" % module_at(module, socket)) if session else ""}
 
 
+def sshd_pam_stack(module, socket, require_grant, source):
+    """A test PAM service for sshd: auth asks for the code, account requires
+    a grant of one of `require_grant` (comma-separated), session registers
+    the login. `source` (the test file) is named in its header comment."""
+    m = module_at(module, socket)
+    return (
+        "#%%PAM-1.0\n"
+        "# elevate end-to-end test service (%(src)s); removed after the test.\n"
+        "auth     required %(m)s\n"
+        "account  required %(m)s require_grant=%(r)s\n"
+        "session  required %(m)s\n") % {"src": source, "m": m, "r": require_grant}
+
+
 def sudoers_for(user, service):
     """Sudoers lines pointing `user`'s sudo at PAM `service`, with credential
     caching off, so every sudo goes through PAM."""

@@ -165,12 +165,7 @@ class SshdE2E(unittest.TestCase):
         cls.user = cls.ws.user("ssh")
         cls.daemon = e2e.running_daemon(cls.ws, ROLES, enroll=[cls.user])
         m, s = e2e.pam_module(), cls.daemon.socket
-        cls.sshd = Sshd(cls.ws, (
-            "#%%PAM-1.0\n"
-            "# elevate end-to-end test service (tests/e2e/test_sshd.py); removed after the test.\n"
-            "auth     required %(m)s\n"
-            "account  required %(m)s require_grant=db-admin,db-term\n"
-            "session  required %(m)s\n") % {"m": e2e.module_at(m, s)})
+        cls.sshd = Sshd(cls.ws, e2e.sshd_pam_stack(m, s, "db-admin,db-term", "tests/e2e/test_sshd.py"))
         cls.sshd.start()
 
     def setUp(self):

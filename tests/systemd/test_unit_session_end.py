@@ -46,12 +46,8 @@ class UnitSessionEndE2E(unittest.TestCase):
         cls.user = cls.ws.user("unitkill")
         cls.daemon = e2e.running_daemon(cls.ws, ROLES, enroll=[cls.user])
         m, s = e2e.pam_module(), cls.daemon.socket
-        cls.sshd = Sshd(cls.ws, (
-            "#%%PAM-1.0\n"
-            "# elevate end-to-end test service (tests/systemd/test_unit_session_end.py); removed after the test.\n"
-            "auth     required %(m)s socket=%(s)s\n"
-            "account  required %(m)s socket=%(s)s require_grant=unit-term\n"
-            "session  required %(m)s socket=%(s)s\n") % {"m": m, "s": s}, service=SERVICE)
+        cls.sshd = Sshd(cls.ws, e2e.sshd_pam_stack(m, s, "unit-term", "tests/systemd/test_unit_session_end.py"),
+                        service=SERVICE)
         cls.sshd.start()
 
     def events(self, name):
