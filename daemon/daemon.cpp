@@ -184,6 +184,9 @@ base::Result<std::unique_ptr<Daemon>> Daemon::create(config::Config config, std:
 }
 
 void Daemon::reload() {
+    // First, and whatever the new configuration says: logrotate renames the
+    // audit file and sends SIGHUP (packaging/logrotate/elevate).
+    if (auto r = audit_.reopen(); !r) log_error("audit file: " + r.error().message);
     auto fresh = config::load_config(config_path_);
     if (!fresh) {
         log_error("reload failed, keeping the current configuration: " + fresh.error().message);

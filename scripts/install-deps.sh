@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything elevate needs to build, package, test and run on
-# Debian 12 (debhelper, dh-nss and lintian for the .debs; systemd only for
+# Debian 12 (debhelper, dh-nss and lintian for the .debs; rpm and rpmlint
+# (elfutils for its debuginfo) for the RPM built from
+# packaging/rpm/elevate.spec; logrotate to check the rotation; systemd only for
 # systemd-analyze, which checks the unit).
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
@@ -13,4 +15,5 @@ apt-get install -y -q --no-install-recommends \
   libtomlplusplus-dev nlohmann-json3-dev libsystemd-dev libqrencode-dev libhowardhinnant-date-dev tzdata \
   oathtool faketime openssh-server openssh-client sudo expect python3 python3-pexpect \
   libpam-oath libpam-google-authenticator passwd util-linux procps valgrind \
-  debhelper dh-nss lintian ccache systemd man-db groff bash-completion
+  debhelper dh-nss lintian ccache systemd man-db groff bash-completion \
+  rpm rpmlint elfutils logrotate

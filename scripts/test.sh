@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it: a normal build, an
 # AddressSanitizer + UndefinedBehaviorSanitizer build, and the libFuzzer
-# targets for a short run; first the Debian packages, which the normal
+# targets for a short run; first the Debian packages and the RPMs, which the normal
 # build's ctest installs, tests and purges. Every test goes through ctest. Run as root
 # (integration tests create users and run the daemon as root).
 set -euo pipefail
@@ -18,10 +18,15 @@ step "Debian packages (dpkg-buildpackage, lintian)"
 ./scripts/build-deb.sh --out build/deb
 ./scripts/build-deb.sh --out build/deb-upgrade \
   --version "$(dpkg-parsechangelog -l packaging/debian/changelog -S Version)+rebuild1" --no-lintian
+# The RPMs from packaging/rpm/elevate.spec, compared with the .debs by
+# tests/package/test_rpm.py.
+step "RPM packages (rpmbuild, rpmlint)"
+./scripts/build-rpm.sh --out build/rpm
 
 step "build (RelWithDebInfo)"
 cmake -S . -B build/ci -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  -DELEVATE_DEB_DIR="$PWD/build/deb" -DELEVATE_DEB_UPGRADE_DIR="$PWD/build/deb-upgrade"
+  -DELEVATE_DEB_DIR="$PWD/build/deb" -DELEVATE_DEB_UPGRADE_DIR="$PWD/build/deb-upgrade" \
+  -DELEVATE_RPM_DIR="$PWD/build/rpm"
 cmake --build build/ci -j"$jobs"
 step "tests"
 (cd build/ci && ctest --output-on-failure -j"$jobs")

@@ -13,15 +13,33 @@
 
 namespace elevate::daemon {
 
+namespace {
+base::Result<base::UniqueFd> open_append(const std::string& path) {
+    // The trail names users and roles: its directory is not for everyone.
+    if (auto r = make_parent_dir(path, 0750); !r) return std::move(r).error();
+    int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0) return base::errno_error("cannot open audit file " + path);
+    return base::UniqueFd(fd);
+}
+}  // namespace
+
 base::Result<void> AuditLog::open_file(const std::string& path) {
     path_ = path;
     file_.reset();
     if (path.empty()) return {};
-    // The trail names users and roles: its directory is not for everyone.
-    if (auto r = make_parent_dir(path, 0750); !r) return r;
-    int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (fd < 0) return base::errno_error("cannot open audit file " + path);
-    file_.reset(fd);
+    auto fd = open_append(path);
+    if (!fd) return std::move(fd).error();
+    file_ = std::move(*fd);
+    return {};
+}
+
+base::Result<void> AuditLog::reopen() {
+    if (path_.empty()) return {};
+    // What is queued happened before the rotation: it goes to the old file.
+    flush();
+    auto fd = open_append(path_);
+    if (!fd) return std::move(fd).error();  // keep writing to the old one
+    file_ = std::move(*fd);
     return {};
 }
 

@@ -20,6 +20,9 @@ public:
 
     // Opens (creating 0600) the JSON-lines file; "" disables the file sink.
     base::Result<void> open_file(const std::string& path);
+    // Opens the same path again, for logrotate: after a rename the trail
+    // goes on in a new file. On failure the old file stays in use.
+    base::Result<void> reopen();
     void set_journal(bool on) { journal_ = on; }
 
     // Queues a record. The server flushes the queue after each batch of

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <thread>
 
 using namespace elevate::test;
@@ -75,6 +76,33 @@ TEST(Reload, BadConfigIsLoggedAndOldOneStays) {
     EXPECT_TRUE(daemon.running());
     auto r = daemon.ctl({"activate", "db-admin"}, {.input = oathtool_code(secret, now()) + "\n"});
     EXPECT_EQ(r.exit_code, 0) << r.err;
+}
+
+// logrotate renames audit.jsonl and sends SIGHUP: the trail goes on in a
+// new file at the same path, and nothing after the rename lands in the old.
+TEST(Reload, SighupReopensTheAuditFile) {
+    Daemon daemon(kHead);
+    daemon.start();
+    const std::string secret = daemon.enroll("root");
+    const std::string rotated = daemon.audit_path() + ".1";
+    ASSERT_EQ(::rename(daemon.audit_path().c_str(), rotated.c_str()), 0);
+    daemon.sighup();
+    ASSERT_TRUE(wait_for_log(daemon, "configuration reloaded")) << daemon.log();
+    auto r = daemon.ctl({"activate", "db-admin"}, {.input = oathtool_code(secret, now()) + "\n"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+
+    const std::string old_file = read_file(rotated);
+    EXPECT_NE(old_file.find("\"event\":\"enroll"), std::string::npos) << old_file;
+    EXPECT_EQ(old_file.find("\"event\":\"reload\""), std::string::npos) << old_file;
+    EXPECT_EQ(old_file.find("\"role\":\"db-admin\""), std::string::npos) << old_file;
+    std::string fresh;
+    for (int i = 0; i < 100 && fresh.find("\"role\":\"db-admin\"") == std::string::npos; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        fresh = read_file(daemon.audit_path());
+    }
+    EXPECT_NE(fresh.find("\"event\":\"reload\""), std::string::npos) << fresh;
+    EXPECT_NE(fresh.find("\"role\":\"db-admin\""), std::string::npos) << fresh;
+    EXPECT_EQ(fresh.find("\"event\":\"enroll"), std::string::npos) << fresh;
 }
 
 TEST(CheckConfig, ReportsFileLineAndKey) {

@@ -170,6 +170,11 @@ class DebInstall(unittest.TestCase):
         r = e2e.run(["systemd-analyze", "verify", "/lib/systemd/system/elevated.service"])
         self.assertEqual(r.returncode, 0, r)
         self.assertEqual(r.stderr.strip(), "", r)
+        # logrotate's own parser, in debug mode (it rotates nothing).
+        r = e2e.run(["logrotate", "-d", "-s", "/dev/null", "/etc/logrotate.d/elevate"])
+        self.assertEqual(r.returncode, 0, r)
+        self.assertIn("/var/log/elevate/audit.jsonl", r.stdout + r.stderr)
+        self.assertNotRegex(r.stdout + r.stderr, r"(?i)error")
 
     def test_5_the_daemon_is_started_by_debhelpers_systemd_helpers(self):
         postinst = read("/var/lib/dpkg/info/elevate.postinst")
