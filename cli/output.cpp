@@ -1,5 +1,7 @@
 #include "cli/output.h"
 
+#include "common/base/display_text.h"
+
 #include "common/base/parse.h"
 
 #include <algorithm>
@@ -80,22 +82,7 @@ std::string short_id(std::string_view id) {
 }
 
 std::string printable(std::string_view untrusted) {
-    std::string out;
-    out.reserve(untrusted.size());
-    for (size_t i = 0; i < untrusted.size(); ++i) {
-        const auto c = static_cast<unsigned char>(untrusted[i]);
-        if (c < 0x20 || c == 0x7F) {
-            out.push_back('?');
-        } else if (c == 0xC2 && i + 1 < untrusted.size() && static_cast<unsigned char>(untrusted[i + 1]) >= 0x80 &&
-                   static_cast<unsigned char>(untrusted[i + 1]) <= 0x9F) {
-            // U+0080..U+009F: C1 controls (CSI among them) in UTF-8.
-            out.push_back('?');
-            ++i;
-        } else {
-            out.push_back(static_cast<char>(c));
-        }
-    }
-    return out;
+    return base::display_text(untrusted);
 }
 
 Table::Table(std::vector<std::string> headers) : headers_(std::move(headers)) {}

@@ -31,7 +31,7 @@ std::string format_time(int64_t t, int64_t now);
 // The first 8 characters of a grant id, as shown in tables.
 std::string short_id(std::string_view id);
 
-// Replaces C0/C1 control characters and DEL with '?'.
+// Text for the terminal: base::display_text (common/base/display_text.h).
 std::string printable(std::string_view untrusted);
 
 // Columns padded to the widest cell; the last column is not padded.

@@ -1,5 +1,6 @@
 #include "pam_module/daemon_client.h"
 
+#include "common/base/display_text.h"
 #include "common/base/unique_fd.h"
 #include "common/wire/transport.h"
 
@@ -15,20 +16,6 @@ bool fail(CallError* error, CallFailure kind, const wire::IoResult& io, const ch
     error->kind = io.status == wire::IoStatus::NotRootServer ? CallFailure::NotRootServer : kind;
     wire::describe(io, what, path, error->text, sizeof error->text);
     return false;
-}
-
-// Text from the wire for the user's terminal: no escape sequences (control
-// characters become '?'), cut to fit at a UTF-8 character boundary.
-void printable_copy(std::string_view text, char* out, size_t size) {
-    size_t n = text.size() < size - 1 ? text.size() : size - 1;
-    if (n < text.size()) {
-        while (n > 0 && (static_cast<unsigned char>(text[n]) & 0xc0) == 0x80) --n;
-    }
-    for (size_t i = 0; i < n; ++i) {
-        unsigned char c = static_cast<unsigned char>(text[i]);
-        out[i] = (c < 0x20 || c == 0x7f) ? '?' : char(c);
-    }
-    out[n] = '\0';
 }
 
 // Transport failures are "unreachable" unless the bytes themselves were bad.
@@ -56,11 +43,11 @@ bool Reply::adopt(uint8_t* payload, size_t length) {
     length_ = length;
     if (fields_.parse(payload_, length_) != wire::CodecError::Ok) return false;
     uint64_t status = 0;
-    if (!fields_.get_u64(wire::Tag::Status, &status) || status > uint64_t(wire::Status::Unavailable)) return false;
+    if (!fields_.get_u64(wire::Tag::Status, &status) || !wire::status_known(status)) return false;
     status_ = wire::Status(status);
     std::string_view text;
     message_[0] = '\0';
-    if (fields_.get_str(wire::Tag::Message, &text)) printable_copy(text, message_, sizeof message_);
+    if (fields_.get_str(wire::Tag::Message, &text)) base::copy_display_text(text, message_, sizeof message_);
     valid_ = true;
     return true;
 }
@@ -82,7 +69,7 @@ bool copy_display(const wire::FieldList& fields, wire::Tag tag, char* out, size_
     out[0] = '\0';
     std::string_view text;
     if (!fields.get_str(tag, &text)) return false;
-    printable_copy(text, out, size);
+    base::copy_display_text(text, out, size);
     return true;
 }
 
@@ -106,7 +93,7 @@ bool call(const char* socket_path, int64_t deadline_ms, wire::Op op, const Reque
     wire::FrameHeader header;
     io = wire::read_header(fd.get(), kMaxReplyFrame, deadline_ms, &header);
     if (!io.ok()) return fail(error, kind_of(io), io, "reply from", socket_path);
-    if (header.op != (uint8_t(op) | wire::kReplyBit) && header.op != wire::kReplyBit) {
+    if (!wire::reply_answers(uint8_t(op), header.op)) {
         error->kind = CallFailure::Malformed;
         snprintf(error->text, sizeof error->text, "reply from %s: answers operation %u, not %u", socket_path,
                  unsigned(header.op & ~wire::kReplyBit), unsigned(op));

@@ -1,5 +1,6 @@
 #include "pam_module/flow.h"
 
+#include "common/base/names.h"
 #include "common/wire/transport.h"
 #include "pam_module/txn.h"
 
@@ -129,7 +130,8 @@ const char* session_owner(const Txn& t, const char** grant_id) {
     const char* user = nullptr;
     if (admitted_by(t, &user, grant_id)) return user;
     const char* ruser = string_item(t.pamh, PAM_RUSER);
-    if (ruser && geteuid() == 0 && strcmp(ruser, t.user) != 0 && valid_account_name(ruser, strlen(ruser))) return ruser;
+    if (ruser && geteuid() == 0 && strcmp(ruser, t.user) != 0 && elevate_account_name_ok(ruser, strlen(ruser)))
+        return ruser;
     return t.user;
 }
 
@@ -219,7 +221,7 @@ Verdict load_items(Txn* t) {
                    pam_strerror(t->pamh, rc));
         return rc == PAM_CONV_ERR || rc == PAM_CONV_AGAIN ? Verdict::ConvError : Verdict::UserUnknown;
     }
-    if (!valid_account_name(user, strlen(user))) {
+    if (!elevate_account_name_ok(user, strlen(user))) {
         pam_syslog(t->pamh, LOG_ERR, "%s: refusing an invalid user name", step_name(t->step));
         return Verdict::UserUnknown;
     }

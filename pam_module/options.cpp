@@ -1,5 +1,8 @@
 #include "pam_module/options.h"
 
+#include "common/base/display_text.h"
+#include "common/base/names.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -31,6 +34,15 @@ __attribute__((format(printf, 3, 4))) bool fail(char* error, size_t size, const 
 }
 
 // A comma-separated list of 1..kMaxListItems elements, each valid.
+// The daemon's rules for names (common/base/names.h).
+bool role_name_ok(const char* text, size_t length) {
+    return elevate_role_name_ok(text, length, ELEVATE_MAX_ROLE_NAME) != 0;
+}
+
+bool account_name_ok(const char* text, size_t length) {
+    return elevate_account_name_ok(text, length) != 0;
+}
+
 bool valid_list(const char* list, bool (*valid)(const char*, size_t)) {
     size_t items = 0;
     const char* p = list;
@@ -68,7 +80,7 @@ bool set_failmode(Options* o, const char* v, char* error, size_t size) {
 }
 
 bool set_activate(Options* o, const char* v, char* error, size_t size) {
-    if (!valid_role_name(v, strlen(v)))
+    if (!role_name_ok(v, strlen(v)))
         return fail(error, size, "%s=%.64s: not a role name (1-32 of a-z, 0-9, '_', '-', starting with a letter)",
                     "activate", v);
     o->activate = v;
@@ -76,7 +88,7 @@ bool set_activate(Options* o, const char* v, char* error, size_t size) {
 }
 
 bool set_require_grant(Options* o, const char* v, char* error, size_t size) {
-    if (!valid_list(v, valid_role_name))
+    if (!valid_list(v, role_name_ok))
         return fail(error, size, "%s=%.128s: must be a comma-separated list of role names", "require_grant", v);
     o->require_grant = v;
     return true;
@@ -94,12 +106,11 @@ bool set_reauth(Options* o, const char* v, char* error, size_t size) {
 }
 
 bool set_prompt(Options* o, const char* v, char* error, size_t size) {
-    size_t length = strlen(v);
-    bool printable = length > 0 && length <= kMaxPrompt;
-    for (size_t i = 0; printable && i < length; ++i) {
-        unsigned char c = static_cast<unsigned char>(v[i]);
-        printable = c >= 0x20 && c != 0x7f;
-    }
+    // Shown on the terminal: printable by the one display rule, unchanged.
+    const size_t length = strlen(v);
+    char shown[kMaxPrompt + 1];
+    const bool printable = length > 0 && length <= kMaxPrompt &&
+                           base::copy_display_text(v, shown, sizeof shown) == length && memcmp(shown, v, length) == 0;
     if (!printable)
         return fail(error, size, "%s=%.64s: must be 1-128 printable bytes (use [prompt=text with spaces])", "prompt",
                     v);
@@ -129,7 +140,7 @@ bool set_quiet(Options* o, const char*, char*, size_t) {
 }
 
 bool set_breakglass(Options* o, const char* v, char* error, size_t size) {
-    if (!valid_list(v, valid_account_name))
+    if (!valid_list(v, account_name_ok))
         return fail(error, size, "%s=%.128s: must be a comma-separated list of user names", "breakglass_users", v);
     o->breakglass_users = v;
     return true;
@@ -164,24 +175,6 @@ bool parse_unsigned(const char* text, unsigned min, unsigned max, unsigned* out)
     }
     if (value < min) return false;
     *out = unsigned(value);
-    return true;
-}
-
-bool valid_role_name(const char* text, size_t length) {
-    if (length == 0 || length > 32 || text[0] < 'a' || text[0] > 'z') return false;
-    for (size_t i = 0; i < length; ++i) {
-        char c = text[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-')) return false;
-    }
-    return true;
-}
-
-bool valid_account_name(const char* text, size_t length) {
-    if (length == 0 || length > 256) return false;
-    for (size_t i = 0; i < length; ++i) {
-        unsigned char c = static_cast<unsigned char>(text[i]);
-        if (c <= ' ' || c == 0x7f || c == ':' || c == ',') return false;
-    }
     return true;
 }
 

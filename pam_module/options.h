@@ -44,10 +44,4 @@ bool list_contains(const char* list, const char* name);
 // sign, no whitespace, no overflow, value in [min, max].
 bool parse_unsigned(const char* text, unsigned min, unsigned max, unsigned* out);
 
-// Same rules as the daemon's configuration (common/config/loader.cpp):
-// roles are 1-32 of a-z, 0-9, '_' and '-', starting with a letter; account
-// names are 1-256 bytes without whitespace, control characters, ':' or ','.
-bool valid_role_name(const char* text, size_t length);
-bool valid_account_name(const char* text, size_t length);
-
 }  // namespace elevate::pam

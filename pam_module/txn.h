@@ -5,6 +5,7 @@
 // visibility); the steps themselves are in auth.cpp and flow.cpp.
 #pragma once
 
+#include "common/base/names.h"
 #include "pam_module/conversation.h"
 #include "pam_module/daemon_client.h"
 #include "pam_module/flow.h"
@@ -18,8 +19,8 @@ namespace elevate::pam {
 
 // Room for a reason a step did not succeed, for the log and the user.
 constexpr size_t kWhy = 640;
-// Room for a user name that passes valid_account_name (at most 256 bytes).
-constexpr size_t kUserRoom = 257;
+// Room for a user name that passes elevate_account_name_ok (at most 255 bytes).
+constexpr size_t kUserRoom = ELEVATE_MAX_ACCOUNT_NAME + 1;
 
 // Every outcome of a step, before it becomes a PAM code in pam_code().
 enum class Verdict {

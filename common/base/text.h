@@ -11,4 +11,9 @@ namespace elevate::base {
 
 std::string escaped(std::string_view untrusted);
 
+// RFC 3986 percent-encoding: the unreserved bytes (A-Z a-z 0-9 - . _ ~)
+// stay, every other byte becomes %XX in upper case (a space is %20, never
+// '+'). For otpauth:// URIs and Duo's signed parameters alike.
+std::string percent_encode(std::string_view text);
+
 }  // namespace elevate::base

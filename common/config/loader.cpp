@@ -10,6 +10,7 @@
 #include "common/config/config.h"
 
 #include "common/base/cidr.h"
+#include "common/base/names.h"
 #include "common/base/parse.h"
 #include "common/base/text.h"
 #include "common/base/unique_fd.h"
@@ -195,31 +196,15 @@ Status read_choice(const Field& f, E& out, const std::array<E, N>& choices, cons
     return f.error("must be " + allowed);
 }
 
-// Role and group names are what NSS serves and sudoers refers to as %group:
-// kept to a charset that is safe in every file format that carries them.
-bool valid_role_name(std::string_view name, size_t max_length = 32) {
-    if (name.empty() || name.size() > max_length || name[0] < 'a' || name[0] > 'z') return false;
-    return std::all_of(name.begin(), name.end(),
-                       [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-'; });
-}
-
-Status read_role_name(const Field& f, std::string& out, size_t max_length = 32) {
+Status read_role_name(const Field& f, std::string& out, size_t max_length = ELEVATE_MAX_ROLE_NAME) {
     std::string text;
     if (auto st = read_string(f, text); !st) return st;
-    if (!valid_role_name(text, max_length)) {
+    if (!base::valid_role_name(text, max_length)) {
         return f.error(quoted(text) + " is not a valid name (1-" + std::to_string(max_length) +
                        " of a-z, 0-9, '_' and '-', starting with a letter)");
     }
     out = std::move(text);
     return {};
-}
-
-// Account names belong to the system, so only what can never be part of one
-// is refused: ':' ',' and whitespace would corrupt a group entry.
-bool valid_account_name(std::string_view name) {
-    return !name.empty() && name.size() <= 256 && std::none_of(name.begin(), name.end(), [](unsigned char c) {
-        return c <= ' ' || c == 0x7f || c == ':' || c == ',';
-    });
 }
 
 Status read_name_list(const Field& f, std::vector<std::string>& out) {
@@ -231,8 +216,9 @@ Status read_name_list(const Field& f, std::vector<std::string>& out) {
         const auto* value = item.as_string();
         if (!value) return element.error("must be an array of strings");
         if (value->get().empty()) return element.error("must not contain empty strings");
-        if (!valid_account_name(value->get())) {
-            return element.error(quoted(value->get()) + " is not a valid name (no whitespace, ':' or ',')");
+        if (!base::valid_account_name(value->get())) {
+            return element.error(quoted(value->get()) + " is not a valid name (1-" +
+                                 std::to_string(ELEVATE_MAX_ACCOUNT_NAME) + " bytes, no whitespace, ':' or ',')");
         }
         names.push_back(value->get());
     }
@@ -351,7 +337,7 @@ Status read_approvers(const Field& f, std::vector<std::string>& out) {
         size_t colon = text.find(':');
         std::string_view kind = text.substr(0, colon);
         if (colon == std::string_view::npos || (kind != "group" && kind != "user") ||
-            !valid_account_name(text.substr(colon + 1))) {
+            !base::valid_account_name(text.substr(colon + 1))) {
             return element.error(quoted(text) + " must be \"group:NAME\" or \"user:NAME\"");
         }
         approvers.emplace_back(text);
@@ -383,7 +369,7 @@ const KeySpec<DaemonConfig> kDaemonKeys[] = {
      [](const Field& f, DaemonConfig& d) -> Status {
          std::string name;
          if (auto st = read_string(f, name); !st) return st;
-         if (!valid_account_name(name)) return f.error(quoted(name) + " is not a valid group name");
+         if (!base::valid_account_name(name)) return f.error(quoted(name) + " is not a valid group name");
          d.admin_group = std::move(name);
          return {};
      }},
@@ -779,7 +765,7 @@ Status check_cidr(const Field& f, const std::string& text) {
 // A rule's network entry: a list name (checked once all files are read),
 // "local", "unknown", or a CIDR or address.
 Status check_network_entry(const Field& f, const std::string& text) {
-    if (is_network_keyword(text) || valid_role_name(text, kMaxPolicyName)) return {};
+    if (is_network_keyword(text) || base::valid_role_name(text, kMaxPolicyName)) return {};
     std::string error;
     if (base::parse_cidr(text, &error)) return {};
     return f.error(quoted(text) + " is not a network list name, \"local\", \"unknown\" or a CIDR (" + error + ")");
@@ -973,7 +959,7 @@ Status read_named_tables(const std::string& file, std::string_view section, cons
         const std::string name(key.str());
         const std::string dotted = std::string(section) + "." + name;
         const Origin at = origin_of(file, key.source());
-        if (!valid_role_name(name, kMaxPolicyName) || is_network_keyword(name)) {
+        if (!base::valid_role_name(name, kMaxPolicyName) || is_network_keyword(name)) {
             return key_error(at, section,
                              quoted(name) +
                                  " is not a valid name (1-64 of a-z, 0-9, '_' and '-', starting with a "
@@ -1302,7 +1288,7 @@ Status check_policy(const Merged& merged, const LoadOptions& options) {
         }
         for (const auto& [key, list] : {std::pair{"networks", &r.networks}, {"not_networks", &r.not_networks}}) {
             for (const std::string& name : *list) {
-                if (is_network_keyword(name) || !valid_role_name(name, kMaxPolicyName)) continue;
+                if (is_network_keyword(name) || !base::valid_role_name(name, kMaxPolicyName)) continue;
                 if (!policy.find_network(name))
                     return key_error(entry.at(key), std::string("policy.rule.") + key,
                                      quoted(name) + " is not a network list ([policy.networks." + name + "])");

@@ -15,6 +15,8 @@
 #ifndef ELEVATE_SNAPSHOT_FORMAT_H
 #define ELEVATE_SNAPSHOT_FORMAT_H
 
+#include "common/base/names.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -30,9 +32,9 @@
 #define ELEVATE_SNAPSHOT_MAX_FILE_SIZE (256u * 1024u * 1024u)
 #define ELEVATE_SNAPSHOT_MAX_HEADER_SIZE 4096u
 #define ELEVATE_SNAPSHOT_MAX_GROUPS 1000000u
-#define ELEVATE_SNAPSHOT_MAX_MEMBERS 8000000u     /* also bounds the users */
-#define ELEVATE_SNAPSHOT_MAX_GROUP_MEMBERS 65536u /* active or not, per group */
-#define ELEVATE_SNAPSHOT_MAX_NAME 255u            /* bytes, without the NUL */
+#define ELEVATE_SNAPSHOT_MAX_MEMBERS 8000000u              /* also bounds the users */
+#define ELEVATE_SNAPSHOT_MAX_GROUP_MEMBERS 65536u          /* active or not, per group */
+#define ELEVATE_SNAPSHOT_MAX_NAME ELEVATE_MAX_ACCOUNT_NAME /* bytes, without the NUL (common/base/names.h) */
 
 /* Default location; libnss_elevate reads ELEVATE_NSS_SNAPSHOT instead when
  * set, except in set-uid/set-gid programs (secure_getenv). */
@@ -119,18 +121,6 @@ static inline uint64_t elevate_snapshot_checksum(const uint64_t* words, size_t c
         h *= ELEVATE_SNAPSHOT_CHECKSUM_MULT;
     }
     return h;
-}
-
-/* A name the snapshot may carry (user or group): 1..255 bytes, none of them
- * a control byte, space, DEL, ':' or ',' (they would corrupt the
- * "name:x:gid:a,b" form that getent and tools print). */
-static inline int elevate_snapshot_name_ok(const char* s, size_t len) {
-    if (len == 0 || len > ELEVATE_SNAPSHOT_MAX_NAME) return 0;
-    for (size_t i = 0; i < len; ++i) {
-        unsigned char c = (unsigned char)s[i];
-        if (c <= 0x20 || c == 0x7f || c == ':' || c == ',') return 0;
-    }
-    return 1;
 }
 
 #ifdef __cplusplus

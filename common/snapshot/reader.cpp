@@ -3,6 +3,8 @@
 // docs/SNAPSHOT.md says what is checked and why.
 #include "common/snapshot/reader.h"
 
+#include "common/base/unique_fd.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -220,7 +222,7 @@ Error View::validate(const void* data, size_t size, View* out) {
 Error View::check_sorted_name(uint32_t off, uint32_t len, Error unordered, const char** prev,
                               uint32_t* prev_len) const {
     const char* name;
-    if (!string_at(off, len, &name) || !elevate_snapshot_name_ok(name, len)) return Error::Strings;
+    if (!string_at(off, len, &name) || !elevate_account_name_ok(name, len)) return Error::Strings;
     if (*prev != nullptr && compare(*prev, *prev_len, name, len) >= 0) return unordered;
     *prev = name;
     *prev_len = len;
@@ -477,14 +479,10 @@ void file_id_of(const struct stat& st, dev_t* dev, ino_t* ino, off_t* size, stru
 
 Error Reader::map_file(const char* path, Mapping* out, FileId* seen, bool* cacheable, int* sys_errno) {
     // O_NONBLOCK: a FIFO put at the path must not hang the lookup in open().
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
-    if (fd < 0) return classify_errno(errno, sys_errno);
+    base::UniqueFd fd(open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY));
+    if (!fd.ok()) return classify_errno(errno, sys_errno);
     struct stat st;
-    if (fstat(fd, &st) != 0) {
-        Error e = classify_errno(errno, sys_errno);
-        close(fd);
-        return e;
-    }
+    if (fstat(fd.get(), &st) != 0) return classify_errno(errno, sys_errno);
     file_id_of(st, &seen->dev, &seen->ino, &seen->size, &seen->mtim, &seen->ctim);
     *cacheable = true;
     Error e = Error::None;
@@ -500,16 +498,13 @@ Error Reader::map_file(const char* path, Mapping* out, FileId* seen, bool* cache
         // the directory is enough.
         if (e != Error::None) *cacheable = false;
     }
-    if (e != Error::None) {
-        close(fd);
-        return e;
-    }
+    if (e != Error::None) return e;
     size_t size = size_t(st.st_size);
     // MAP_POPULATE: validation reads every page anyway; one call maps them
     // all instead of one fault per page.
-    void* addr = mmap(nullptr, size, PROT_READ, MAP_SHARED | MAP_POPULATE, fd, 0);
+    void* addr = mmap(nullptr, size, PROT_READ, MAP_SHARED | MAP_POPULATE, fd.get(), 0);
     int map_errno = errno;
-    close(fd);
+    fd.reset();
     if (addr == MAP_FAILED) return classify_errno(map_errno, sys_errno);
     View view;
     e = View::validate(addr, size, &view);

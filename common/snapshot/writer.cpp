@@ -29,10 +29,6 @@ constexpr size_t align8(size_t n) {
     return (n + 7) & ~size_t(7);
 }
 
-bool name_ok(const std::string& s) {
-    return elevate_snapshot_name_ok(s.data(), s.size()) != 0;
-}
-
 struct Group {
     std::string name;
     uint32_t gid = 0;
@@ -51,7 +47,7 @@ base::Result<std::vector<uint8_t>> encode_snapshot(const std::vector<RoleEntry>&
     std::vector<Group> groups;
     groups.reserve(roles.size());
     for (const RoleEntry& r : roles) {
-        if (!name_ok(r.group))
+        if (!base::valid_account_name(r.group))
             return make_error("snapshot: role " + r.role + ": group name \"" + r.group +
                               "\" is not a valid group name (1-255 bytes, no space, control byte, ':' or ',')");
         if (r.gid == 0 || r.gid == gid_t(-1))
@@ -69,7 +65,8 @@ base::Result<std::vector<uint8_t>> encode_snapshot(const std::vector<RoleEntry>&
 
     size_t member_total = 0;
     for (const MemberEntry& m : members) {
-        if (!name_ok(m.user)) return make_error("snapshot: user name \"" + m.user + "\" is not a valid user name");
+        if (!base::valid_account_name(m.user))
+            return make_error("snapshot: user name \"" + m.user + "\" is not a valid user name");
         auto it = by_gid.find(uint32_t(m.gid));
         if (it == by_gid.end())
             return make_error("snapshot: member " + m.user + ": gid " + std::to_string(m.gid) + " is no role's group");

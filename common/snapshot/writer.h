@@ -30,7 +30,7 @@ struct MemberEntry {
 
 // The snapshot as bytes, without touching the file system (tests, fuzz
 // seeds). Refuses (with a message naming the role or user): an invalid
-// group or user name (format.h, elevate_snapshot_name_ok), gid 0 or
+// group or user name (common/base/names.h, elevate_account_name_ok), gid 0 or
 // (gid_t)-1, two roles with the same group name or gid, a member whose gid
 // names no role, and anything over the format's limits. Duplicate
 // (user, gid) members are merged, keeping the latest end. Members are kept

@@ -54,7 +54,7 @@ base::Result<Reply> call(const ClientOptions& options, Op op, const std::vector<
     FrameHeader header;
     r = read_header(fd.get(), kMaxReplyFrame, deadline, &header);
     if (!r.ok()) return io_error(r, "no valid reply from", options.socket_path);
-    if (header.op != (uint8_t(op) | kReplyBit))
+    if (!reply_answers(uint8_t(op), header.op))
         return base::make_error("elevated at " + options.socket_path + " replied to a different request");
 
     Reply reply;
@@ -67,6 +67,8 @@ base::Result<Reply> call(const ClientOptions& options, Op op, const std::vector<
     uint64_t status = 0;
     if (!reply.fields.get_u64(Tag::Status, &status))
         return base::make_error("malformed reply from elevated: no status");
+    if (!status_known(status))
+        return base::make_error("malformed reply from elevated: unknown status " + std::to_string(status));
     reply.status = Status(status);
     std::string_view message;
     if (reply.fields.get_str(Tag::Message, &message)) reply.message.assign(message);

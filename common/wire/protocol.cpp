@@ -6,6 +6,14 @@ bool op_known(uint8_t op) {
     return op >= uint8_t(Op::Ping) && op <= kLastOp;
 }
 
+bool reply_answers(uint8_t request_op, uint8_t reply_op) {
+    return reply_op == (request_op | kReplyBit) || reply_op == kReplyBit;
+}
+
+bool status_known(uint64_t status) {
+    return status <= uint64_t(Status::Unavailable);
+}
+
 const char* op_name(Op op) {
     switch (op) {
         case Op::Ping:

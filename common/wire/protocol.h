@@ -72,6 +72,13 @@ enum class Status : uint32_t {
 
 const char* status_name(Status s);
 
+// The two checks every client makes of a reply (the PAM module's and the
+// CLI's, one rule): the frame answers the request (its op with the reply
+// bit, or the reply bit alone: the server's answer to a request it could not
+// read, e.g. a bad header), and the status is one of the above.
+bool reply_answers(uint8_t request_op, uint8_t reply_op);
+bool status_known(uint64_t status);
+
 enum class Kind : uint8_t { Str, Bytes, U64, Bool, Record };
 
 enum class Tag : uint16_t {

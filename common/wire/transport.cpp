@@ -1,5 +1,7 @@
 #include "common/wire/transport.h"
 
+#include "common/base/unique_fd.h"
+
 #include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
@@ -87,44 +89,27 @@ IoResult connect_daemon(const char* path, int64_t deadline_ms, unsigned server_u
     if (len == 0 || len >= sizeof addr.sun_path) return sys_error(ENAMETOOLONG);
     memcpy(addr.sun_path, path, len + 1);
 
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    if (fd < 0) return sys_error(errno);
-    fd = move_above_stdio(fd);
-    if (fd < 0) return sys_error(errno);
-    if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0) {
-        int e = errno;
-        close(fd);
-        return sys_error(e);
-    }
+    int raw = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (raw < 0) return sys_error(errno);
+    raw = move_above_stdio(raw);
+    if (raw < 0) return sys_error(errno);
+    base::UniqueFd fd(raw);
+    if (fcntl(fd.get(), F_SETFL, fcntl(fd.get(), F_GETFL) | O_NONBLOCK) < 0) return sys_error(errno);
 
-    if (connect(fd, reinterpret_cast<struct sockaddr*>(&addr), sizeof addr) < 0) {
-        if (errno != EINPROGRESS && errno != EAGAIN) {
-            int e = errno;
-            close(fd);
-            return sys_error(e);
-        }
-        IoResult w = wait_for(fd, POLLOUT, deadline_ms);
+    if (connect(fd.get(), reinterpret_cast<struct sockaddr*>(&addr), sizeof addr) < 0) {
+        if (errno != EINPROGRESS && errno != EAGAIN) return sys_error(errno);
+        IoResult w = wait_for(fd.get(), POLLOUT, deadline_ms);
         int soerr = 0;
         socklen_t sl = sizeof soerr;
-        if (w.ok() && getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) == 0 && soerr != 0) w = sys_error(soerr);
-        if (!w.ok()) {
-            close(fd);
-            return w;
-        }
+        if (w.ok() && getsockopt(fd.get(), SOL_SOCKET, SO_ERROR, &soerr, &sl) == 0 && soerr != 0) w = sys_error(soerr);
+        if (!w.ok()) return w;
     }
 
     struct ucred cred;
     socklen_t cl = sizeof cred;
-    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) < 0) {
-        int e = errno;
-        close(fd);
-        return sys_error(e);
-    }
-    if (cred.uid != server_uid) {
-        close(fd);
-        return IoResult{IoStatus::NotRootServer, 0, CodecError::Ok};
-    }
-    *fd_out = fd;
+    if (getsockopt(fd.get(), SOL_SOCKET, SO_PEERCRED, &cred, &cl) < 0) return sys_error(errno);
+    if (cred.uid != server_uid) return IoResult{IoStatus::NotRootServer, 0, CodecError::Ok};
+    *fd_out = fd.release();
     return IoResult{};
 }
 

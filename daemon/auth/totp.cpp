@@ -8,6 +8,8 @@
 //  - nothing here logs or formats a secret into an error message.
 #include "daemon/auth/totp.h"
 
+#include "common/base/text.h"
+
 #include <liboath/oath.h>
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
@@ -107,30 +109,6 @@ int generate_step(const base::SecureBuffer& secret, const TotpParams& p, int64_t
     const auto t = static_cast<time_t>(step * p.period);
     return oath_totp_generate2(secret.data(), secret.size(), t, static_cast<unsigned>(p.period), 0,
                                static_cast<unsigned>(p.digits), oath_flags(p.algorithm), out);
-}
-
-bool is_unreserved(unsigned char c) {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.' ||
-           c == '_' || c == '~';
-}
-
-// RFC 3986 percent-encoding of everything but the unreserved set, so ':',
-// '?', '&', '/', '@', '%' and spaces in a name cannot change the URI's shape.
-std::string percent_encode(std::string_view in) {
-    static constexpr char kHex[] = "0123456789ABCDEF";
-    std::string out;
-    out.reserve(in.size() * 3);
-    for (const char ch : in) {
-        const auto c = static_cast<unsigned char>(ch);
-        if (is_unreserved(c)) {
-            out.push_back(ch);
-        } else {
-            out.push_back('%');
-            out.push_back(kHex[c >> 4]);
-            out.push_back(kHex[c & 0x0f]);
-        }
-    }
-    return out;
 }
 
 }  // namespace
@@ -268,15 +246,15 @@ std::string otpauth_uri(const std::string& issuer, const std::string& user, cons
     // the issuer repeated as a parameter for apps that read only that.
     std::string uri = "otpauth://totp/";
     if (!issuer.empty()) {
-        uri += percent_encode(issuer);
+        uri += base::percent_encode(issuer);
         uri += ':';
     }
-    uri += percent_encode(user);
+    uri += base::percent_encode(user);
     uri += "?secret=";
     uri += base32_encode(secret);
     if (!issuer.empty()) {
         uri += "&issuer=";
-        uri += percent_encode(issuer);
+        uri += base::percent_encode(issuer);
     }
     uri += "&algorithm=";
     uri += uri_algorithm(p.algorithm);

@@ -10,6 +10,7 @@
 #include "daemon/push/duo.h"
 
 #include "common/base/secure_buffer.h"
+#include "common/base/text.h"
 #include "daemon/push/rate_limit.h"
 #include "daemon/push/text.h"
 
@@ -27,29 +28,8 @@ namespace elevate::push {
 
 namespace duo_sign {
 
-namespace {
-
-bool unreserved(unsigned char c) {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
-           c == '.' || c == '~';
-}
-
-}  // namespace
-
 std::string encode(std::string_view s) {
-    static constexpr char kHex[] = "0123456789ABCDEF";
-    std::string out;
-    out.reserve(s.size() * 3);
-    for (unsigned char c : s) {
-        if (unreserved(c)) {
-            out.push_back(static_cast<char>(c));
-        } else {
-            out.push_back('%');
-            out.push_back(kHex[c >> 4]);
-            out.push_back(kHex[c & 0x0f]);
-        }
-    }
-    return out;
+    return base::percent_encode(s);
 }
 
 std::string canon_params(Params params) {
@@ -179,8 +159,8 @@ Reply failure(std::string message, bool unavailable) {
 
 // "message (message_detail)" of a {"stat":"FAIL"} body, or "".
 std::string fail_message(const json& body) {
-    std::string msg = printable_ascii(string_member(body, "message"));
-    const std::string detail = printable_ascii(string_member(body, "message_detail"));
+    std::string msg = provider_text(string_member(body, "message"));
+    const std::string detail = provider_text(string_member(body, "message_detail"));
     if (!detail.empty()) msg += (msg.empty() ? "" : " ") + ("(" + detail + ")");
     if (const json* code = member(body, "code"); code && code->is_number_integer()) {
         msg = "code " + std::to_string(code->get<int64_t>()) + (msg.empty() ? "" : ": " + msg);
@@ -206,7 +186,7 @@ std::string refusal_hint(const HttpResponse& r, int64_t now) {
 // a body that is not Duo's envelope is a definite failure. (A 429 never
 // gets here: DuoProvider::call() retries it.)
 Reply read_reply(std::string_view path, const HttpResponse& r, int64_t now) {
-    if (!r.ok()) return failure("Duo unreachable: " + printable_ascii(r.error), true);
+    if (!r.ok()) return failure("Duo unreachable: " + provider_text(r.error), true);
     const json body = json::parse(r.body, nullptr, /*allow_exceptions=*/false);
     const std::string msg = body.is_object() ? fail_message(body) : std::string();
     const std::string suffix = msg.empty() ? "" : ": " + msg;
@@ -236,7 +216,7 @@ Reply read_reply(std::string_view path, const HttpResponse& r, int64_t now) {
 // The name Duo Mobile users know the device by.
 std::string device_label(const json& device) {
     for (const char* key : {"display_name", "name", "number"}) {
-        std::string label = printable_ascii(string_member(device, key));
+        std::string label = provider_text(string_member(device, key));
         if (!label.empty()) return label;
     }
     return "Duo device";
@@ -434,7 +414,7 @@ private:
         Reply reply = read_reply(kPreauthPath, r, clock_.now());
         if (!reply.ok) return fail_send(ch, std::move(reply.error), reply.unavailable);
         const std::string result = string_member(reply.response, "result");
-        const std::string status_msg = printable_ascii(string_member(reply.response, "status_msg"));
+        const std::string status_msg = provider_text(string_member(reply.response, "status_msg"));
         const std::string& user = ch.c.user;
 
         if (result == "enroll") return fail_send(ch, user + " is not enrolled in Duo", false);
@@ -470,7 +450,7 @@ private:
         Reply reply = read_reply(kAuthPath, r, clock_.now());
         if (!reply.ok) return fail_send(ch, std::move(reply.error), reply.unavailable);
         std::string txid = string_member(reply.response, "txid");
-        if (txid.empty() || txid.size() > kMaxPrintableAscii) {
+        if (txid.empty() || txid.size() > kMaxProviderText) {
             return fail_send(ch, "Duo sent a malformed response to /auth/v2/auth", false);
         }
         ch.txid = std::move(txid);
@@ -508,7 +488,7 @@ private:
 
         const std::string result = string_member(reply.response, "result");
         const std::string status = string_member(reply.response, "status");
-        const std::string status_msg = printable_ascii(string_member(reply.response, "status_msg"));
+        const std::string status_msg = provider_text(string_member(reply.response, "status_msg"));
         if (result == "allow") {
             return finish(ch, PushOutcome::Approved, status_msg.empty() ? "approved in Duo Mobile" : status_msg);
         }

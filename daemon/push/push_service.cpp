@@ -15,8 +15,8 @@ constexpr int64_t kKeepAnsweredSeconds = 120;
 
 // "push 1a2b3c4d for alice (role db-admin)", for the daemon's log.
 std::string log_name(const PushChallenge& c) {
-    return "push " + c.id.substr(0, 8) + " for " + printable_ascii(c.user) +
-           (c.role.empty() ? "" : " (role " + printable_ascii(c.role) + ")");
+    return "push " + c.id.substr(0, 8) + " for " + provider_text(c.user) +
+           (c.role.empty() ? "" : " (role " + provider_text(c.role) + ")");
 }
 }  // namespace
 

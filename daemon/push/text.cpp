@@ -1,5 +1,7 @@
 #include "daemon/push/text.h"
 
+#include "common/base/display_text.h"
+
 namespace elevate::push {
 
 std::string ascii_lower(std::string_view s) {
@@ -18,10 +20,8 @@ std::string ascii_upper(std::string_view s) {
     return out;
 }
 
-std::string printable_ascii(std::string_view text) {
-    std::string out;
-    for (char c : text.substr(0, kMaxPrintableAscii)) out.push_back(c >= 0x20 && c < 0x7f ? c : '?');
-    return out;
+std::string provider_text(std::string_view text) {
+    return base::display_text(text, kMaxProviderText);
 }
 
 }  // namespace elevate::push

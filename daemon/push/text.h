@@ -14,12 +14,13 @@ std::string ascii_lower(std::string_view s);
 std::string ascii_upper(std::string_view s);
 
 // Server-provided text (device names, error and status messages) is cut to
-// this many characters.
-inline constexpr size_t kMaxPrintableAscii = 200;
+// this many bytes.
+inline constexpr size_t kMaxProviderText = 200;
 
-// Text made safe for a terminal or a log line: the first kMaxPrintableAscii
-// bytes, each one that is not printable ASCII replaced by '?'
-// (docs/PUSH-WEBHOOK.md), so no escape sequence or line break gets through.
-std::string printable_ascii(std::string_view text);
+// Text from a push service as shown on terminals and in logs: the one
+// display rule (base::display_text: no control character, C1, bidi override
+// or invalid UTF-8 gets through), cut to kMaxProviderText bytes at a
+// character boundary (docs/PUSH-WEBHOOK.md).
+std::string provider_text(std::string_view text);
 
 }  // namespace elevate::push

@@ -65,7 +65,7 @@ std::string string_field(const json& j, const char* key) {
 std::string server_error_text(const HttpResponse& r) {
     auto j = parse_object(r.body);
     std::string text = j ? string_field(*j, "error") : std::string();
-    return text.empty() ? "HTTP " + std::to_string(r.status) : printable_ascii(text);
+    return text.empty() ? "HTTP " + std::to_string(r.status) : provider_text(text);
 }
 
 std::string unreachable(const HttpResponse& r) {
@@ -144,7 +144,7 @@ WebhookProvider::~WebhookProvider() {
 void WebhookProvider::start(const PushChallenge& c, Sent sent, Done done) {
     if (auto old = challenges_.find(c.id); old != challenges_.end()) {
         // Ids are fresh UUIDs; a repeat is a caller bug. The old one is dropped.
-        daemon::log_error("webhook: challenge " + printable_ascii(c.id) + " started twice; dropping the first");
+        daemon::log_error("webhook: challenge " + provider_text(c.id) + " started twice; dropping the first");
         cancel(c.id);
     }
     auto ch = std::make_unique<Challenge>();
@@ -269,7 +269,7 @@ void WebhookProvider::on_start_reply(Challenge& ch, const std::string& request_n
         result.error =
             "push provider reply rejected: " + v.error().message + " (HTTP " + std::to_string(r.status) + ")";
     } else if (r.status == 404) {
-        result.error = "no push device for " + printable_ascii(ch.c.user) + ": " + server_error_text(r);
+        result.error = "no push device for " + provider_text(ch.c.user) + ": " + server_error_text(r);
     } else if (r.status >= 400) {
         result.error = "push provider refused the challenge: " + server_error_text(r);
     } else if (r.status != 200 && r.status != 201) {
@@ -282,7 +282,7 @@ void WebhookProvider::on_start_reply(Challenge& ch, const std::string& request_n
         result.error = "push provider reply rejected: status is not \"pending\"";
     } else {
         result.ok = true;
-        result.device = printable_ascii(string_field(*j, "device"));
+        result.device = provider_text(string_field(*j, "device"));
     }
     report_start(ch, std::move(result));
 }
@@ -352,7 +352,7 @@ void WebhookProvider::on_poll_reply(Challenge& ch, const std::string& request_no
         answer.outcome = PushOutcome::Timeout;
         answer.detail = "no answer before the challenge expired";
     } else {
-        answer.detail = "push provider reply rejected: unknown status \"" + printable_ascii(status) + "\"";
+        answer.detail = "push provider reply rejected: unknown status \"" + provider_text(status) + "\"";
     }
     finish(ch, std::move(answer));
 }

@@ -1,5 +1,7 @@
 #include "daemon/server/dispatch.h"
 
+#include "common/base/names.h"
+
 #include "daemon/daemon.h"
 #include "daemon/handlers/handlers.h"
 
@@ -54,8 +56,11 @@ bool resolve_user(daemon::Daemon& d, const OpSpec& spec, const policy::Peer& pee
                   std::string* user, Answer* denial) {
     std::string_view named;
     const bool has_user = fields.get_str(wire::Tag::User, &named);
-    if (has_user && (named.empty() || named.size() > 256)) {
-        *denial = handlers::bad_request("user name must be 1 to 256 bytes");
+    // The length of common/base/names.h; a name with characters no account
+    // can have is answered "no such user", its text escaped.
+    if (has_user && (named.empty() || named.size() > ELEVATE_MAX_ACCOUNT_NAME)) {
+        *denial =
+            handlers::bad_request("user name must be 1 to " + std::to_string(ELEVATE_MAX_ACCOUNT_NAME) + " bytes");
         return false;
     }
     *user = has_user ? std::string(named) : peer.user;

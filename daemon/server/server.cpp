@@ -18,6 +18,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <exception>
 #include <unordered_map>
 #include <vector>
 
@@ -226,8 +227,16 @@ struct Server::Impl : Parking {
         current = &c;
         park_deadline_ms = 0;
         const uint64_t ticket_before = c.ticket;
-        const bool answered =
-            dispatch(daemon, *peer, op, fields, reply, Delivery{this, ticket_before, deadline_passed});
+        bool answered = false;
+        try {
+            answered = dispatch(daemon, *peer, op, fields, reply, Delivery{this, ticket_before, deadline_passed});
+        } catch (const std::exception& thrown) {
+            fail_request(c, op, *peer, thrown.what());
+            return;
+        } catch (...) {
+            fail_request(c, op, *peer, "unknown exception");
+            return;
+        }
         current = nullptr;
         if (answered) {
             if (c.ticket != 0) parked.erase(c.ticket);
@@ -242,6 +251,22 @@ struct Server::Impl : Parking {
         c.phase = Phase::Parked;
         c.deadline_ms = park_deadline_ms;
         parked[c.ticket] = c.fd.get();
+    }
+
+    // The exception boundary of a request: a handler that throws (out of
+    // memory, a container's at()) fails that request alone, with an
+    // internal-error reply and an audit record; the connection closes after
+    // the reply as always, and every other client goes on.
+    void fail_request(Connection& c, uint8_t op, const policy::Peer& peer, const char* what) {
+        current = nullptr;
+        if (c.ticket != 0) parked.erase(c.ticket);
+        const std::string name = wire::op_known(op) ? wire::op_name(wire::Op(op)) : std::to_string(op);
+        daemon::log_error("internal error in " + name + " from " + peer.user + " (uid " + std::to_string(peer.uid) +
+                          "): " + what + "; the request was not carried out");
+        daemon.audit().record(
+            {daemon.clock().now(), "internal-error", peer.user, "", "", "", "socket", "error", name + ": " + what});
+        respond_error(c, op, wire::Status::Internal,
+                      "internal error; the request was not carried out (see the daemon's log)");
     }
 
     void resume_parked() {

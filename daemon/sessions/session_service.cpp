@@ -1,5 +1,7 @@
 #include "daemon/sessions/session_service.h"
 
+#include "common/base/unique_fd.h"
+
 #include "daemon/core/log.h"
 #include "daemon/sessions/process.h"
 
@@ -24,12 +26,11 @@ std::optional<std::string> warning_tty(const store::Session& s, const std::vecto
 
 void warn(const std::string& tty, const std::string& text) {
     // O_NOCTTY: the daemon must never acquire the user's terminal.
-    int fd = ::open(tty.c_str(), O_WRONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
-    if (fd < 0) return;
+    base::UniqueFd fd(::open(tty.c_str(), O_WRONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC));
+    if (!fd.ok()) return;
     std::string line = "\r\n*** elevate: " + text + " ***\r\n";
-    ssize_t ignored = ::write(fd, line.data(), line.size());
+    ssize_t ignored = ::write(fd.get(), line.data(), line.size());
     (void)ignored;
-    ::close(fd);
 }
 
 bool same_process(pid_t pid, uint64_t start) {

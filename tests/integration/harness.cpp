@@ -56,6 +56,10 @@ std::vector<std::string> group_read_counter_env(const std::string& count_file) {
     return {preload(GROUP_READ_COUNTER), "ELEVATE_TEST_GROUP_READS=" + count_file};
 }
 
+std::vector<std::string> throw_in_lookup_env(const std::string& user) {
+    return {preload(THROW_IN_LOOKUP), "ELEVATE_TEST_THROW_FOR=" + user};
+}
+
 size_t group_reads(const std::string& count_file) {
     std::ifstream in(count_file);
     size_t n = 0;

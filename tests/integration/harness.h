@@ -138,6 +138,10 @@ std::vector<std::string> faketime_env(const std::string& faketime, const std::st
 std::vector<std::string> group_read_counter_env(const std::string& count_file);
 size_t group_reads(const std::string& count_file);
 
+// Environment that preloads tests/integration/throw_in_lookup.cpp: the
+// daemon's passwd lookup of `user` throws std::bad_alloc.
+std::vector<std::string> throw_in_lookup_env(const std::string& user);
+
 // "YYYY-MM-DD hh:mm:ss" (UTC) of an epoch time, as FAKETIME wants it.
 std::string faketime_date(int64_t epoch);
 

@@ -346,6 +346,24 @@ TEST_F(PamFailure, ControlCharactersFromTheWireNeverReachTheTerminal) {
     EXPECT_EQ(conv.seen[0].second, "no?]0;pwned? grant");
 }
 
+// C1 controls (CSI, U+009B) and bidi overrides (U+202E) drive or mislead
+// terminals as ESC does. (Invalid UTF-8, 8-bit C1 among it, never passes the
+// wire codec; base::display_text's unit tests cover it.)
+TEST_F(PamFailure, C1ControlsAndBidiOverridesNeverReachTheTerminal) {
+    FakeDaemon fake(socket(), [](const FakeRequest&) {
+        return status(wire::Status::Denied,
+                      "no\xc2\x9b"
+                      "2J grant for \xe2\x80\xae"
+                      "nimda j\xc3\xbcrgen\xe2\x81\xa6");
+    });
+    write_service("c1", line("account", "require_grant=web"));
+    ScriptedConv conv;
+    pam_conv c = conv.conv();
+    ASSERT_EQ(run_direct({"c1", "root", &c, "", "", {PAMTEST_ACCOUNT}}), std::vector<int>{PAM_PERM_DENIED});
+    ASSERT_EQ(conv.seen.size(), 1u);
+    EXPECT_EQ(conv.seen[0].second, "no?2J grant for ?nimda j\xc3\xbcrgen?");
+}
+
 TEST_F(PamFailure, EmptyOrOverlongCodesAreRefusedWithoutAskingTheDaemon) {
     FakeDaemon fake(socket(), [](const FakeRequest&) {
         return ok([](wire::FieldWriter& w) { w.put_bool(wire::Tag::NeedCode, true); });

@@ -45,6 +45,16 @@ TEST(PamOptions, DefaultsAreFailClosed) {
     EXPECT_EQ(p.options.approval_wait_seconds, 60u);
 }
 
+TEST(PamOptions, APromptInAnyScriptIsKept) {
+    Parsed p =
+        parse({"prompt=C\xc3\xb3"
+               "digo de verificaci\xc3\xb3n: "});
+    ASSERT_TRUE(p.ok) << p.error;
+    EXPECT_STREQ(p.options.prompt,
+                 "C\xc3\xb3"
+                 "digo de verificaci\xc3\xb3n: ");
+}
+
 TEST(PamOptions, EveryOptionIsRead) {
     Parsed p = parse({"socket=/run/x/elevated.sock", "timeout=60", "failmode=open", "activate=db-admin",
                       "require_grant=db-admin,web_2", "reauth=always", "prompt=Enter code: ", "debug", "quiet",
@@ -122,6 +132,11 @@ TEST(PamOptions, BadInputIsRefusedWithAReasonNamingIt) {
         {{"approval_wait=99999999999999999999999"}, "0 to 600"},
         {{"prompt="}, "1-128 printable bytes"},
         {{"prompt=a\x1b[2Jb"}, "1-128 printable bytes"},
+        {{"prompt=a\xc2\x9b"
+          "2Jb"},
+         "1-128 printable bytes"},                               // C1 CSI, in UTF-8
+        {{"prompt=code\xe2\x80\xae"}, "1-128 printable bytes"},  // bidi override
+        {{"prompt=code\xff"}, "1-128 printable bytes"},          // not UTF-8
     };
     for (const auto& c : cases) {
         Parsed p = parse(c.args);

@@ -1,4 +1,5 @@
-// base::escaped, the rule for untrusted text repeated in a message.
+// base::escaped, the rule for untrusted text repeated in a message, and
+// base::percent_encode.
 #include "common/base/text.h"
 
 #include <gtest/gtest.h>
@@ -20,4 +21,16 @@ TEST(Escaped, EscapesEverythingElse) {
     // A backslash is escaped too, so "\x41" in the input cannot pass for an
     // escaped byte in the output.
     EXPECT_EQ(escaped("\\x41"), "\\x5cx41");
+}
+
+// RFC 3986 section 2.3: only the unreserved set stays; the rest is %XX,
+// upper case (section 2.1), a space included.
+TEST(PercentEncode, KeepsOnlyTheUnreservedSet) {
+    using elevate::base::percent_encode;
+    EXPECT_EQ(percent_encode("AZaz09-._~"), "AZaz09-._~");
+    EXPECT_EQ(percent_encode("alice@example.org:db admin"), "alice%40example.org%3Adb%20admin");
+    EXPECT_EQ(percent_encode("a/b?c&d=e+f%"), "a%2Fb%3Fc%26d%3De%2Bf%25");
+    EXPECT_EQ(percent_encode("j\xc3\xbcrgen"), "j%C3%BCrgen");
+    EXPECT_EQ(percent_encode(std::string_view("\0\xff", 2)), "%00%FF");
+    EXPECT_EQ(percent_encode(""), "");
 }

@@ -435,6 +435,18 @@ TEST_F(ConfigLoad, BadNamesInEligibleLists) {
                     "'a b' is not a valid name");
 }
 
+// The snapshot carries names of at most 255 bytes (common/base/names.h):
+// the config refuses what the snapshot writer would refuse later.
+TEST_F(ConfigLoad, AccountNamesAreAtMost255BytesLikeTheSnapshots) {
+    const std::string longest(255, 'u');
+    write_main("[[role]]\nname = \"r\"\ngid = 60001\neligible_users = [\"" + longest + "\"]\n");
+    EXPECT_EQ(load_ok().roles.at(0).eligible_users, std::vector<std::string>{longest});
+    EXPECT_CONTAINS(error_for("[[role]]\nname = \"r\"\ngid = 60001\neligible_users = [\"" + longest + "u\"]\n"),
+                    "is not a valid name (1-255 bytes");
+    EXPECT_CONTAINS(error_for("[[role]]\nname = \"r\"\ngid = 60001\neligible_groups = [\"" + longest + "g\"]\n"),
+                    "is not a valid name (1-255 bytes");
+}
+
 TEST_F(ConfigLoad, ControlCharactersRejectedAndNotEchoed) {
     std::string message = error_for("[totp]\nissuer = \"ev\\u001bil\"\n");
     EXPECT_CONTAINS(message, main_ + ":2: key 'totp.issuer': must not contain control characters");
